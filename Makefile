@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: MIT
+# Thin wrapper over CMake, CTest and tools/copra-qemu.
+#   make [build]   install missing packages, configure, build
+#   make run       boot the default image in QEMU
+#   make test      run every test (CTEST_ARGS="-L unit" etc. to choose)
+#   make bench     run the benchmarks (tests labelled "bench")
+#   make clean     remove the build directory
+
+BUILD_DIR ?= build
+CTEST_ARGS ?=
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all build deps run test bench clean
+
+all: build
+
+deps:
+	tools/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD_DIR)
+	cmake --build $(BUILD_DIR) -j$(NPROC)
+
+run: build
+	tools/copra-qemu --kernel $(BUILD_DIR)/copra.elf --initrd $(BUILD_DIR)/initrd.cpio \
+		--append "init=vmm"
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_ARGS)
+
+bench: build
+	ctest --test-dir $(BUILD_DIR) -L bench -V $(CTEST_ARGS)
+
+clean:
+	@case "$(BUILD_DIR)" in ""|.|..|/|./|../) echo "refusing to remove '$(BUILD_DIR)'" >&2; exit 1;; esac
+	rm -rf -- $(BUILD_DIR)

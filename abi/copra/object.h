@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Kernel object types and handle rights. */
+#ifndef COPRA_ABI_OBJECT_H
+#define COPRA_ABI_OBJECT_H
+
+#include "types.h"
+
+/*
+ * A handle is a process-local 32-bit value: (generation << 16) | slot.
+ * Generations start at 1, so 0 is never a valid handle; COPRA_HANDLE_NONE
+ * is used where a call takes an optional handle (anonymous MMAP).
+ */
+typedef uint32_t copra_handle_t;
+#define COPRA_HANDLE_NONE 0u
+
+enum copra_object_type {
+    COPRA_OBJ_NONE    = 0,
+    COPRA_OBJ_PROCESS = 1,
+    COPRA_OBJ_THREAD  = 2,
+    COPRA_OBJ_FILE    = 3,
+    COPRA_OBJ_MEMORY  = 4,
+    COPRA_OBJ_EVENT   = 5,
+    COPRA_OBJ_TIMER   = 6,
+    COPRA_OBJ_VM      = 7,
+    COPRA_OBJ_VCPU    = 8,
+    COPRA_OBJ_MMIO    = 9,
+    COPRA_OBJ_IOIO    = 10,
+    COPRA_OBJ_IRQ     = 11,
+    COPRA_OBJ_COUNT
+};
+
+/* Rights held by a handle.  A call checks the rights it needs before acting. */
+#define COPRA_RIGHT_READ     (1u << 0) /* READ file contents, GET_STATE     */
+#define COPRA_RIGHT_WRITE    (1u << 1) /* SET_STATE, writable mappings      */
+#define COPRA_RIGHT_MAP      (1u << 2) /* MMAP the object                   */
+#define COPRA_RIGHT_SIGNAL   (1u << 3) /* SIGNAL an event, raise an IRQ     */
+#define COPRA_RIGHT_WAIT     (1u << 4) /* WAIT_FOR_EVENT on the object      */
+#define COPRA_RIGHT_TRANSFER (1u << 5) /* move the handle to a child (EXEC) */
+#define COPRA_RIGHT_MANAGE   (1u << 6) /* create sub-objects, kill, configure */
+#define COPRA_RIGHTS_ALL     0x7fu
+
+#endif

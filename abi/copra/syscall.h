@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Syscall numbers, argument structures and limits.
+ *
+ * Calling convention (see abi/README.md): `int 0x80`, number in RAX,
+ * arguments in RDI, RSI, RDX, R10, R8, R9; result in RAX (>= 0 success,
+ * a negative enum copra_error on failure).  Every other register is
+ * preserved; RCX and R11 are declared clobbered by the stubs so that a
+ * later switch to SYSCALL needs no user-space change.
+ */
+#ifndef COPRA_ABI_SYSCALL_H
+#define COPRA_ABI_SYSCALL_H
+
+#include "types.h"
+#include "object.h"
+
+#define COPRA_SYSCALL_VECTOR 0x80
+
+enum copra_syscall {
+    COPRA_SYS_EXIT           = 0,  /* (status)                                  */
+    COPRA_SYS_EXEC           = 1,  /* (const struct copra_exec_args *)  -> process handle */
+    COPRA_SYS_CLOSE          = 2,  /* (handle)                                  */
+    COPRA_SYS_OPEN           = 3,  /* (path, path_len)                 -> file handle */
+    COPRA_SYS_READ           = 4,  /* (handle, buf, len, offset)       -> bytes */
+    COPRA_SYS_MMAP           = 5,  /* (handle|0, addr, len, prot, offset) -> address */
+    COPRA_SYS_MUNMAP         = 6,  /* (addr, len)                               */
+    COPRA_SYS_LOG            = 7,  /* (buf, len)                                */
+    COPRA_SYS_WAIT_FOR_EVENT = 8,  /* (struct copra_wait_item *, count, timeout_ns) -> ready count */
+    COPRA_SYS_SYSINFO        = 9,  /* (struct copra_sysinfo *, size)            */
+    COPRA_SYS_COUNT
+};
+
+/* Limits every syscall checks before copying anything. */
+#define COPRA_PATH_MAX       256u   /* bytes of an initrd path, without NUL   */
+#define COPRA_ARGV_MAX       4096u  /* bytes of the packed argv of EXEC       */
+#define COPRA_ARGC_MAX       64u
+#define COPRA_EXEC_HANDLES_MAX 16u  /* handles moved by one EXEC              */
+#define COPRA_LOG_MAX        1024u  /* bytes of one LOG call                  */
+#define COPRA_WAIT_MAX       64u    /* items of one WAIT_FOR_EVENT            */
+#define COPRA_HANDLES_PER_PROCESS 256u
+#define COPRA_PROCESS_NAME_MAX 32u
+
+/* User address space: [COPRA_USER_BASE, COPRA_USER_END). */
+#define COPRA_PAGE_SIZE      4096ull
+#define COPRA_USER_BASE      0x0000000000010000ull
+#define COPRA_USER_END       0x0000800000000000ull
+#define COPRA_USER_STACK_TOP 0x00007fffffff0000ull
+#define COPRA_USER_STACK_SIZE (256ull * 1024)
+#define COPRA_MMAP_BASE      0x0000100000000000ull /* where MMAP looks first */
+
+/* MMAP protection; W together with X is refused (COPRA_EPERM). */
+#define COPRA_PROT_READ  1u
+#define COPRA_PROT_WRITE 2u
+#define COPRA_PROT_EXEC  4u
+
+/*
+ * EXEC: start the ELF at `path` in the initrd as a new process.
+ * argv is packed: `argc` NUL-terminated strings back to back, argv_len bytes
+ * in all (the last byte must be NUL).  The `nhandles` handles are moved into
+ * the child: they are closed in the caller and appear in the child's table,
+ * in order, as the child's "received handles" (see the initial stack below).
+ * Each must carry COPRA_RIGHT_TRANSFER.
+ */
+struct copra_exec_args {
+    uint64_t path;       /* const char *, not NUL-terminated */
+    uint64_t path_len;
+    uint64_t argv;       /* const char *, packed strings */
+    uint64_t argv_len;
+    uint64_t handles;    /* const copra_handle_t * */
+    uint32_t argc;
+    uint32_t nhandles;
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_exec_args) == 48, "exec args");
+
+/*
+ * Initial user stack of a process, from RSP upward (all 8-byte words):
+ *   argc, argv[0] .. argv[argc-1], 0, nhandles, handle[0] .. handle[n-1]
+ * The strings live above.  RSP is 16-byte aligned at entry.
+ */
+
+/* WAIT_FOR_EVENT item: the caller fills `handle`, the kernel `ready`/`value`. */
+struct copra_wait_item {
+    copra_handle_t handle;
+    uint32_t ready;      /* out: 1 if this object is ready              */
+    uint64_t value;      /* out: process exit status, event count, ...  */
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_wait_item) == 16, "wait item");
+#define COPRA_WAIT_FOREVER UINT64_MAX
+
+struct copra_sysinfo {
+    uint32_t abi_version;
+    uint32_t ncpus;
+    uint64_t total_pages;   /* usable physical pages */
+    uint64_t free_pages;    /* free physical pages now */
+    uint64_t tsc_hz;        /* calibrated TSC frequency */
+    uint64_t boot_tsc;      /* TSC at kernel entry */
+    uint8_t  manifest_sha384[48];
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 88, "sysinfo");
+
+/*
+ * Status the system reports to QEMU through isa-debug-exit (port 0xf4):
+ * the first process's exit status (0..0x7f) when it exits, or
+ * COPRA_STATUS_PANIC when the kernel stops on an internal error, or
+ * COPRA_STATUS_BOOT_ERROR when the boot image is unusable.
+ */
+#define COPRA_DEBUG_EXIT_PORT   0xf4
+#define COPRA_STATUS_PANIC      0x7e
+#define COPRA_STATUS_BOOT_ERROR 0x7d
+#define COPRA_STATUS_INIT_FAULT 0x7c  /* the first process was killed by a fault */
+
+#endif

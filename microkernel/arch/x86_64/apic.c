@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
+
+#define APIC_ID       0x020
+#define APIC_EOI      0x0B0
+#define APIC_SVR      0x0F0
+#define APIC_LVT_TMR  0x320
+#define APIC_TMR_INIT 0x380
+#define APIC_TMR_CUR  0x390
+#define APIC_TMR_DIV  0x3E0
+#define APIC_LVT_PERIODIC (1u << 17)
+#define APIC_LVT_MASKED   (1u << 16)
+
+#define PIT_HZ 1193182u
+#define CALIBRATE_MS 10u
+
+static volatile uint32_t *apic;
+static uint32_t apic_ticks_per_tick;
+static uint64_t tsc_freq;
+static uint64_t tsc_boot;
+static uint64_t ns_per_tsc_q32;   /* nanoseconds per TSC tick, 32.32 fixed point */
+
+static inline uint32_t apic_read(uint32_t reg) { return apic[reg / 4]; }
+static inline void apic_write(uint32_t reg, uint32_t v) { apic[reg / 4] = v; }
+
+uint32_t apic_id(void) { return apic_read(APIC_ID) >> 24; }
+void apic_eoi(void) { apic_write(APIC_EOI, 0); }
+uint64_t tsc_hz(void) { return tsc_freq; }
+
+uint64_t time_ns(void)
+{
+    uint64_t d = rdtsc() - tsc_boot;
+    return (uint64_t)(((__uint128_t)d * ns_per_tsc_q32) >> 32);
+}
+
+/* Busy-waits CALIBRATE_MS on PIT channel 2 (gate on port 0x61, no IRQ). */
+static void pit_wait(void)
+{
+    uint16_t count = (uint16_t)(PIT_HZ * CALIBRATE_MS / 1000);
+    outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
+    outb(0x43, 0xB0);               /* channel 2, lo/hi, mode 0 */
+    outb(0x42, (uint8_t)count);
+    outb(0x42, (uint8_t)(count >> 8));
+    while (!(inb(0x61) & 0x20))
+        cpu_relax();
+}
+
+void apic_init(void)
+{
+    /* The legacy PICs stay masked: Copra takes only local-APIC interrupts. */
+    outb(0x21, 0xFF);
+    outb(0xA1, 0xFF);
+
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    wrmsr(MSR_APIC_BASE, base | (1u << 11));
+    apic = paging_map_mmio(base & ~0xFFFull);
+    apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS);
+
+    apic_write(APIC_TMR_DIV, 0x3);  /* divide by 16 */
+    apic_write(APIC_LVT_TMR, APIC_LVT_MASKED);
+    apic_write(APIC_TMR_INIT, 0xFFFFFFFFu);
+    uint64_t t0 = rdtsc();
+    pit_wait();
+    uint64_t t1 = rdtsc();
+    uint32_t elapsed = 0xFFFFFFFFu - apic_read(APIC_TMR_CUR);
+    apic_write(APIC_TMR_INIT, 0);
+    tsc_freq = (t1 - t0) * (1000 / CALIBRATE_MS);
+    apic_ticks_per_tick = (uint32_t)((uint64_t)elapsed * (1000 / CALIBRATE_MS) / TICK_HZ);
+    if (apic_ticks_per_tick == 0)
+        apic_ticks_per_tick = 1;
+    ns_per_tsc_q32 = (1000000000ull << 32) / tsc_freq;
+    tsc_boot = rdtsc();
+}
+
+void apic_timer_start(void)
+{
+    apic_write(APIC_TMR_DIV, 0x3);
+    apic_write(APIC_LVT_TMR, APIC_LVT_PERIODIC | VECTOR_TIMER);
+    apic_write(APIC_TMR_INIT, apic_ticks_per_tick);
+}

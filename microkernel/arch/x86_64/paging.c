@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/cpu.h"
+#include "core/heap.h"
+#include "core/string.h"
+
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __data_end[];
+
+static uint64_t kernel_root;
+
+uint64_t paging_kernel_root(void) { return kernel_root; }
+
+static inline uint64_t *table(uint64_t pa) { return phys_to_virt(pa & PTE_ADDR); }
+static inline unsigned idx(uint64_t va, int level) { return (va >> (12 + 9 * level)) & 511; }
+
+/*
+ * Returns the entry for `va` at `level` (0 = 4 KiB PTE, 1 = 2 MiB PDE),
+ * creating intermediate tables with `table_flags` when `create`.
+ * NULL when a table is missing (and !create) or a page could not be had.
+ */
+static uint64_t *paging_walk(uint64_t root, uint64_t va, int level, bool create, uint64_t table_flags)
+{
+    uint64_t *t = table(root);
+    for (int l = 3; l > level; l--) {
+        uint64_t *e = &t[idx(va, l)];
+        if (!(*e & PTE_P)) {
+            if (!create)
+                return NULL;
+            uint64_t pa = page_alloc(1, 1);
+            if (!pa)
+                return NULL;
+            *e = pa | table_flags;
+        }
+        if (*e & PTE_PS)
+            return NULL;
+        t = table(*e);
+    }
+    return &t[idx(va, level)];
+}
+
+static void map_kernel_range(uint64_t root, const char *start, const char *end, uint64_t flags)
+{
+    for (uint64_t va = (uint64_t)(uintptr_t)start; va < (uint64_t)(uintptr_t)end; va += PAGE_SIZE) {
+        uint64_t *e = paging_walk(root, va, 0, true, PTE_P | PTE_W);
+        if (!e)
+            panic("paging: out of memory mapping the kernel");
+        *e = (va - KERNEL_VBASE) | flags | PTE_P | PTE_G;
+    }
+}
+
+void paging_init(const uint64_t *ram, size_t nranges)
+{
+    kernel_root = page_alloc(1, 1);
+    if (!kernel_root)
+        panic("paging: no page for the kernel root");
+    /* Pre-create every upper-half PML4 slot, so user roots can copy the
+     * upper half once and still see later kernel mappings. */
+    uint64_t *pml4 = table(kernel_root);
+    for (int i = 256; i < 512; i++) {
+        uint64_t pa = page_alloc(1, 1);
+        if (!pa)
+            panic("paging: out of memory");
+        pml4[i] = pa | PTE_P | PTE_W;
+    }
+    /* Direct map of RAM in 2 MiB pages, never executable. */
+    for (size_t r = 0; r < nranges; r++) {
+        uint64_t start = ALIGN_DOWN(ram[2 * r], 1ull << 21);
+        uint64_t end = ALIGN_UP(ram[2 * r] + ram[2 * r + 1], 1ull << 21);
+        for (uint64_t pa = start; pa < end; pa += 1ull << 21) {
+            uint64_t *e = paging_walk(kernel_root, PHYS_MAP_BASE + pa, 1, true, PTE_P | PTE_W);
+            if (!e)
+                panic("paging: out of memory for the direct map");
+            *e = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
+        }
+    }
+    map_kernel_range(kernel_root, __text_start, __text_end, 0);
+    map_kernel_range(kernel_root, __rodata_start, __rodata_end, PTE_NX);
+    map_kernel_range(kernel_root, __data_start, __data_end, PTE_W | PTE_NX);
+    paging_switch(kernel_root);
+}
+
+void *paging_map_mmio(uint64_t pa)
+{
+    uint64_t va = PHYS_MAP_BASE + ALIGN_DOWN(pa, PAGE_SIZE);
+    uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
+    if (!e)
+        panic("paging: cannot map MMIO page %lx", pa);
+    *e = ALIGN_DOWN(pa, PAGE_SIZE) | PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_NX | PTE_G;
+    invlpg(va);
+    return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
+}
+
+uint64_t paging_user_create(void)
+{
+    uint64_t root = page_alloc(1, 1);
+    if (!root)
+        return 0;
+    memcpy(table(root) + 256, table(kernel_root) + 256, 256 * sizeof(uint64_t));
+    return root;
+}
+
+int paging_user_map(uint64_t root, uint64_t va, uint64_t pa, uint32_t prot)
+{
+    uint64_t *e = paging_walk(root, va, 0, true, PTE_P | PTE_W | PTE_U);
+    if (!e)
+        return COPRA_ENOMEM;
+    uint64_t flags = PTE_P | PTE_U;
+    if (prot & COPRA_PROT_WRITE)
+        flags |= PTE_W;
+    if (!(prot & COPRA_PROT_EXEC))
+        flags |= PTE_NX;
+    *e = pa | flags;
+    return COPRA_OK;
+}
+
+uint64_t paging_user_unmap(uint64_t root, uint64_t va)
+{
+    uint64_t *e = paging_walk(root, va, 0, false, 0);
+    if (!e || !(*e & PTE_P))
+        return 0;
+    uint64_t pa = *e & PTE_ADDR;
+    *e = 0;
+    return pa;
+}
+
+static void free_table(uint64_t pa, int level)
+{
+    uint64_t *t = table(pa);
+    if (level > 0)
+        for (int i = 0; i < 512; i++)
+            if (t[i] & PTE_P)
+                free_table(t[i] & PTE_ADDR, level - 1);
+    page_free(pa, 1);
+}
+
+void paging_user_destroy(uint64_t root)
+{
+    uint64_t *pml4 = table(root);
+    for (int i = 0; i < 256; i++)
+        if (pml4[i] & PTE_P)
+            free_table(pml4[i] & PTE_ADDR, 2);
+    page_free(root, 1);
+}

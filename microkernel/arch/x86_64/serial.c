@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* 16550 UART on COM1, polled: the kernel console. */
+#include "arch/x86_64/serial.h"
+#include "arch/x86_64/cpu.h"
+
+#define COM1 0x3F8
+
+void serial_init(void)
+{
+    outb(COM1 + 1, 0x00);   /* no interrupts */
+    outb(COM1 + 3, 0x80);   /* DLAB */
+    outb(COM1 + 0, 0x01);   /* 115200 baud */
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + 3, 0x03);   /* 8N1 */
+    outb(COM1 + 2, 0xC7);   /* FIFO on, cleared */
+    outb(COM1 + 4, 0x03);
+}
+
+void serial_putc(char c)
+{
+    if (c == '\n')
+        serial_putc('\r');
+    for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+        cpu_relax();
+    outb(COM1, (uint8_t)c);
+}
+
+void serial_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        serial_putc(s[i]);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/handle.h"
+
+#define SLOT_MASK ((1u << HANDLE_SLOT_BITS) - 1)
+
+void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint32_t capacity)
+{
+    t->capacity = capacity;
+    t->used = 0;
+    t->slots = slots;
+    for (uint32_t i = 0; i < capacity; i++) {
+        slots[i].obj = 0;
+        slots[i].rights = 0;
+        slots[i].gen = 1;
+        slots[i].pad = 0;
+    }
+}
+
+int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rights)
+{
+    for (uint32_t i = 0; i < t->capacity; i++) {
+        struct handle_entry *e = &t->slots[i];
+        if (!e->obj) {
+            e->obj = obj;
+            e->rights = rights & COPRA_RIGHTS_ALL;
+            t->used++;
+            return ((int64_t)e->gen << HANDLE_SLOT_BITS) | i;
+        }
+    }
+    return COPRA_EFULL;
+}
+
+static struct handle_entry *handle_entry(const struct handle_table *t, copra_handle_t h)
+{
+    uint32_t slot = h & SLOT_MASK;
+    uint32_t gen = h >> HANDLE_SLOT_BITS;
+    if (slot >= t->capacity || gen == 0 || gen > HANDLE_GEN_MAX)
+        return 0;
+    struct handle_entry *e = &t->slots[slot];
+    if (!e->obj || e->gen != gen)
+        return 0;
+    return e;
+}
+
+int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights)
+{
+    const struct handle_entry *e = handle_entry(t, h);
+    if (!e)
+        return COPRA_EBADH;
+    if (type != COPRA_OBJ_NONE && e->obj->type != type)
+        return COPRA_ETYPE;
+    if ((e->rights & rights) != rights)
+        return COPRA_ERIGHTS;
+    return COPRA_OK;
+}
+
+int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
+               struct kobject **out)
+{
+    int err = handle_check(t, h, type, rights);
+    if (err)
+        return err;
+    *out = kobject_get(handle_entry(t, h)->obj);
+    return COPRA_OK;
+}
+
+int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights)
+{
+    struct handle_entry *e = handle_entry(t, h);
+    if (!e)
+        return COPRA_EBADH;
+    *out = e->obj;
+    if (rights)
+        *rights = e->rights;
+    e->obj = 0;
+    e->rights = 0;
+    e->gen = (uint16_t)(e->gen == HANDLE_GEN_MAX ? 1 : e->gen + 1);
+    t->used--;
+    return COPRA_OK;
+}
+
+void handle_table_clear(struct handle_table *t)
+{
+    for (uint32_t i = 0; i < t->capacity; i++) {
+        struct handle_entry *e = &t->slots[i];
+        if (e->obj) {
+            struct kobject *o = e->obj;
+            uint32_t gen = e->gen;
+            handle_remove(t, (gen << HANDLE_SLOT_BITS) | i, &o, 0);
+            kobject_put(o);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Kernel memory: whole physical pages and small objects (kmalloc). */
+#ifndef CORE_HEAP_H
+#define CORE_HEAP_H
+
+#include "core/kernel.h"
+#include "core/pmm.h"
+
+void heap_init(struct pmm *pmm);
+/* `count` zeroed contiguous pages aligned to `align` pages; 0 when out of memory. */
+uint64_t page_alloc(uint64_t count, uint64_t align);
+void page_free(uint64_t phys, uint64_t count);
+uint64_t page_free_count(void);
+uint64_t page_total_count(void);
+
+/* Zeroed memory; NULL when out of memory. */
+void *kmalloc(size_t size);
+void kfree(void *p);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The initrd: a newc cpio archive whose first file is the measurement
+ * manifest (abi/copra/manifest.h).  Every file must match its manifest entry
+ * (size and SHA-384) and every entry must have its file; the digest of the
+ * manifest is printed at boot and reported by SYSINFO.
+ */
+#include "core/initrd.h"
+#include "core/cpio.h"
+#include "core/handle.h"
+#include "core/heap.h"
+#include "core/process.h"
+#include "core/sha384.h"
+#include "core/string.h"
+#include "core/syscall.h"
+#include "core/usercopy.h"
+
+#define INITRD_MAX_FILES 256
+
+static struct initrd_file *files;
+static size_t nfiles;
+uint8_t initrd_manifest_sha384[48];
+
+NORETURN static void boot_error(size_t index, size_t offset, const char *name, const char *why)
+{
+    kprintf("copra: boot error: initrd entry %zu (offset %zu%s%s): %s\n", index, offset,
+            name ? ", " : "", name ? name : "", why);
+    cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
+}
+
+static bool name_eq(const char *a, size_t alen, const char *b)
+{
+    return strnlen(b, alen + 1) == alen && memcmp(a, b, alen) == 0;
+}
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+void initrd_init(const uint8_t *archive, size_t size)
+{
+    struct cpio_entry e;
+    const char *why;
+    size_t off = 0, index = 0;
+
+    files = kmalloc(INITRD_MAX_FILES * sizeof(*files));
+    if (!files)
+        panic("initrd: out of memory");
+    const struct copra_manifest_header *mh = NULL;
+    const struct copra_manifest_entry *me = NULL;
+
+    for (;; index++) {
+        size_t at = off;
+        int r = cpio_next(archive, size, &off, &e, &why);
+        if (r == CPIO_END)
+            break;
+        if (r == CPIO_ERROR)
+            boot_error(index, at, NULL, why);
+        if ((e.mode & CPIO_MODE_TYPE) == CPIO_MODE_DIR)
+            continue;
+        if (!mh) {
+            if (!name_eq(e.name, e.name_len, COPRA_MANIFEST_PATH))
+                boot_error(index, at, e.name, "the first file is not " COPRA_MANIFEST_PATH);
+            mh = (const void *)e.data;
+            if (e.size < sizeof(*mh) || mh->magic != COPRA_MANIFEST_MAGIC ||
+                mh->version != COPRA_MANIFEST_VERSION)
+                boot_error(index, at, e.name, "bad manifest header");
+            if (mh->count > INITRD_MAX_FILES ||
+                e.size != sizeof(*mh) + (uint64_t)mh->count * sizeof(*me))
+                boot_error(index, at, e.name, "manifest size does not match its entry count");
+            me = (const void *)(mh + 1);
+            sha384(e.data, e.size, initrd_manifest_sha384);
+            continue;
+        }
+        if (nfiles == mh->count)
+            boot_error(index, at, e.name, "file is not in the manifest");
+        const struct copra_manifest_entry *m = &me[nfiles];
+        if (strnlen(m->name, COPRA_MANIFEST_NAME_MAX) == COPRA_MANIFEST_NAME_MAX)
+            boot_error(index, at, e.name, "manifest entry name is not NUL-terminated");
+        if (!name_eq(e.name, e.name_len, m->name))
+            boot_error(index, at, e.name, "file name differs from its manifest entry");
+        uint8_t digest[48];
+        sha384(e.data, e.size, digest);
+        if (e.size != m->size || memcmp(digest, m->sha384, sizeof(digest)))
+            boot_error(index, at, e.name, "SHA-384 or size does not match the manifest");
+        for (size_t i = 0; i < nfiles; i++)
+            if (name_eq(e.name, e.name_len, files[i].name))
+                boot_error(index, at, e.name, "duplicate file name");
+        struct initrd_file *f = &files[nfiles++];
+        kobject_init(&f->obj, COPRA_OBJ_FILE, NULL);   /* never freed */
+        f->name = e.name;
+        f->name_len = e.name_len;
+        f->data = e.data;
+        f->size = e.size;
+    }
+    if (!mh)
+        boot_error(index, off, NULL, "archive has no " COPRA_MANIFEST_PATH);
+    if (nfiles != mh->count)
+        boot_error(index, off, NULL, "manifest lists files the archive does not have");
+    char h[97];
+    hex(initrd_manifest_sha384, 48, h);
+    kprintf("copra: initrd: %zu files, manifest sha384 %s\n", nfiles, h);
+}
+
+struct initrd_file *initrd_find(const char *path, size_t len)
+{
+    if (len && path[0] == '/')
+        path++, len--;
+    for (size_t i = 0; i < nfiles; i++)
+        if (files[i].name_len == len && memcmp(files[i].name, path, len) == 0)
+            return &files[i];
+    return NULL;
+}
+
+int64_t sys_open(uint64_t upath, uint64_t len)
+{
+    char path[COPRA_PATH_MAX];
+    if (len == 0)
+        return COPRA_EINVAL;
+    if (len > COPRA_PATH_MAX)
+        return COPRA_ERANGE;
+    if (copy_from_user(path, upath, len))
+        return COPRA_EFAULT;
+    struct initrd_file *f = initrd_find(path, len);
+    if (!f)
+        return COPRA_ENOENT;
+    struct process *p = process_current();
+    uint64_t fl = spin_lock_irqsave(&p->lock);
+    int64_t h = handle_install(&p->handles, kobject_get(&f->obj),
+                               COPRA_RIGHT_READ | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER);
+    spin_unlock_irqrestore(&p->lock, fl);
+    if (h < 0)
+        kobject_put(&f->obj);
+    return h;
+}
+
+int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
+{
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)h, COPRA_OBJ_FILE, COPRA_RIGHT_READ, &o);
+    if (err)
+        return err;
+    struct initrd_file *f = container_of(o, struct initrd_file, obj);
+    int64_t ret;
+    if (!user_range_ok(buf, len))
+        ret = COPRA_EFAULT;
+    else if (offset >= f->size)
+        ret = 0;
+    else {
+        uint64_t n = MIN(len, f->size - offset);
+        ret = copy_to_user(buf, f->data + offset, n);
+        if (!ret)
+            ret = (int64_t)n;
+    }
+    kobject_put(o);
+    return ret;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The boot image: read-only file objects parsed from the cpio module. */
+#ifndef CORE_INITRD_H
+#define CORE_INITRD_H
+
+#include "core/kernel.h"
+#include "core/object.h"
+
+struct initrd_file {
+    struct kobject obj;        /* lives forever: the initrd holds a reference */
+    const char *name;
+    size_t name_len;
+    const uint8_t *data;
+    uint64_t size;
+};
+
+/* Parses and verifies the archive; stops the system with a boot error naming
+ * the bad entry if anything is malformed or does not match the manifest. */
+void initrd_init(const uint8_t *archive, size_t size);
+/* `path` need not be NUL-terminated; one leading '/' is ignored. */
+struct initrd_file *initrd_find(const char *path, size_t len);
+extern uint8_t initrd_manifest_sha384[48];
+
+int64_t sys_open(uint64_t path, uint64_t len);
+int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset);
+
+#endif

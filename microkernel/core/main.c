@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* Boot: from the multiboot hand-off to the first user process. */
+#include "core/kernel.h"
+#include "core/heap.h"
+#include "core/initrd.h"
+#include "core/pmm.h"
+#include "core/process.h"
+#include "core/string.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/serial.h"
+
+#define MB_BOOT_MAGIC 0x2BADB002u
+#define MB_INFO_MEM     (1u << 0)
+#define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MODS    (1u << 3)
+#define MB_INFO_MMAP    (1u << 6)
+#define MAX_RAM_RANGES  32
+#define BOOT_MAP_LIMIT  (1ull << 30)   /* boot.S maps the first 1 GiB */
+
+struct mb_info {
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+    uint32_t syms[4];
+    uint32_t mmap_length, mmap_addr;
+} __attribute__((packed));
+
+struct mb_module {
+    uint32_t start, end, string, reserved;
+};
+
+struct mb_mmap_entry {
+    uint32_t size;
+    uint64_t addr, len;
+    uint32_t type;
+} __attribute__((packed));
+
+extern char __kernel_pstart[], __kernel_pend[];
+uint64_t boot_tsc;
+static struct pmm pmm;
+static char cmdline[512];
+static uint64_t ram[2 * MAX_RAM_RANGES];
+static size_t nram;
+
+NORETURN static void boot_fail(const char *why)
+{
+    kprintf("copra: boot error: %s\n", why);
+    cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
+}
+
+/* The physical page allocator over the multiboot memory map. */
+static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t mod_end)
+{
+    if (!(mb->flags & MB_INFO_MMAP))
+        boot_fail("no memory map from the boot loader");
+    uint64_t max_pa = 0;
+    for (uint64_t off = 0; off + sizeof(struct mb_mmap_entry) <= mb->mmap_length;) {
+        const struct mb_mmap_entry *e = phys_to_virt(mb->mmap_addr + off);
+        if (e->type == 1 && e->len && nram < MAX_RAM_RANGES) {
+            ram[2 * nram] = e->addr;
+            ram[2 * nram + 1] = e->len;
+            nram++;
+            max_pa = MAX(max_pa, e->addr + e->len);
+        }
+        off += e->size + 4;
+    }
+    if (!nram)
+        boot_fail("no usable RAM in the memory map");
+
+    /* The bitmap goes in the first RAM above the kernel and the initrd. */
+    uint64_t nframes = max_pa / PAGE_SIZE;
+    uint64_t bytes = ALIGN_UP(pmm_bitmap_bytes(nframes), PAGE_SIZE);
+    uint64_t low = ALIGN_UP(MAX((uint64_t)(uintptr_t)__kernel_pend, mod_end), PAGE_SIZE);
+    uint64_t where = 0;
+    for (size_t i = 0; i < nram && !where; i++) {
+        uint64_t s = MAX(ALIGN_UP(ram[2 * i], PAGE_SIZE), low), e = ram[2 * i] + ram[2 * i + 1];
+        if (s < e && e - s >= bytes && s + bytes <= BOOT_MAP_LIMIT)
+            where = s;
+    }
+    if (!where)
+        boot_fail("no room for the page bitmap");
+    pmm_init(&pmm, phys_to_virt(where), nframes);
+    for (size_t i = 0; i < nram; i++)
+        pmm_release_range(&pmm, ram[2 * i], ram[2 * i + 1]);
+    pmm_reserve_range(&pmm, 0, 0x100000);   /* BIOS, boot structures */
+    pmm_reserve_range(&pmm, (uint64_t)(uintptr_t)__kernel_pstart,
+                      (uint64_t)(uintptr_t)__kernel_pend - (uint64_t)(uintptr_t)__kernel_pstart);
+    pmm_reserve_range(&pmm, where, bytes);
+    if (mod_end > mod_start)
+        pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);
+    heap_init(&pmm);
+}
+
+/* "init=PATH [-- ARG ...]"; returns the packed argv of the first process. */
+static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc)
+{
+    const char *path = "vmm";
+    size_t path_len = 3;
+    const char *rest = NULL;
+    for (const char *c = cmdline; *c;) {
+        while (*c == ' ')
+            c++;
+        const char *w = c;
+        while (*c && *c != ' ')
+            c++;
+        if (c - w > 5 && !memcmp(w, "init=", 5)) {
+            path = w + 5;
+            path_len = (size_t)(c - w - 5);
+        } else if (c - w == 2 && !memcmp(w, "--", 2)) {
+            rest = c;
+            break;
+        }
+    }
+    size_t n = 0;
+    *argc = 0;
+    if (path_len + 1 > cap)
+        boot_fail("init= path too long");
+    memcpy(argv, path, path_len);
+    n = path_len;
+    argv[n++] = 0;
+    (*argc)++;
+    while (rest && *rest) {
+        while (*rest == ' ')
+            rest++;
+        const char *w = rest;
+        while (*rest && *rest != ' ')
+            rest++;
+        if (rest == w)
+            break;
+        if (n + (size_t)(rest - w) + 1 > cap || *argc == COPRA_ARGC_MAX)
+            boot_fail("kernel command line has too many arguments");
+        memcpy(argv + n, w, (size_t)(rest - w));
+        n += (size_t)(rest - w);
+        argv[n++] = 0;
+        (*argc)++;
+    }
+    return n;
+}
+
+NORETURN void kmain(uint32_t magic, uint32_t info_pa)
+{
+    boot_tsc = rdtsc();
+    serial_init();
+    kprintf("\ncopra: microkernel, ABI %u\n", COPRA_ABI_VERSION);
+    if (magic != MB_BOOT_MAGIC)
+        boot_fail("not started by a multiboot loader");
+    const struct mb_info *mb = phys_to_virt(info_pa);
+    if (mb->flags & MB_INFO_CMDLINE) {
+        const char *c = phys_to_virt(mb->cmdline);
+        size_t n = strnlen(c, sizeof(cmdline) - 1);
+        memcpy(cmdline, c, n);
+        cmdline[n] = 0;
+    }
+    if (!(mb->flags & MB_INFO_MODS) || mb->mods_count < 1)
+        boot_fail("no initrd module (use -initrd)");
+    const struct mb_module *mod = phys_to_virt(mb->mods_addr);
+    uint64_t mod_start = mod->start, mod_end = mod->end;
+    if (mod_end < mod_start || mod_end > BOOT_MAP_LIMIT)
+        boot_fail("initrd module lies outside the first GiB");
+
+    memory_init(mb, mod_start, mod_end);
+    paging_init(ram, nram);
+    idt_init();
+    cpu_init(&cpu_boot);
+    apic_init();
+    kprintf("copra: %lu MiB free of %lu MiB, TSC %lu MHz, cmdline '%s'\n",
+            page_free_count() / 256, page_total_count() / 256, tsc_hz() / 1000000, cmdline);
+
+    initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
+    sched_init();
+
+    char argv[512];
+    uint32_t argc;
+    size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc);
+    int err = process_create(argv, strlen(argv), argv, argv_len, argc, 0, &process_init);
+    if (err) {
+        kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
+        cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
+    }
+    kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
+            (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
+    process_start(process_init);
+    apic_timer_start();
+    sched_idle();
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/memobj.h"
+#include "core/heap.h"
+#include "core/string.h"
+
+static void memobj_destroy(struct kobject *o)
+{
+    struct memobj *m = container_of(o, struct memobj, obj);
+    for (uint64_t i = 0; i < m->npages; i++)
+        if (m->pages[i])
+            page_free(m->pages[i], 1);
+    kfree(m);
+}
+
+struct memobj *memobj_create(uint64_t npages)
+{
+    if (npages == 0 || npages > MEMOBJ_MAX_PAGES)
+        return NULL;
+    struct memobj *m = kmalloc(sizeof(*m) + npages * sizeof(uint64_t));
+    if (!m)
+        return NULL;
+    kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
+    m->npages = npages;
+    for (uint64_t i = 0; i < npages; i++) {
+        m->pages[i] = page_alloc(1, 1);
+        if (!m->pages[i]) {
+            memobj_put(m);   /* frees the pages allocated so far */
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
+{
+    const uint8_t *s = src;
+    while (len) {
+        uint64_t page = off / PAGE_SIZE, in = off % PAGE_SIZE;
+        uint64_t n = MIN(len, PAGE_SIZE - in);
+        ASSERT(page < m->npages);
+        memcpy((uint8_t *)phys_to_virt(m->pages[page]) + in, s, n);
+        s += n;
+        off += n;
+        len -= n;
+    }
+}

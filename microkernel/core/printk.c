@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* Formatted console output.  Supports %d %i %u %x %p %s %c %% with l/ll/z, width and 0. */
+#include <stdarg.h>
+#include "core/kernel.h"
+#include "core/spinlock.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/serial.h"
+
+struct out {
+    char *buf;
+    size_t size, len;
+};
+
+static void out_char(struct out *o, char c)
+{
+    if (o->len + 1 < o->size)
+        o->buf[o->len] = c;
+    o->len++;
+}
+
+static void out_number(struct out *o, uint64_t v, unsigned base, bool neg, int width, char pad)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        unsigned d = (unsigned)(v % base);
+        tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+        v /= base;
+    } while (v);
+    if (neg)
+        tmp[n++] = '-';
+    for (int i = n; i < width; i++)
+        out_char(o, pad);
+    while (n)
+        out_char(o, tmp[--n]);
+}
+
+static int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    struct out o = { buf, size, 0 };
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') {
+            out_char(&o, *fmt);
+            continue;
+        }
+        fmt++;
+        char pad = ' ';
+        int width = 0, lng = 0;
+        if (*fmt == '0')
+            pad = '0', fmt++;
+        while (*fmt >= '0' && *fmt <= '9')
+            width = width * 10 + (*fmt++ - '0');
+        while (*fmt == 'l' || *fmt == 'z')
+            lng++, fmt++;
+        switch (*fmt) {
+        case 'd': case 'i': {
+            int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+            out_number(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad);
+            break;
+        }
+        case 'u': case 'x': {
+            uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
+            out_number(&o, v, *fmt == 'x' ? 16 : 10, false, width, pad);
+            break;
+        }
+        case 'p':
+            out_char(&o, '0'), out_char(&o, 'x');
+            out_number(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, 16, '0');
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            int n = 0;
+            while (s[n])
+                n++;
+            for (int i = n; i < width; i++)
+                out_char(&o, ' ');
+            while (*s)
+                out_char(&o, *s++);
+            break;
+        }
+        case 'c':
+            out_char(&o, (char)va_arg(ap, int));
+            break;
+        case '%':
+            out_char(&o, '%');
+            break;
+        default:
+            out_char(&o, '%');
+            if (*fmt)
+                out_char(&o, *fmt);
+            else
+                fmt--;
+        }
+    }
+    if (size)
+        buf[o.len < size ? o.len : size - 1] = 0;
+    return (int)o.len;
+}
+
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* Serialises console lines between CPUs; a line is never interleaved. */
+static struct spinlock console_lock;
+
+void console_write(const char *s, size_t n)
+{
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    serial_write(s, n);
+    spin_unlock_irqrestore(&console_lock, f);
+}
+
+void kprintf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+}
+
+void panic(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    irq_disable();
+    va_start(ap, fmt);
+    int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    serial_write("\nKERNEL PANIC: ", 15);
+    serial_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+    serial_write("\n", 1);
+    cpu_poweroff(COPRA_STATUS_PANIC);
+}

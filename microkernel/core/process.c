@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* Processes: creation from an initrd ELF, exit, faults; EXEC, EXIT, CLOSE. */
+#include "core/process.h"
+#include "core/elf.h"
+#include "core/heap.h"
+#include "core/initrd.h"
+#include "core/string.h"
+#include "core/usercopy.h"
+#include "arch/x86_64/paging.h"
+
+struct process *process_init;
+static uint32_t next_pid = 1;
+
+static void process_destroy(struct kobject *o)
+{
+    struct process *p = container_of(o, struct process, obj);
+    if (!p->exited) {
+        /* Created but never run (EXEC failed half-way). */
+        handle_table_clear(&p->handles);
+        aspace_destroy(&p->as);
+    }
+    kfree(p);
+}
+
+static int map_new(struct process *p, uint64_t va, uint64_t pages, uint32_t prot, struct memobj **out)
+{
+    struct memobj *m = memobj_create(pages);
+    if (!m)
+        return COPRA_ENOMEM;
+    uint64_t got;
+    int err = aspace_map(&p->as, va, pages, prot, m, 0, &got);
+    if (err) {
+        memobj_put(m);
+        return err;
+    }
+    *out = m;   /* the caller drops this reference; the region keeps its own */
+    return COPRA_OK;
+}
+
+/* Lays out argc, argv[], 0, nhandles, handle[] and the strings (abi/copra/syscall.h). */
+static uint64_t build_stack(struct memobj *stack, const char *argv, size_t argv_len,
+                            uint32_t argc, uint32_t nhandles)
+{
+    uint64_t base = COPRA_USER_STACK_TOP - COPRA_USER_STACK_SIZE;
+    uint64_t str = COPRA_USER_STACK_TOP - ALIGN_UP(argv_len, 16);
+    memobj_write(stack, str - base, argv, argv_len);
+    uint64_t words = 1 + argc + 1 + 1 + nhandles;
+    uint64_t sp = ALIGN_DOWN(str - words * 8, 16);
+    uint64_t w[1 + COPRA_ARGC_MAX + 2 + COPRA_EXEC_HANDLES_MAX];
+    unsigned n = 0;
+    w[n++] = argc;
+    for (size_t off = 0, i = 0; i < argc; i++) {
+        w[n++] = str + off;
+        off += strnlen(argv + off, argv_len - off) + 1;
+    }
+    w[n++] = 0;
+    w[n++] = nhandles;
+    /* A fresh table hands out slot i with generation 1. */
+    for (uint32_t i = 0; i < nhandles; i++)
+        w[n++] = (1u << HANDLE_SLOT_BITS) | i;
+    memobj_write(stack, sp - base, w, n * 8);
+    return sp;
+}
+
+int process_create(const char *path, size_t path_len, const char *argv, size_t argv_len,
+                   uint32_t argc, uint32_t nhandles, struct process **out)
+{
+    struct initrd_file *file = initrd_find(path, path_len);
+    if (!file)
+        return COPRA_ENOENT;
+    struct elf_image img;
+    const char *why;
+    if (elf_validate(file->data, file->size, COPRA_USER_BASE, COPRA_USER_END, &img, &why)) {
+        kprintf("copra: exec %s refused: %s\n", file->name, why);
+        return COPRA_ENOEXEC;
+    }
+    if (argv_len > COPRA_ARGV_MAX || argc > COPRA_ARGC_MAX || nhandles > COPRA_EXEC_HANDLES_MAX)
+        return COPRA_ERANGE;
+
+    struct process *p = kmalloc(sizeof(*p));
+    if (!p)
+        return COPRA_ENOMEM;
+    kobject_init(&p->obj, COPRA_OBJ_PROCESS, process_destroy);
+    handle_table_init(&p->handles, p->handle_slots, COPRA_HANDLES_PER_PROCESS);
+    const char *base = file->name;
+    for (const char *c = file->name; *c; c++)
+        if (*c == '/')
+            base = c + 1;
+    size_t n = MIN(strlen(base), sizeof(p->name) - 1);
+    memcpy(p->name, base, n);
+    p->name[n] = 0;
+
+    int err = aspace_init(&p->as);
+    struct memobj *m;
+    for (uint32_t i = 0; !err && i < img.nsegments; i++) {
+        const struct elf_segment *s = &img.seg[i];
+        err = map_new(p, s->vaddr, s->pages, s->prot, &m);
+        if (!err) {
+            memobj_write(m, s->vaddr_exact - s->vaddr, file->data + s->file_off, s->filesz);
+            memobj_put(m);
+        }
+    }
+    uint64_t sp = 0;
+    if (!err) {
+        err = map_new(p, COPRA_USER_STACK_TOP - COPRA_USER_STACK_SIZE,
+                      COPRA_USER_STACK_SIZE / PAGE_SIZE, COPRA_PROT_READ | COPRA_PROT_WRITE, &m);
+        if (!err) {
+            sp = build_stack(m, argv, argv_len, argc, nhandles);
+            memobj_put(m);
+        }
+    }
+    struct thread *t = err ? NULL : thread_create_user(p, img.entry, sp, 0);
+    if (!t) {
+        kobject_put(&p->obj);
+        return err ? err : COPRA_ENOMEM;
+    }
+    uint64_t f = sched_lock();
+    p->pid = next_pid++;
+    p->threads = t;
+    sched_unlock(f);
+    *out = p;
+    return COPRA_OK;
+}
+
+void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights)
+{
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int64_t h = handle_install(&p->handles, obj, rights);
+    spin_unlock_irqrestore(&p->lock, f);
+    ASSERT(h > 0);
+}
+
+void process_start(struct process *p)
+{
+    thread_start(p->threads);
+}
+
+int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out)
+{
+    struct process *p = process_current();
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int err = handle_get(&p->handles, h, type, rights, out);
+    spin_unlock_irqrestore(&p->lock, f);
+    return err;
+}
+
+void process_thread_gone(struct process *p, struct thread *t)
+{
+    for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
+        if (*pp == t) {
+            *pp = t->proc_next;
+            break;
+        }
+    }
+    t->proc = NULL;
+    kobject_put(&p->obj);
+}
+
+void process_exit(int64_t status)
+{
+    struct process *p = process_current();
+    uint64_t f = sched_lock();
+    if (p->exiting)
+        thread_exit_locked();
+    p->exiting = true;
+    sched_unlock(f);
+
+    handle_table_clear(&p->handles);
+    paging_switch(paging_kernel_root());
+    aspace_destroy(&p->as);
+
+    f = sched_lock();
+    p->exited = true;
+    p->exit_status = status;
+    waitq_wake_all_locked(&p->exit_waiters);
+    if (p == process_init) {
+        kprintf("copra: init process '%s' exited with status %ld; stopping\n", p->name, status);
+        cpu_poweroff(status >= 0 && status <= 0x7f ? (uint32_t)status : COPRA_STATUS_INIT_FAULT);
+    }
+    thread_exit_locked();
+}
+
+void process_fault(const struct trap_frame *f)
+{
+    struct process *p = process_current();
+    kprintf("copra: process '%s' (pid %u) killed: %s (vector %lu), error 0x%lx, rip 0x%lx, cr2 0x%lx\n",
+            p->name, p->pid, trap_vector_name(f->vector), f->vector, f->error, f->rip, read_cr2());
+    trap_print_frame(f);
+    process_exit(PROCESS_STATUS_FAULT(f->vector));
+}
+
+/* ---- syscalls ---- */
+
+int64_t sys_exit(uint64_t status)
+{
+    process_exit((int64_t)(status & 0xffffffffu));
+}
+
+int64_t sys_close(uint64_t h)
+{
+    struct process *p = process_current();
+    struct kobject *o;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int err = h > UINT32_MAX ? COPRA_EBADH : handle_remove(&p->handles, (copra_handle_t)h, &o, NULL);
+    spin_unlock_irqrestore(&p->lock, f);
+    if (!err)
+        kobject_put(o);
+    return err;
+}
+
+static int64_t exec_checked(struct process *self, const struct copra_exec_args *a, const char *path,
+                            char *argv, const copra_handle_t *hs);
+
+int64_t sys_exec(uint64_t uargs)
+{
+    struct copra_exec_args a;
+    char path[COPRA_PATH_MAX];
+    copra_handle_t hs[COPRA_EXEC_HANDLES_MAX];
+    struct process *self = process_current();
+
+    if (copy_from_user(&a, uargs, sizeof(a)))
+        return COPRA_EFAULT;
+    if (a.path_len == 0)
+        return COPRA_EINVAL;
+    if (a.path_len > COPRA_PATH_MAX || a.argv_len > COPRA_ARGV_MAX || a.argc > COPRA_ARGC_MAX ||
+        a.nhandles > COPRA_EXEC_HANDLES_MAX)
+        return COPRA_ERANGE;
+    if (copy_from_user(path, a.path, a.path_len) ||
+        copy_from_user(hs, a.handles, a.nhandles * sizeof(hs[0])))
+        return COPRA_EFAULT;
+    char *argv = kmalloc(a.argv_len + 1);
+    if (!argv)
+        return COPRA_ENOMEM;
+    int64_t ret = exec_checked(self, &a, path, argv, hs);
+    kfree(argv);
+    return ret;
+}
+
+/* The rest of EXEC, once the argument block is in kernel memory. */
+static int64_t exec_checked(struct process *self, const struct copra_exec_args *ua, const char *path,
+                            char *argv, const copra_handle_t *hs)
+{
+    struct copra_exec_args a = *ua;
+    if (copy_from_user(argv, a.argv, a.argv_len))
+        return COPRA_EFAULT;
+    /* Packed argv: exactly argc NUL-terminated strings filling argv_len. */
+    uint32_t nuls = 0;
+    for (uint64_t i = 0; i < a.argv_len; i++)
+        nuls += argv[i] == 0;
+    if (nuls != a.argc || (a.argv_len && argv[a.argv_len - 1] != 0))
+        return COPRA_EINVAL;
+
+    int err = COPRA_OK;
+    uint64_t f = spin_lock_irqsave(&self->lock);
+    for (uint32_t i = 0; i < a.nhandles; i++) {
+        err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
+        for (uint32_t j = 0; !err && j < i; j++)
+            if (hs[j] == hs[i])
+                err = COPRA_EINVAL;
+        if (err) {
+            spin_unlock_irqrestore(&self->lock, f);
+            return err;
+        }
+    }
+    bool room = self->handles.used < self->handles.capacity;
+    spin_unlock_irqrestore(&self->lock, f);
+    if (!room)
+        return COPRA_EFULL;
+
+    struct process *child;
+    err = process_create(path, a.path_len, argv, a.argv_len, a.argc, a.nhandles, &child);
+    if (err)
+        return err;
+
+    /* The process is not preemptible in the kernel and has one thread, so
+     * the checks above still hold: move the handles, then hand out the child. */
+    f = spin_lock_irqsave(&self->lock);
+    for (uint32_t i = 0; i < a.nhandles; i++) {
+        struct kobject *o;
+        uint32_t rights;
+        handle_remove(&self->handles, hs[i], &o, &rights);
+        handle_install(&child->handles, o, rights);
+    }
+    int64_t h = handle_install(&self->handles, &child->obj,
+                               COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER);
+    spin_unlock_irqrestore(&self->lock, f);
+    ASSERT(h > 0);
+    process_start(child);
+    return h;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Processes: an address space, a handle table and threads. */
+#ifndef CORE_PROCESS_H
+#define CORE_PROCESS_H
+
+#include "core/kernel.h"
+#include "core/object.h"
+#include "core/handle.h"
+#include "core/aspace.h"
+#include "core/wait.h"
+
+struct process {
+    struct kobject obj;
+    char name[COPRA_PROCESS_NAME_MAX];
+    uint32_t pid;
+    bool exiting;                 /* guarded by the scheduler lock */
+    bool exited;
+    int64_t exit_status;
+    struct aspace as;
+    struct spinlock lock;         /* guards `handles` */
+    struct handle_table handles;
+    struct thread *threads;       /* guarded by the scheduler lock */
+    struct waitq exit_waiters;
+    struct handle_entry handle_slots[COPRA_HANDLES_PER_PROCESS];
+};
+
+static inline struct process *process_current(void) { return thread_current()->proc; }
+
+/*
+ * Creates a process running the initrd ELF `path` with the packed `argv`
+ * (argc strings in argv_len bytes), and `nhandles` received handles.  The
+ * process is complete but not started: process_start() lets it run.
+ * Returns COPRA_OK or an error; on error nothing is left behind.
+ */
+int process_create(const char *path, size_t path_len, const char *argv, size_t argv_len,
+                   uint32_t argc, uint32_t nhandles, struct process **out);
+/* Installs the received handles (slots 0..n-1, as promised by process_create). */
+void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights);
+void process_start(struct process *p);
+/* Ends the current process with `status` (the calling thread never returns). */
+NORETURN void process_exit(int64_t status);
+/* The reaper tells the process that one of its threads is gone. */
+void process_thread_gone(struct process *p, struct thread *t);
+/* Kills the current process after an exception in user mode. */
+NORETURN void process_fault(const struct trap_frame *f);
+
+/* Looks up a handle of the current process (see handle_get()). */
+int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out);
+
+/* Status of a process killed by exception `vector`. */
+#define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))
+
+/* The first process; when it exits the system stops with its status. */
+extern struct process *process_init;
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Spinlocks that also disable interrupts on the local CPU, so an interrupt
+ * handler can never spin on a lock its own CPU holds.
+ * Lock order (outer first): process lock -> address space lock ->
+ * scheduler lock -> heap lock -> pmm lock -> console lock.
+ */
+#ifndef CORE_SPINLOCK_H
+#define CORE_SPINLOCK_H
+
+#include <stdint.h>
+#include "arch/x86_64/cpu.h"
+
+struct spinlock {
+    volatile uint32_t locked;
+};
+
+static inline uint64_t spin_lock_irqsave(struct spinlock *l)
+{
+    uint64_t f = irq_save();
+    while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+        while (l->locked)
+            cpu_relax();
+    return f;
+}
+
+static inline void spin_unlock_irqrestore(struct spinlock *l, uint64_t f)
+{
+    __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+    irq_restore(f);
+}
+
+#endif

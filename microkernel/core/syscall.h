@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The syscall table.  Each entry is sys_<name>() in the file of the object
+ * it acts on; every one validates all of its arguments before acting.
+ */
+#ifndef CORE_SYSCALL_H
+#define CORE_SYSCALL_H
+
+#include "arch/x86_64/trap.h"
+
+void syscall_dispatch(struct trap_frame *f);
+
+int64_t sys_exit(uint64_t status);                                    /* process.c */
+int64_t sys_exec(uint64_t args);                                      /* process.c */
+int64_t sys_close(uint64_t h);                                        /* process.c */
+int64_t sys_open(uint64_t path, uint64_t len);                        /* initrd.c  */
+int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t off); /* initrd.c */
+int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_t off); /* aspace.c */
+int64_t sys_munmap(uint64_t addr, uint64_t len);                      /* aspace.c  */
+int64_t sys_log(uint64_t buf, uint64_t len);                          /* syscall.c */
+int64_t sys_wait_for_event(uint64_t items, uint64_t count, uint64_t timeout_ns); /* wait.c */
+int64_t sys_sysinfo(uint64_t info, uint64_t size);                    /* syscall.c */
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * WAIT_FOR_EVENT: wait until one of up to COPRA_WAIT_MAX objects is ready.
+ * Readiness is level-triggered and read under the scheduler lock, the same
+ * lock every waker takes, so a wake-up between the check and the block
+ * cannot be lost.
+ */
+#include "core/wait.h"
+#include "core/process.h"
+#include "core/syscall.h"
+#include "core/usercopy.h"
+#include "arch/x86_64/apic.h"
+
+/* Whether `o` is ready, and the value WAIT reports for it; NULL waitq = not waitable. */
+static struct waitq *object_waitq(struct kobject *o)
+{
+    switch (o->type) {
+    case COPRA_OBJ_PROCESS:
+        return &container_of(o, struct process, obj)->exit_waiters;
+    default:
+        return NULL;
+    }
+}
+
+static bool object_ready_locked(struct kobject *o, uint64_t *value)
+{
+    switch (o->type) {
+    case COPRA_OBJ_PROCESS: {
+        struct process *p = container_of(o, struct process, obj);
+        *value = (uint64_t)p->exit_status;
+        return p->exited;
+    }
+    default:
+        return false;
+    }
+}
+
+int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
+{
+    struct copra_wait_item items[COPRA_WAIT_MAX];
+    struct kobject *objs[COPRA_WAIT_MAX];
+    struct waiter waiters[COPRA_WAIT_MAX];
+
+    if (count == 0)
+        return COPRA_EINVAL;
+    if (count > COPRA_WAIT_MAX)
+        return COPRA_ERANGE;
+    if (copy_from_user(items, uitems, count * sizeof(items[0])))
+        return COPRA_EFAULT;
+    int64_t ret = COPRA_OK;
+    uint64_t n;
+    for (n = 0; n < count; n++) {
+        ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT, &objs[n]);
+        if (!ret && !object_waitq(objs[n])) {
+            kobject_put(objs[n]);
+            ret = COPRA_ETYPE;
+        }
+        if (ret)
+            break;
+    }
+    if (ret) {
+        while (n--)
+            kobject_put(objs[n]);
+        return ret;
+    }
+
+    uint64_t deadline = 0;
+    if (timeout_ns != COPRA_WAIT_FOREVER && timeout_ns != 0) {
+        uint64_t now = time_ns();
+        deadline = UINT64_MAX - now < timeout_ns ? UINT64_MAX : now + timeout_ns;
+    }
+    struct thread *self = thread_current();
+    uint64_t f = sched_lock();
+    for (;;) {
+        ret = 0;
+        for (uint64_t i = 0; i < count; i++) {
+            items[i].value = 0;
+            items[i].ready = object_ready_locked(objs[i], &items[i].value);
+            ret += items[i].ready;
+        }
+        if (ret)
+            break;
+        if (timeout_ns == 0 || (deadline && self->timed_out) || (deadline && time_ns() >= deadline)) {
+            ret = COPRA_ETIMEOUT;
+            break;
+        }
+        for (uint64_t i = 0; i < count; i++)
+            waitq_add_locked(object_waitq(objs[i]), &waiters[i], self);
+        sched_block_locked(deadline);
+        for (uint64_t i = 0; i < count; i++)
+            waitq_remove_locked(object_waitq(objs[i]), &waiters[i]);
+    }
+    sched_unlock(f);
+    for (uint64_t i = 0; i < count; i++)
+        kobject_put(objs[i]);
+    if (copy_to_user(uitems, items, count * sizeof(items[0])))
+        return COPRA_EFAULT;
+    return ret;
+}
