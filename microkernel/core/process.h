@@ -46,6 +46,7 @@ NORETURN void process_fault(const struct trap_frame *f);
 
 /* Looks up a handle of the current process (see handle_get()). */
 int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out);
+int process_handle_check(copra_handle_t h, uint32_t type, uint32_t rights);
 
 /* Status of a process killed by exception `vector`. */
 #define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))

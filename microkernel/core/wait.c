@@ -50,11 +50,14 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     int64_t ret = COPRA_OK;
     uint64_t n;
     for (n = 0; n < count; n++) {
-        ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT, &objs[n]);
-        if (!ret && !object_waitq(objs[n])) {
-            kobject_put(objs[n]);
+        /* Type before rights: a file is not waitable whatever its rights. */
+        ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, 0, &objs[n]);
+        if (!ret && !object_waitq(objs[n]))
             ret = COPRA_ETYPE;
-        }
+        else if (!ret)
+            ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
+        if (ret && ret != COPRA_EBADH)
+            kobject_put(objs[n]);
         if (ret)
             break;
     }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * assert(expr): if expr is false, LOG "assertion failed: FILE:LINE: EXPR"
- * and exit with status COCO_ASSERT_STATUS.  Disabled by NDEBUG, as in C.
+ * and exit with status COCO_ASSERT_STATUS.
+ *
+ * Unlike C's assert, NDEBUG does not turn it off: CMake's default build type
+ * here (RelWithDebInfo) defines NDEBUG, and a server that checks an
+ * invariant should keep checking it.  Define COCO_NDEBUG to compile it out.
  */
 #ifndef COCO_ASSERT_H
 #define COCO_ASSERT_H
@@ -13,7 +17,7 @@
 
 _Noreturn void coco_assert_fail(const char *expr, const char *file, int line);
 
-#ifdef NDEBUG
+#ifdef COCO_NDEBUG
 #define assert(expr) ((void)0)
 #else
 #define assert(expr) \
