@@ -137,6 +137,21 @@ static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc)
     return n;
 }
 
+static bool strstr_word(const char *s, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *c = s; *c;) {
+        while (*c == ' ')
+            c++;
+        const char *w = c;
+        while (*c && *c != ' ')
+            c++;
+        if ((size_t)(c - w) == n && !memcmp(w, word, n))
+            return true;
+    }
+    return false;
+}
+
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 {
     boot_tsc = rdtsc();
@@ -177,6 +192,9 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
         kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
         cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
     }
+    /* "crashtest" proves the kernel-exception path (report, failure status) in CI. */
+    if (strstr_word(cmdline, "crashtest"))
+        *(volatile uint64_t *)0xFFFFFFFFC0000000ull = 0;
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
     process_start(process_init);

@@ -75,6 +75,9 @@ static void cpu_enable_features(void)
     if (r[3] & (1u << 13))
         cr4 |= CR4_PGE;
     write_cr4(cr4);
+    if (cpu_boot.current == NULL)
+        kprintf("copra: cpu: SMEP %s, SMAP %s, UMIP %s\n", cr4 & CR4_SMEP ? "on" : "absent",
+                cr4 & CR4_SMAP ? "on" : "absent", cr4 & CR4_UMIP ? "on" : "absent");
     write_cr0(read_cr0() | CR0_WP);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 }
