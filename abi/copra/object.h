@@ -39,4 +39,24 @@ enum copra_object_type {
 #define COPRA_RIGHT_MANAGE   (1u << 6) /* create sub-objects, kill, configure */
 #define COPRA_RIGHTS_ALL     0x7fu
 
+/*
+ * Rights a new handle gets (DUP can only take rights away):
+ *   process (EXEC)          WAIT | MANAGE | TRANSFER
+ *   thread (THREAD_CREATE)  WAIT | MANAGE | TRANSFER
+ *   file (OPEN)             READ | MAP | TRANSFER
+ *   memory (MEM_CREATE)     READ | WRITE | MAP | TRANSFER
+ *   event (EVENT_CREATE)    SIGNAL | WAIT | MAP | TRANSFER
+ *   timer (TIMER_CREATE)    WAIT | MANAGE | TRANSFER
+ * Rights each call needs: READ (READ), MMAP (MAP; and WRITE for a writable
+ * mapping of a memory object), SIGNAL (SIGNAL), WAIT_FOR_EVENT (WAIT),
+ * TIMER_SET and THREAD_SET_CPU on another thread (MANAGE), EXEC's handle
+ * list (TRANSFER).  DUP and CLOSE need none.
+ */
+#define COPRA_RIGHTS_PROCESS (COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_THREAD  (COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_FILE    (COPRA_RIGHT_READ | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_MEMORY  (COPRA_RIGHT_READ | COPRA_RIGHT_WRITE | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_EVENT   (COPRA_RIGHT_SIGNAL | COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_TIMER   (COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+
 #endif

@@ -27,6 +27,18 @@ enum copra_syscall {
     COPRA_SYS_LOG            = 7,  /* (buf, len)                                */
     COPRA_SYS_WAIT_FOR_EVENT = 8,  /* (struct copra_wait_item *, count, timeout_ns) -> ready count */
     COPRA_SYS_SYSINFO        = 9,  /* (struct copra_sysinfo *, size)            */
+    COPRA_SYS_DUP            = 10, /* (handle, rights)                 -> new handle */
+    COPRA_SYS_THREAD_CREATE  = 11, /* (entry, stack_top, arg, cpu)     -> thread handle */
+    COPRA_SYS_THREAD_EXIT    = 12, /* (status)                                  */
+    COPRA_SYS_THREAD_SET_CPU = 13, /* (thread handle | COPRA_HANDLE_NONE = self, cpu) */
+    COPRA_SYS_EVENT_CREATE   = 14, /* (area_pages)                     -> event handle */
+    COPRA_SYS_SIGNAL         = 15, /* (event handle)                            */
+    COPRA_SYS_CLOCK          = 16, /* ()                               -> monotonic ns */
+    COPRA_SYS_TIMER_CREATE   = 17, /* ()                               -> timer handle */
+    COPRA_SYS_TIMER_SET      = 18, /* (timer handle, deadline_ns, period_ns)    */
+    COPRA_SYS_MEM_CREATE     = 19, /* (pages)                          -> memory handle */
+    COPRA_SYS_BATCH          = 20, /* (const struct copra_batch_call *, struct copra_batch_result *, count, flags) -> records run */
+    COPRA_SYS_CPU_CURRENT    = 21, /* ()                               -> index of the CPU running the caller */
     COPRA_SYS_COUNT
 };
 
@@ -39,6 +51,11 @@ enum copra_syscall {
 #define COPRA_WAIT_MAX       64u    /* items of one WAIT_FOR_EVENT            */
 #define COPRA_HANDLES_PER_PROCESS 256u
 #define COPRA_PROCESS_NAME_MAX 32u
+#define COPRA_EVENT_AREA_MAX_PAGES 16u /* pages of an event's mappable area */
+#define COPRA_MEM_MAX_PAGES  (1ull << 18) /* pages of one memory object (1 GiB) */
+#define COPRA_BATCH_MAX      64u    /* records of one BATCH                   */
+#define COPRA_CPUS_MAX       8u
+#define COPRA_CPU_ANY        UINT64_MAX /* THREAD_CREATE: the caller's CPU */
 
 /* User address space: [COPRA_USER_BASE, COPRA_USER_END). */
 #define COPRA_PAGE_SIZE      4096ull
@@ -78,7 +95,18 @@ COPRA_STATIC_ASSERT(sizeof(struct copra_exec_args) == 48, "exec args");
  * The strings live above.  RSP is 16-byte aligned at entry.
  */
 
-/* WAIT_FOR_EVENT item: the caller fills `handle`, the kernel `ready`/`value`. */
+/*
+ * WAIT_FOR_EVENT item: the caller fills `handle`, the kernel `ready`/`value`.
+ * Readiness per object type:
+ *   process, thread: level-triggered; ready from its exit on, forever;
+ *                    value = exit status.
+ *   event:           counting, auto-reset; ready while SIGNALs are pending;
+ *                    the WAIT that reports it ready takes them all:
+ *                    value = number of SIGNALs since the last such WAIT.
+ *   timer:           like an event; value = expirations since the last WAIT.
+ * A WAIT returns as soon as at least one item is ready and reports every
+ * item that is ready at that moment.
+ */
 struct copra_wait_item {
     copra_handle_t handle;
     uint32_t ready;      /* out: 1 if this object is ready              */
@@ -86,6 +114,28 @@ struct copra_wait_item {
 };
 COPRA_STATIC_ASSERT(sizeof(struct copra_wait_item) == 16, "wait item");
 #define COPRA_WAIT_FOREVER UINT64_MAX
+
+/*
+ * BATCH runs `count` records in order as if each were its own syscall and
+ * fills one result per record run.  With COPRA_BATCH_STOP_ON_ERROR it stops
+ * after the first negative result; otherwise it runs every record.  It
+ * returns the number of records run; results past that are left untouched.
+ * No record counts as complete before BATCH returns.  EXIT, THREAD_EXIT and
+ * BATCH itself are refused inside a batch (result COPRA_EINVAL).
+ */
+struct copra_batch_call {
+    uint64_t nr;
+    uint64_t args[6];
+    uint64_t user_data;  /* copied to the result */
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_batch_call) == 64, "batch call");
+
+struct copra_batch_result {
+    int64_t result;
+    uint64_t user_data;
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_batch_result) == 16, "batch result");
+#define COPRA_BATCH_STOP_ON_ERROR 1u
 
 struct copra_sysinfo {
     uint32_t abi_version;
