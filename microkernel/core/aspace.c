@@ -1,21 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/aspace.h"
+#include "core/event.h"
 #include "core/heap.h"
+#include "core/initrd.h"
+#include "core/process.h"
+#include "core/syscall.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/paging.h"
 
 int aspace_init(struct aspace *as)
 {
     as->regions = NULL;
     as->lock.locked = 0;
+    as->active_cpus = 0;
     as->root = paging_user_create();
     return as->root ? COPRA_OK : COPRA_ENOMEM;
 }
 
-static void region_unmap_pages(struct aspace *as, uint64_t start, uint64_t end)
+void aspace_activate(struct aspace *as, struct cpu *cpu)
 {
-    for (uint64_t va = start; va < end; va += PAGE_SIZE)
-        if (paging_user_unmap(as->root, va))
-            invlpg(va);   /* only ever the current address space; IPIs come with SMP */
+    __atomic_or_fetch(&as->active_cpus, 1ull << cpu->index, __ATOMIC_SEQ_CST);
+    if (read_cr3() != as->root)
+        paging_switch(as->root);
+}
+
+void aspace_deactivate(struct aspace *as, struct cpu *cpu)
+{
+    /* Leave the tables before saying so: a CPU that has cleared its bit
+     * must hold no TLB entry of `as` any more. */
+    if (read_cr3() == as->root)
+        paging_switch(paging_kernel_root());
+    __atomic_and_fetch(&as->active_cpus, ~(1ull << cpu->index), __ATOMIC_SEQ_CST);
+}
+
+static void region_free(struct region *r)
+{
+    memobj_mapped(r->mem, r->first_page, (r->end - r->start) / PAGE_SIZE, -1);
+    memobj_put(r->mem);
+    kfree(r);
 }
 
 void aspace_destroy(struct aspace *as)
@@ -23,8 +45,7 @@ void aspace_destroy(struct aspace *as)
     struct region *r = as->regions;
     while (r) {
         struct region *next = r->next;
-        memobj_put(r->mem);
-        kfree(r);
+        region_free(r);
         r = next;
     }
     as->regions = NULL;
@@ -76,8 +97,9 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
     }
     for (uint64_t i = 0; !err && i < npages; i++) {
         err = paging_user_map(as->root, addr + i * PAGE_SIZE, mem->pages[first_page + i], prot);
-        if (err)
-            region_unmap_pages(as, addr, addr + i * PAGE_SIZE);
+        if (err)   /* nothing else saw these entries: no shoot-down needed */
+            for (uint64_t j = 0; j < i; j++)
+                paging_user_unmap(as->root, addr + j * PAGE_SIZE);
     }
     if (err) {
         spin_unlock_irqrestore(&as->lock, f);
@@ -89,6 +111,7 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
     nr->prot = prot;
     nr->mem = mem;
     kobject_get(&mem->obj);
+    memobj_mapped(mem, first_page, npages, 1);
     nr->first_page = first_page;
     struct region **pp = &as->regions;
     while (*pp && (*pp)->start < addr)
@@ -100,9 +123,37 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
     return COPRA_OK;
 }
 
+/*
+ * Makes every CPU that may cache translations of `as` flush its TLB, and
+ * waits until each has.  Called with no lock held: a CPU spinning on a lock
+ * with interrupts off could otherwise never take the IPI.  While waiting we
+ * take interrupts ourselves, so two CPUs shooting down at once cannot wait
+ * for each other.
+ */
+static void tlb_shootdown(struct aspace *as)
+{
+    struct cpu *self = cpu_this();
+    uint64_t targets = as->active_cpus & ~(1ull << self->index);
+    uint64_t seen[COPRA_CPUS_MAX];
+    cpu_flush_tlb();
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (!(targets & (1ull << i)))
+            continue;
+        seen[i] = cpus[i].tlb_flushes;
+        apic_send_ipi(cpus[i].apic_id, VECTOR_TLB);
+    }
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (!(targets & (1ull << i)))
+            continue;
+        while (cpus[i].tlb_flushes == seen[i])
+            __asm__ volatile("sti; pause; cli" : : : "memory");
+    }
+}
+
 int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
 {
     uint64_t end = addr + len;
+    struct region *gone = NULL;   /* freed only after the shoot-down */
     /* A split may need one new region; allocate it before taking the lock. */
     struct region *spare = kmalloc(sizeof(*spare));
     if (!spare)
@@ -116,7 +167,10 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
             continue;
         }
         uint64_t cut_start = MAX(r->start, addr), cut_end = MIN(r->end, end);
-        region_unmap_pages(as, cut_start, cut_end);
+        for (uint64_t va = cut_start; va < cut_end; va += PAGE_SIZE)
+            paging_user_unmap(as->root, va);
+        uint64_t cut_first = r->first_page + (cut_start - r->start) / PAGE_SIZE;
+        uint64_t cut_pages = (cut_end - cut_start) / PAGE_SIZE;
         if (cut_start > r->start && cut_end < r->end) {
             /* Hole in the middle: the tail becomes a new region. */
             struct region *tail = spare;
@@ -132,37 +186,90 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
             r->end = cut_start;
             pp = &r->next;
         } else if (cut_end < r->end) {
-            r->first_page += (cut_end - r->start) / PAGE_SIZE;
+            r->first_page += cut_pages;
             r->start = cut_end;
             pp = &r->next;
         } else {
             *pp = r->next;
-            memobj_put(r->mem);
-            kfree(r);
+            r->next = gone;
+            gone = r;
+            continue;   /* region_free() drops its mapping counts */
         }
+        memobj_mapped(r->mem, cut_first, cut_pages, -1);
     }
     spin_unlock_irqrestore(&as->lock, f);
+    tlb_shootdown(as);
+    while (gone) {
+        struct region *next = gone->next;
+        region_free(gone);
+        gone = next;
+    }
     kfree(spare);
     return COPRA_OK;
 }
 
 /* ---- syscalls ---- */
 
-#include "core/initrd.h"
-#include "core/process.h"
-#include "core/syscall.h"
+static int64_t mmap_object(struct kobject *o, uint32_t rights, uint64_t len, uint64_t prot,
+                           uint64_t offset, struct memobj **out, uint64_t *first)
+{
+    uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+    *first = 0;
+    switch (o ? o->type : COPRA_OBJ_NONE) {
+    case COPRA_OBJ_NONE:
+        if (offset)
+            return COPRA_EINVAL;
+        *out = memobj_create(pages);
+        return *out ? COPRA_OK : COPRA_ENOMEM;
+    case COPRA_OBJ_FILE: {
+        struct initrd_file *file = container_of(o, struct initrd_file, obj);
+        if (!(rights & COPRA_RIGHT_READ))
+            return COPRA_ERIGHTS;
+        if (prot & (COPRA_PROT_WRITE | COPRA_PROT_EXEC))
+            return COPRA_EPERM;   /* initrd files map read-only */
+        if (offset >= file->size)
+            return COPRA_EINVAL;
+        /* newc data is only 4-byte aligned, so a file mapping is a private
+         * copy; read-only, so the copy is invisible to the process. */
+        if (!(*out = memobj_create(pages)))
+            return COPRA_ENOMEM;
+        memobj_write(*out, 0, file->data + offset, MIN(len, file->size - offset));
+        return COPRA_OK;
+    }
+    case COPRA_OBJ_MEMORY:
+    case COPRA_OBJ_EVENT: {
+        struct memobj *m = o->type == COPRA_OBJ_MEMORY ? container_of(o, struct memobj, obj)
+                                                       : container_of(o, struct event, obj)->area;
+        if (o->type == COPRA_OBJ_MEMORY && (prot & COPRA_PROT_WRITE) && !(rights & COPRA_RIGHT_WRITE))
+            return COPRA_ERIGHTS;
+        if (!m || offset / PAGE_SIZE >= m->npages || pages > m->npages - offset / PAGE_SIZE)
+            return COPRA_EINVAL;
+        kobject_get(&m->obj);
+        *out = m;
+        *first = offset / PAGE_SIZE;
+        return COPRA_OK;
+    }
+    default:
+        return COPRA_ETYPE;
+    }
+}
 
 int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_t offset)
 {
-    struct initrd_file *file = NULL;
     struct kobject *o = NULL;
-
+    uint32_t rights = 0;
     if (h != COPRA_HANDLE_NONE) {
-        int err = h > UINT32_MAX ? COPRA_EBADH
-                  : process_handle_get((copra_handle_t)h, COPRA_OBJ_FILE, COPRA_RIGHT_READ | COPRA_RIGHT_MAP, &o);
+        int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
         if (err)
             return err;
-        file = container_of(o, struct initrd_file, obj);
+        if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT)
+            err = COPRA_ETYPE;
+        else if (!(rights & COPRA_RIGHT_MAP))
+            err = COPRA_ERIGHTS;
+        if (err) {
+            kobject_put(o);
+            return err;
+        }
     }
     int64_t ret = COPRA_OK;
     if (len == 0 || (prot & ~(uint64_t)(COPRA_PROT_READ | COPRA_PROT_WRITE | COPRA_PROT_EXEC)) ||
@@ -174,28 +281,16 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
         ret = COPRA_EALIGN;
     else if ((prot & COPRA_PROT_WRITE) && (prot & COPRA_PROT_EXEC))
         ret = COPRA_EPERM;   /* W^X */
-    else if (file && (prot & (COPRA_PROT_WRITE | COPRA_PROT_EXEC)))
-        ret = COPRA_EPERM;   /* initrd files map read-only */
-    else if (file ? offset >= file->size : offset != 0)
-        ret = COPRA_EINVAL;
-    if (ret) {
-        kobject_put(o);
-        return ret;
-    }
-
-    uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-    struct memobj *m = memobj_create(pages);
-    if (!m) {
-        kobject_put(o);
-        return COPRA_ENOMEM;
-    }
-    /* newc data is only 4-byte aligned, so a file mapping is a private copy;
-     * read-only, so the copy is invisible to the process. */
-    if (file)
-        memobj_write(m, 0, file->data + offset, MIN(len, file->size - offset));
+    struct memobj *m = NULL;
+    uint64_t first = 0;
+    if (!ret)
+        ret = mmap_object(o, rights, len, prot, offset, &m, &first);
     kobject_put(o);
+    if (ret)
+        return ret;
     uint64_t va;
-    ret = aspace_map(&process_current()->as, addr, pages, (uint32_t)prot, m, 0, &va);
+    ret = aspace_map(&process_current()->as, addr, ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE,
+                     (uint32_t)prot, m, first, &va);
     memobj_put(m);
     return ret ? ret : (int64_t)va;
 }

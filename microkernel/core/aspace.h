@@ -23,6 +23,7 @@ struct aspace {
     uint64_t root;              /* physical address of the PML4 */
     struct region *regions;     /* sorted by start */
     struct spinlock lock;
+    volatile uint64_t active_cpus; /* CPUs that may hold TLB entries of it */
 };
 
 int aspace_init(struct aspace *as);
@@ -34,7 +35,11 @@ void aspace_destroy(struct aspace *as);
  */
 int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
                struct memobj *mem, uint64_t first_page, uint64_t *out);
-/* Unmaps every page in [addr, addr + len); parts of regions are split off. */
+/* Unmaps every page in [addr, addr + len); parts of regions are split off.
+ * Returns once no CPU can still reach the pages through its TLB. */
 int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len);
+/* This CPU runs (or stopped running) a thread in `as`. */
+void aspace_activate(struct aspace *as, struct cpu *cpu);
+void aspace_deactivate(struct aspace *as, struct cpu *cpu);
 
 #endif

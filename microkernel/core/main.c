@@ -10,6 +10,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEM     (1u << 0)
@@ -36,6 +37,8 @@ struct mb_mmap_entry {
 } __attribute__((packed));
 
 extern char __kernel_pstart[], __kernel_pend[];
+extern char boot_kstack[];
+static struct thread boot_idle;
 uint64_t boot_tsc;
 static struct pmm pmm;
 static char cmdline[512];
@@ -182,7 +185,9 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
             page_free_count() / 256, page_total_count() / 256, tsc_hz() / 1000000, cmdline);
 
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
-    sched_init();
+    thread_init_idle(&boot_idle, &cpus[0], (uint64_t)(uintptr_t)boot_kstack);
+    cpus[0].apic_id = apic_id();
+    smp_init();
 
     char argv[512];
     uint32_t argc;

@@ -16,11 +16,12 @@ struct memobj *memobj_create(uint64_t npages)
 {
     if (npages == 0 || npages > MEMOBJ_MAX_PAGES)
         return NULL;
-    struct memobj *m = kmalloc(sizeof(*m) + npages * sizeof(uint64_t));
+    struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
     if (!m)
         return NULL;
     kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
     m->npages = npages;
+    m->maps = (uint32_t *)&m->pages[npages];
     for (uint64_t i = 0; i < npages; i++) {
         m->pages[i] = page_alloc(1, 1);
         if (!m->pages[i]) {
@@ -43,4 +44,29 @@ void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
         off += n;
         len -= n;
     }
+}
+
+void memobj_mapped(struct memobj *m, uint64_t first, uint64_t n, int delta)
+{
+    for (uint64_t i = first; i < first + n; i++)
+        __atomic_add_fetch(&m->maps[i], (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
+/* ---- syscalls ---- */
+
+#include "core/process.h"
+
+int64_t sys_mem_create(uint64_t pages)
+{
+    if (pages == 0)
+        return COPRA_EINVAL;
+    if (pages > MEMOBJ_MAX_PAGES)
+        return COPRA_ERANGE;
+    struct memobj *m = memobj_create(pages);
+    if (!m)
+        return COPRA_ENOMEM;
+    int64_t h = process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
+    if (h < 0)
+        memobj_put(m);
+    return h;
 }

@@ -10,11 +10,14 @@
 #include "core/kernel.h"
 #include "core/object.h"
 
-#define MEMOBJ_MAX_PAGES (1ull << 18)   /* 1 GiB per object */
+#define MEMOBJ_MAX_PAGES COPRA_MEM_MAX_PAGES
 
 struct memobj {
     struct kobject obj;
     uint64_t npages;
+    /* How many user mappings each page has: a page that any process maps
+     * must not change private/shared state (SET_MEM_STATE, later issues). */
+    uint32_t *maps;
     uint64_t pages[];      /* physical addresses */
 };
 
@@ -22,6 +25,15 @@ struct memobj {
 struct memobj *memobj_create(uint64_t npages);
 /* Copies `len` bytes from `src` to byte offset `off` of the object. */
 void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len);
+
+/* Counts user mappings of pages [first, first + n). */
+void memobj_mapped(struct memobj *m, uint64_t first, uint64_t n, int delta);
+static inline bool memobj_page_mapped(const struct memobj *m, uint64_t page)
+{
+    return __atomic_load_n(&m->maps[page], __ATOMIC_RELAXED) != 0;
+}
+
+int64_t sys_mem_create(uint64_t pages);
 
 static inline void memobj_put(struct memobj *m) { kobject_put(&m->obj); }
 

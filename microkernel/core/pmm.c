@@ -24,7 +24,9 @@ void pmm_release_range(struct pmm *p, uint64_t base, uint64_t len)
 {
     if (len == 0 || base + len < base)
         return;
-    uint64_t first = (base + (1u << FRAME_SHIFT) - 1) >> FRAME_SHIFT;
+    /* Round up without computing base + 4095, which wraps for a range in
+     * the last page of the address space and would release frame 0 onward. */
+    uint64_t first = (base >> FRAME_SHIFT) + ((base & ((1u << FRAME_SHIFT) - 1)) != 0);
     uint64_t end = (base + len) >> FRAME_SHIFT;
     for (uint64_t f = first; f < end && f < p->nframes; f++) {
         if (pmm_is_used(p, f)) {

@@ -6,6 +6,7 @@
 #include "core/initrd.h"
 #include "core/string.h"
 #include "core/usercopy.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/paging.h"
 
 struct process *process_init;
@@ -14,7 +15,7 @@ static uint32_t next_pid = 1;
 static void process_destroy(struct kobject *o)
 {
     struct process *p = container_of(o, struct process, obj);
-    if (!p->exited) {
+    if (!p->exit.done) {
         /* Created but never run (EXEC failed half-way). */
         handle_table_clear(&p->handles);
         aspace_destroy(&p->as);
@@ -81,6 +82,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
     if (!p)
         return COPRA_ENOMEM;
     kobject_init(&p->obj, COPRA_OBJ_PROCESS, process_destroy);
+    waitable_init(&p->exit, true);
     handle_table_init(&p->handles, p->handle_slots, COPRA_HANDLES_PER_PROCESS);
     const char *base = file->name;
     for (const char *c = file->name; *c; c++)
@@ -109,7 +111,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
             memobj_put(m);
         }
     }
-    struct thread *t = err ? NULL : thread_create_user(p, img.entry, sp, 0);
+    struct thread *t = err ? NULL : thread_create_user(p, img.entry, sp, 0, -1);
     if (!t) {
         kobject_put(&p->obj);
         return err ? err : COPRA_ENOMEM;
@@ -117,6 +119,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
     uint64_t f = sched_lock();
     p->pid = next_pid++;
     p->threads = t;
+    p->nthreads = 1;
     sched_unlock(f);
     *out = p;
     return COPRA_OK;
@@ -168,25 +171,83 @@ void process_thread_gone(struct process *p, struct thread *t)
 void process_exit(int64_t status)
 {
     struct process *p = process_current();
+    struct thread *self = thread_current();
     uint64_t f = sched_lock();
-    if (p->exiting)
-        thread_exit_locked();
+    if (p->exiting) {
+        sched_unlock(f);
+        thread_exit(status);   /* another thread is already tearing down */
+    }
     p->exiting = true;
+    /* End every other thread: blocked ones wake and see `exiting`, running
+     * ones are kicked into the kernel, which checks before returning to user. */
+    for (struct thread *t = p->threads; t; t = t->proc_next) {
+        if (t == self)
+            continue;
+        if (t->state == THREAD_BLOCKED)
+            thread_wake_locked(t);
+        else if (t->state == THREAD_RUNNING && t->on_cpu != self->on_cpu)
+            apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
+    }
+    struct waiter w;
+    while (p->nthreads > 1) {
+        waitq_add_locked(&p->threads_gone, &w, self);
+        sched_block_locked(0);
+        waitq_remove_locked(&p->threads_gone, &w);
+    }
     sched_unlock(f);
 
+    /* No other thread of p runs any more: its handles and memory can go. */
     handle_table_clear(&p->handles);
+    f = sched_lock();
+    process_switch_away(p, self->on_cpu);
     paging_switch(paging_kernel_root());
+    sched_unlock(f);
     aspace_destroy(&p->as);
 
     f = sched_lock();
-    p->exited = true;
-    p->exit_status = status;
+    waitable_finish(&p->exit, (uint64_t)status);
     waitq_wake_all_locked(&p->exit_waiters);
     if (p == process_init) {
         kprintf("copra: init process '%s' exited with status %ld; stopping\n", p->name, status);
         cpu_poweroff(status >= 0 && status <= 0x7f ? (uint32_t)status : COPRA_STATUS_INIT_FAULT);
     }
-    thread_exit_locked();
+    sched_unlock(f);
+    thread_exit(status);
+}
+
+void process_thread_exiting_locked(struct process *p)
+{
+    p->nthreads--;
+    waitq_wake_all_locked(&p->threads_gone);
+}
+
+void process_switch_to(struct process *p, struct cpu *cpu)
+{
+    aspace_activate(&p->as, cpu);
+}
+
+void process_switch_away(struct process *p, struct cpu *cpu)
+{
+    aspace_deactivate(&p->as, cpu);
+}
+
+int64_t process_handle_install(struct kobject *obj, uint32_t rights)
+{
+    struct process *p = process_current();
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int64_t h = handle_install(&p->handles, obj, rights);
+    spin_unlock_irqrestore(&p->lock, f);
+    return h;
+}
+
+int process_handle_lookup(copra_handle_t h, struct kobject **out, uint32_t *rights)
+{
+    struct process *p = process_current();
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int err = handle_get(&p->handles, h, COPRA_OBJ_NONE, 0, out);
+    *rights = err ? 0 : handle_rights(&p->handles, h);
+    spin_unlock_irqrestore(&p->lock, f);
+    return err;
 }
 
 void process_fault(const struct trap_frame *f)
@@ -296,4 +357,25 @@ static int64_t exec_checked(struct process *self, const struct copra_exec_args *
     ASSERT(h > 0);
     process_start(child);
     return h;
+}
+
+int64_t sys_dup(uint64_t h, uint64_t rights)
+{
+    struct kobject *o;
+    uint32_t held;
+    if (rights & ~(uint64_t)COPRA_RIGHTS_ALL)
+        return COPRA_EINVAL;
+    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &held);
+    if (err)
+        return err;
+    int64_t ret;
+    if (o->type == COPRA_OBJ_VM || o->type == COPRA_OBJ_VCPU)
+        ret = COPRA_EPERM;     /* one handle per VM and per VCPU, by design */
+    else if ((rights & held) != rights)
+        ret = COPRA_ERIGHTS;   /* never more rights than the original */
+    else
+        ret = process_handle_install(o, (uint32_t)rights);
+    if (ret < 0)
+        kobject_put(o);
+    return ret;
 }

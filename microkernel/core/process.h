@@ -13,9 +13,10 @@ struct process {
     struct kobject obj;
     char name[COPRA_PROCESS_NAME_MAX];
     uint32_t pid;
-    bool exiting;                 /* guarded by the scheduler lock */
-    bool exited;
-    int64_t exit_status;
+    bool exiting;                 /* scheduler lock: EXIT has begun */
+    uint32_t nthreads;            /* scheduler lock: threads not yet ended */
+    struct waitable exit;         /* scheduler lock: level, value = status */
+    struct waitq threads_gone;    /* the exiting thread waits here for the others */
     struct aspace as;
     struct spinlock lock;         /* guards `handles` */
     struct handle_table handles;
@@ -37,16 +38,26 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
 /* Installs the received handles (slots 0..n-1, as promised by process_create). */
 void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights);
 void process_start(struct process *p);
-/* Ends the current process with `status` (the calling thread never returns). */
+/* Ends the current process with `status`: every thread ends, then its
+ * handles and memory go (the calling thread never returns). */
 NORETURN void process_exit(int64_t status);
+/* A thread of `p` is ending (scheduler lock held). */
+void process_thread_exiting_locked(struct process *p);
 /* The reaper tells the process that one of its threads is gone. */
 void process_thread_gone(struct process *p, struct thread *t);
+/* Address-space bookkeeping of the scheduler (scheduler lock held). */
+void process_switch_to(struct process *p, struct cpu *cpu);
+void process_switch_away(struct process *p, struct cpu *cpu);
+/* Installs a new handle for the current process; COPRA_EFULL when full. */
+int64_t process_handle_install(struct kobject *obj, uint32_t rights);
 /* Kills the current process after an exception in user mode. */
 NORETURN void process_fault(const struct trap_frame *f);
 
 /* Looks up a handle of the current process (see handle_get()). */
 int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out);
 int process_handle_check(copra_handle_t h, uint32_t type, uint32_t rights);
+/* Looks up `h` of any type; *rights gets the rights it holds. */
+int process_handle_lookup(copra_handle_t h, struct kobject **out, uint32_t *rights);
 
 /* Status of a process killed by exception `vector`. */
 #define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))

@@ -23,6 +23,18 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_LOG]            = (syscall_fn)(void (*)(void))sys_log,
     [COPRA_SYS_WAIT_FOR_EVENT] = (syscall_fn)(void (*)(void))sys_wait_for_event,
     [COPRA_SYS_SYSINFO]        = (syscall_fn)(void (*)(void))sys_sysinfo,
+    [COPRA_SYS_DUP]            = (syscall_fn)(void (*)(void))sys_dup,
+    [COPRA_SYS_THREAD_CREATE]  = (syscall_fn)(void (*)(void))sys_thread_create,
+    [COPRA_SYS_THREAD_EXIT]    = (syscall_fn)(void (*)(void))sys_thread_exit,
+    [COPRA_SYS_THREAD_SET_CPU] = (syscall_fn)(void (*)(void))sys_thread_set_cpu,
+    [COPRA_SYS_EVENT_CREATE]   = (syscall_fn)(void (*)(void))sys_event_create,
+    [COPRA_SYS_SIGNAL]         = (syscall_fn)(void (*)(void))sys_signal,
+    [COPRA_SYS_CLOCK]          = (syscall_fn)(void (*)(void))sys_clock,
+    [COPRA_SYS_TIMER_CREATE]   = (syscall_fn)(void (*)(void))sys_timer_create,
+    [COPRA_SYS_TIMER_SET]      = (syscall_fn)(void (*)(void))sys_timer_set,
+    [COPRA_SYS_MEM_CREATE]     = (syscall_fn)(void (*)(void))sys_mem_create,
+    [COPRA_SYS_BATCH]          = (syscall_fn)(void (*)(void))sys_batch,
+    [COPRA_SYS_CPU_CURRENT]    = (syscall_fn)(void (*)(void))sys_cpu_current,
 };
 
 /* RAX = number; RDI, RSI, RDX, R10, R8, R9 = arguments; RAX = result. */
@@ -33,6 +45,46 @@ void syscall_dispatch(struct trap_frame *f)
         return;
     }
     f->rax = (uint64_t)syscall_table[f->rax](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+}
+
+/*
+ * Runs each record as its own syscall, copying one record in and one result
+ * out at a time, so a fault on record k leaves records < k done and reports
+ * EFAULT as the BATCH result.
+ */
+int64_t sys_batch(uint64_t ucalls, uint64_t uresults, uint64_t count, uint64_t flags)
+{
+    if (flags & ~(uint64_t)COPRA_BATCH_STOP_ON_ERROR)
+        return COPRA_EINVAL;
+    if (count > COPRA_BATCH_MAX)
+        return COPRA_ERANGE;
+    if (!user_range_ok(ucalls, count * sizeof(struct copra_batch_call)) ||
+        !user_range_ok(uresults, count * sizeof(struct copra_batch_result)))
+        return COPRA_EFAULT;
+    uint64_t i;
+    for (i = 0; i < count; i++) {
+        struct copra_batch_call c;
+        struct copra_batch_result r;
+        if (copy_from_user(&c, ucalls + i * sizeof(c), sizeof(c)))
+            return COPRA_EFAULT;
+        if (c.nr >= COPRA_SYS_COUNT || !syscall_table[c.nr])
+            r.result = COPRA_ENOSYS;
+        else if (c.nr == COPRA_SYS_EXIT || c.nr == COPRA_SYS_THREAD_EXIT || c.nr == COPRA_SYS_BATCH)
+            r.result = COPRA_EINVAL;
+        else
+            r.result = syscall_table[c.nr](c.args[0], c.args[1], c.args[2], c.args[3], c.args[4],
+                                           c.args[5]);
+        r.user_data = c.user_data;
+        if (copy_to_user(uresults + i * sizeof(r), &r, sizeof(r)))
+            return COPRA_EFAULT;
+        if (r.result < 0 && (flags & COPRA_BATCH_STOP_ON_ERROR)) {
+            i++;
+            break;
+        }
+        if (process_current()->exiting)
+            break;
+    }
+    return (int64_t)i;
 }
 
 /* One console line per '\n', each tagged with the process name. */
@@ -67,7 +119,7 @@ int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
         return COPRA_EINVAL;
     memset(&info, 0, sizeof(info));
     info.abi_version = COPRA_ABI_VERSION;
-    info.ncpus = 1;
+    info.ncpus = cpu_count;
     info.total_pages = page_total_count();
     info.free_pages = page_free_count();
     info.tsc_hz = tsc_hz();

@@ -20,5 +20,17 @@ int64_t sys_munmap(uint64_t addr, uint64_t len);                      /* aspace.
 int64_t sys_log(uint64_t buf, uint64_t len);                          /* syscall.c */
 int64_t sys_wait_for_event(uint64_t items, uint64_t count, uint64_t timeout_ns); /* wait.c */
 int64_t sys_sysinfo(uint64_t info, uint64_t size);                    /* syscall.c */
+int64_t sys_dup(uint64_t h, uint64_t rights);                         /* process.c */
+int64_t sys_thread_create(uint64_t entry, uint64_t stack, uint64_t arg, uint64_t cpu); /* thread.c */
+int64_t sys_thread_exit(uint64_t status);                             /* thread.c  */
+int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu);                 /* thread.c  */
+int64_t sys_cpu_current(void);                                        /* thread.c  */
+int64_t sys_event_create(uint64_t pages);                             /* event.c   */
+int64_t sys_signal(uint64_t h);                                       /* event.c   */
+int64_t sys_clock(void);                                              /* timer.c   */
+int64_t sys_timer_create(void);                                       /* timer.c   */
+int64_t sys_timer_set(uint64_t h, uint64_t deadline, uint64_t period); /* timer.c  */
+int64_t sys_mem_create(uint64_t pages);                               /* memobj.c  */
+int64_t sys_batch(uint64_t calls, uint64_t results, uint64_t count, uint64_t flags); /* syscall.c */
 
 #endif

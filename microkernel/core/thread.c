@@ -1,61 +1,81 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Threads and a round-robin scheduler.  The kernel is not preemptible: it
- * runs with interrupts off, takes them only in user mode and in the idle
- * loop, and switches threads only at those points or when a thread blocks.
- * One run queue for now; per-CPU queues and migration come with SMP.
+ * Threads and a round-robin scheduler with one run queue per CPU.
+ *
+ * The kernel is not preemptible: it runs with interrupts off, takes them only
+ * in user mode and in the idle loop, and switches threads only there or when
+ * a thread blocks.  One global scheduler lock guards thread states, run
+ * queues, the timer queue and object readiness; the thread that switches
+ * away holds it across context_switch() and the thread switched to releases
+ * it (so no CPU can pick up a thread whose registers are still being saved).
  */
 #include "core/thread.h"
 #include "core/process.h"
 #include "core/heap.h"
 #include "core/spinlock.h"
 #include "core/string.h"
+#include "core/wait.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/paging.h"
 
 void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
 void thread_trampoline(void);
 void thread_started(void);
-extern char boot_kstack[];
 
 static struct spinlock sched_spin;
-static struct thread *runq_head, *runq_tail;
-static struct thread *sleepers;
-static struct thread *dead_thread;   /* freed by the next thread to run */
-static struct thread idle_thread;
+static struct timerq timers;
 
 uint64_t sched_lock(void) { return spin_lock_irqsave(&sched_spin); }
 void sched_unlock(uint64_t flags) { spin_unlock_irqrestore(&sched_spin, flags); }
 
-static void runq_push(struct thread *t)
+static struct cpu *thread_target_cpu(struct thread *t)
 {
-    t->run_next = NULL;
-    if (runq_tail)
-        runq_tail->run_next = t;
-    else
-        runq_head = t;
-    runq_tail = t;
+    if (t->affinity >= 0 && (unsigned)t->affinity < cpu_count)
+        return &cpus[t->affinity];
+    return t->home;
 }
 
-static struct thread *runq_pop(void)
+static void runq_push(struct thread *t)
 {
-    struct thread *t = runq_head;
+    struct cpu *c = thread_target_cpu(t);
+    t->home = c;
+    t->run_next = NULL;
+    if (c->runq_tail)
+        c->runq_tail->run_next = t;
+    else
+        c->runq_head = t;
+    c->runq_tail = t;
+    /* An idle CPU sleeps in HLT until an interrupt: wake it. */
+    if (c != cpu_this() && c->current == c->idle)
+        apic_send_ipi(c->apic_id, VECTOR_WAKEUP);
+}
+
+static struct thread *runq_pop(struct cpu *c)
+{
+    struct thread *t = c->runq_head;
     if (t) {
-        runq_head = t->run_next;
-        if (!runq_head)
-            runq_tail = NULL;
+        c->runq_head = t->run_next;
+        if (!c->runq_head)
+            c->runq_tail = NULL;
     }
     return t;
 }
 
-static void sleepers_remove(struct thread *t)
+static bool runq_remove(struct cpu *c, struct thread *t)
 {
-    for (struct thread **pp = &sleepers; *pp; pp = &(*pp)->sleep_next) {
-        if (*pp == t) {
-            *pp = t->sleep_next;
-            return;
-        }
+    struct thread *prev = NULL;
+    for (struct thread *x = c->runq_head; x; prev = x, x = x->run_next) {
+        if (x != t)
+            continue;
+        if (prev)
+            prev->run_next = t->run_next;
+        else
+            c->runq_head = t->run_next;
+        if (c->runq_tail == t)
+            c->runq_tail = prev;
+        return true;
     }
+    return false;
 }
 
 static void thread_destroy(struct kobject *o)
@@ -63,13 +83,13 @@ static void thread_destroy(struct kobject *o)
     kfree(container_of(o, struct thread, obj));
 }
 
-/* Frees the thread that died before the last switch (never the one running). */
-static void reap(void)
+/* Frees the thread that died here before the last switch (never the one running). */
+static void reap(struct cpu *c)
 {
-    struct thread *t = dead_thread;
+    struct thread *t = c->dead;
     if (!t || t == thread_current())
         return;
-    dead_thread = NULL;
+    c->dead = NULL;
     page_free(virt_to_phys((void *)t->kstack), KSTACK_SIZE / PAGE_SIZE);
     if (t->proc)
         process_thread_gone(t->proc, t);
@@ -79,8 +99,8 @@ static void reap(void)
 static void schedule_locked(void)
 {
     struct thread *prev = thread_current();
-    struct cpu *cpu = prev->cpu;
-    struct thread *next = runq_pop();
+    struct cpu *cpu = prev->on_cpu;
+    struct thread *next = runq_pop(cpu);
     if (!next)
         next = cpu->idle;
     if (next == prev) {
@@ -88,27 +108,46 @@ static void schedule_locked(void)
         return;
     }
     if (prev->state == THREAD_DEAD)
-        dead_thread = prev;
+        cpu->dead = prev;
     next->state = THREAD_RUNNING;
-    next->cpu = cpu;
+    next->on_cpu = cpu;
+    next->home = cpu;
     cpu->current = next;
     cpu_set_kernel_stack(cpu, next->kstack + KSTACK_SIZE);
-    uint64_t root = next->proc ? next->proc->as.root : paging_kernel_root();
-    if (read_cr3() != root)
-        paging_switch(root);
+    if (next->proc)
+        process_switch_to(next->proc, cpu);
+    else if (prev->proc)
+        process_switch_away(prev->proc, cpu);
     context_switch(&prev->saved_rsp, next->saved_rsp);
-    reap();
+    reap(thread_current()->on_cpu);
 }
 
 /* A new thread's first code (entry.S thread_trampoline): it still holds the
  * scheduler lock its predecessor took. */
 void thread_started(void)
 {
-    reap();
+    struct thread *t = thread_current();
+    reap(t->on_cpu);
     spin_unlock_irqrestore(&sched_spin, 0);
+    if (t->proc && t->proc->exiting)
+        thread_exit(0);
 }
 
-struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rsp, uint64_t arg)
+void thread_init_idle(struct thread *t, struct cpu *cpu, uint64_t kstack)
+{
+    memset(t, 0, sizeof(*t));
+    kobject_init(&t->obj, COPRA_OBJ_THREAD, NULL);
+    t->kstack = kstack;
+    *(struct thread **)kstack = t;
+    t->state = THREAD_RUNNING;
+    t->on_cpu = t->home = cpu;
+    t->affinity = (int32_t)cpu->index;
+    cpu->idle = t;
+    cpu->current = t;
+}
+
+struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rsp, uint64_t arg,
+                                  int32_t affinity)
 {
     struct thread *t = kmalloc(sizeof(*t));
     if (!t)
@@ -119,11 +158,15 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
         return NULL;
     }
     kobject_init(&t->obj, COPRA_OBJ_THREAD, thread_destroy);
+    waitable_init(&t->exit, true);
+    t->timeout.kind = TIMER_KIND_THREAD;
     t->kstack = (uint64_t)(uintptr_t)phys_to_virt(stack);
     *(struct thread **)t->kstack = t;
     t->proc = p;
     kobject_get(&p->obj);
     t->state = THREAD_BLOCKED;
+    t->affinity = affinity;
+    t->home = cpu_this();
 
     struct trap_frame *f = thread_user_frame(t);
     memset(f, 0, sizeof(*f));
@@ -155,8 +198,7 @@ void thread_wake_locked(struct thread *t)
 {
     if (t->state != THREAD_BLOCKED)
         return;
-    if (t->deadline_ns)
-        sleepers_remove(t);
+    timerq_cancel(&timers, &t->timeout);
     t->state = THREAD_RUNNABLE;
     runq_push(t);
 }
@@ -166,23 +208,16 @@ void sched_block_locked(uint64_t deadline_ns)
     struct thread *t = thread_current();
     t->state = THREAD_BLOCKED;
     t->timed_out = false;
-    t->deadline_ns = deadline_ns;
-    if (deadline_ns) {
-        struct thread **pp = &sleepers;
-        while (*pp && (*pp)->deadline_ns <= deadline_ns)
-            pp = &(*pp)->sleep_next;
-        t->sleep_next = *pp;
-        *pp = t;
-    }
+    if (deadline_ns)
+        timerq_arm(&timers, &t->timeout, deadline_ns, 0);
     schedule_locked();
-    t->deadline_ns = 0;
 }
 
 void sched_yield(void)
 {
     uint64_t f = sched_lock();
     struct thread *t = thread_current();
-    if (t != t->cpu->idle) {
+    if (t != t->on_cpu->idle) {
         t->state = THREAD_RUNNABLE;
         runq_push(t);
     }
@@ -190,39 +225,76 @@ void sched_yield(void)
     sched_unlock(f);
 }
 
-void sched_tick(bool from_user)
+void sched_migrate(int32_t cpu)
 {
     uint64_t f = sched_lock();
     struct thread *t = thread_current();
-    t->cpu->ticks++;
-    uint64_t now = time_ns();
-    while (sleepers && sleepers->deadline_ns <= now) {
-        struct thread *s = sleepers;
-        s->timed_out = true;
-        thread_wake_locked(s);
+    t->affinity = cpu;
+    if (t->on_cpu != &cpus[cpu]) {
+        t->state = THREAD_RUNNABLE;
+        runq_push(t);
+        schedule_locked();
     }
     sched_unlock(f);
-    if (from_user)
+}
+
+void sched_set_affinity(struct thread *t, int32_t cpu)
+{
+    uint64_t f = sched_lock();
+    t->affinity = cpu;
+    if (t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
+        runq_push(t);
+    sched_unlock(f);
+}
+
+void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period)
+{
+    timerq_arm(&timers, n, deadline, period);
+}
+
+void sched_timer_cancel_locked(struct timer_node *n)
+{
+    timerq_cancel(&timers, n);
+}
+
+void sched_tick(bool from_user)
+{
+    uint64_t f = sched_lock();
+    struct cpu *c = cpu_this();
+    c->ticks++;
+    uint64_t now = time_ns(), n;
+    struct timer_node *node;
+    while ((node = timerq_expire(&timers, now, &n))) {
+        if (node->kind == TIMER_KIND_THREAD) {
+            struct thread *t = container_of(node, struct thread, timeout);
+            t->timed_out = true;
+            thread_wake_locked(t);
+        } else {
+            timer_fired_locked(node, n);
+        }
+    }
+    bool others = c->runq_head != NULL;
+    sched_unlock(f);
+    if (from_user && others)
         sched_yield();
 }
 
-void thread_exit_locked(void)
+void thread_exit(int64_t status)
 {
-    thread_current()->state = THREAD_DEAD;
-    schedule_locked();
-    panic("a dead thread was scheduled");
+    sched_lock();
+    thread_exit_locked(status);
 }
 
-void sched_init(void)
+void thread_exit_locked(int64_t status)
 {
-    struct thread *t = &idle_thread;
-    kobject_init(&t->obj, COPRA_OBJ_THREAD, NULL);
-    t->kstack = (uint64_t)(uintptr_t)boot_kstack;
-    *(struct thread **)t->kstack = t;
-    t->state = THREAD_RUNNING;
-    t->cpu = &cpu_boot;
-    cpu_boot.idle = t;
-    cpu_boot.current = t;
+    struct thread *t = thread_current();
+    waitable_finish(&t->exit, (uint64_t)status);
+    waitq_wake_all_locked(&t->joiners);
+    if (t->proc)
+        process_thread_exiting_locked(t->proc);
+    t->state = THREAD_DEAD;
+    schedule_locked();
+    panic("a dead thread was scheduled");
 }
 
 void sched_idle(void)
@@ -230,7 +302,84 @@ void sched_idle(void)
     for (;;) {
         irq_disable();
         sched_yield();
-        if (!runq_head)
+        if (!cpu_this()->runq_head)
             __asm__ volatile("sti; hlt; cli" : : : "memory");
     }
+}
+
+/* A thread that never ran (its creation failed half-way). */
+static void thread_discard(struct thread *t)
+{
+    page_free(virt_to_phys((void *)t->kstack), KSTACK_SIZE / PAGE_SIZE);
+    kobject_put(&t->proc->obj);
+    kobject_put(&t->obj);
+}
+
+/* ---- syscalls ---- */
+
+int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t cpu)
+{
+    struct process *p = process_current();
+    if (entry < COPRA_USER_BASE || entry >= COPRA_USER_END)
+        return COPRA_EINVAL;
+    if (!IS_ALIGNED(stack_top, 16))
+        return COPRA_EALIGN;
+    if (stack_top <= COPRA_USER_BASE || stack_top > COPRA_USER_END)
+        return COPRA_EINVAL;
+    if (cpu != COPRA_CPU_ANY && cpu >= cpu_count)
+        return COPRA_EINVAL;
+    struct thread *t = thread_create_user(p, entry, stack_top, arg,
+                                          cpu == COPRA_CPU_ANY ? -1 : (int32_t)cpu);
+    if (!t)
+        return COPRA_ENOMEM;
+    int64_t h = process_handle_install(kobject_get(&t->obj), COPRA_RIGHTS_THREAD);
+    if (h < 0) {
+        kobject_put(&t->obj);
+        thread_discard(t);
+        return h;
+    }
+    uint64_t f = sched_lock();
+    t->proc_next = p->threads;
+    p->threads = t;
+    p->nthreads++;
+    t->state = THREAD_RUNNABLE;
+    runq_push(t);
+    sched_unlock(f);
+    return h;
+}
+
+int64_t sys_thread_exit(uint64_t status)
+{
+    struct process *p = process_current();
+    sched_lock();
+    /* The last thread ends the process; deciding under the lock means two
+     * threads exiting together cannot both think the other one is last. */
+    if (p->nthreads == 1 && !p->exiting) {
+        sched_unlock(0);
+        process_exit((int64_t)(status & 0xffffffffu));
+    }
+    thread_exit_locked((int64_t)(status & 0xffffffffu));
+}
+
+int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu)
+{
+    if (cpu >= cpu_count)
+        return COPRA_EINVAL;
+    if (h == COPRA_HANDLE_NONE) {
+        sched_migrate((int32_t)cpu);
+        return COPRA_OK;
+    }
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
+    if (err)
+        return err;
+    sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);
+    kobject_put(o);
+    return COPRA_OK;
+}
+
+int64_t sys_cpu_current(void)
+{
+    return cpu_this()->index;
 }

@@ -5,6 +5,8 @@
 
 #include "core/kernel.h"
 #include "core/object.h"
+#include "core/timerq.h"
+#include "core/waitable.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
@@ -18,18 +20,24 @@ enum thread_state {
     THREAD_DEAD,
 };
 
+#define TIMER_KIND_THREAD 1
+#define TIMER_KIND_OBJECT 2
+
 struct thread {
     struct kobject obj;
-    struct process *proc;        /* NULL for kernel (idle) threads; holds a reference */
+    struct process *proc;        /* NULL for idle threads; holds a reference */
     uint64_t kstack;             /* base of the KSTACK_SIZE-aligned kernel stack */
     uint64_t saved_rsp;          /* valid while not running */
-    enum thread_state state;
-    struct cpu *cpu;
+    enum thread_state state;     /* everything below: scheduler lock */
+    struct cpu *on_cpu;          /* the CPU running it (valid while RUNNING) */
+    struct cpu *home;            /* the CPU whose run queue takes it next */
+    int32_t affinity;            /* CPU index, or -1 for "stay where you are" */
+    bool timed_out;
     struct thread *run_next;     /* run queue */
     struct thread *proc_next;    /* the process's thread list */
-    struct thread *sleep_next;   /* timed waits, sorted by deadline */
-    uint64_t deadline_ns;        /* 0: no timeout */
-    bool timed_out;
+    struct timer_node timeout;   /* wait timeout (kind TIMER_KIND_THREAD) */
+    struct waitable exit;        /* level: done when the thread has ended */
+    struct waitq joiners;        /* WAIT_FOR_EVENT on the thread */
 };
 
 /* The thread running on this CPU: kernel stacks are aligned, and their
@@ -41,37 +49,53 @@ static inline struct thread *thread_current(void)
     return *(struct thread **)(rsp & ~(uint64_t)(KSTACK_SIZE - 1));
 }
 
+static inline struct cpu *cpu_this(void) { return thread_current()->on_cpu; }
+
 static inline struct trap_frame *thread_user_frame(struct thread *t)
 {
     return (struct trap_frame *)(t->kstack + KSTACK_SIZE) - 1;
 }
 
 /* A user thread of `p` that will enter ring 3 at `entry` with RSP = `rsp`
- * and RDI = `arg`.  It is not runnable until thread_start(). */
-struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rsp, uint64_t arg);
+ * and RDI = `arg`, on CPU `affinity` (-1: the caller's).  Not runnable
+ * until thread_start(). */
+struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rsp, uint64_t arg,
+                                  int32_t affinity);
 void thread_start(struct thread *t);
+/* An idle thread for `cpu` on the given (aligned) kernel stack. */
+void thread_init_idle(struct thread *t, struct cpu *cpu, uint64_t kstack);
 
-void sched_init(void);
 /* Gives up the CPU; the current thread stays runnable. */
 void sched_yield(void);
 /* Called from the timer interrupt. */
 void sched_tick(bool from_user);
-/* The boot thread becomes this CPU's idle loop. */
+/* This CPU's idle loop. */
 NORETURN void sched_idle(void);
+/* Moves the calling thread to `cpu` (affinity), switching CPUs now. */
+void sched_migrate(int32_t cpu);
+/* Sets another thread's affinity; it moves the next time it is queued. */
+void sched_set_affinity(struct thread *t, int32_t cpu);
 
 /*
- * Blocking.  The scheduler lock guards every thread state change and the
- * readiness of every waitable object, so "check, then block" cannot lose a
- * wake-up: a waker must take the same lock.
+ * Blocking.  The one scheduler lock guards every thread state, every run
+ * queue, the timer queue and the readiness of every waitable object, so
+ * "check, then block" cannot lose a wake-up on any CPU: a waker must take
+ * the same lock.
  */
 uint64_t sched_lock(void);
 void sched_unlock(uint64_t flags);
-/* With the scheduler lock held: sleeps until thread_wake() or `deadline_ns`
+/* With the lock held: sleeps until thread_wake_locked() or `deadline_ns`
  * (0 = none) passes; returns with the lock held again. */
 void sched_block_locked(uint64_t deadline_ns);
-/* With the scheduler lock held: makes a blocked thread runnable. */
 void thread_wake_locked(struct thread *t);
-/* Ends the current thread (with the scheduler lock held); never returns. */
-NORETURN void thread_exit_locked(void);
+/* Ends the current thread with `status`; never returns.  The _locked
+ * form expects the scheduler lock held. */
+NORETURN void thread_exit(int64_t status);
+NORETURN void thread_exit_locked(int64_t status);
+/* Arms/cancels a timer object's node in the kernel's timer queue (lock held). */
+void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period);
+void sched_timer_cancel_locked(struct timer_node *n);
+/* Called by the timer queue for TIMER_KIND_OBJECT nodes (timer.c). */
+void timer_fired_locked(struct timer_node *n, uint64_t expirations);
 
 #endif

@@ -6,32 +6,39 @@
  * cannot be lost.
  */
 #include "core/wait.h"
+#include "core/event.h"
 #include "core/process.h"
+#include "core/timer.h"
 #include "core/syscall.h"
 #include "core/usercopy.h"
 #include "arch/x86_64/apic.h"
 
-/* Whether `o` is ready, and the value WAIT reports for it; NULL waitq = not waitable. */
-static struct waitq *object_waitq(struct kobject *o)
-{
-    switch (o->type) {
-    case COPRA_OBJ_PROCESS:
-        return &container_of(o, struct process, obj)->exit_waiters;
-    default:
-        return NULL;
-    }
-}
-
-static bool object_ready_locked(struct kobject *o, uint64_t *value)
+/* The readiness state and wait queue of a waitable object; NULL if it is not one. */
+static struct waitable *object_waitable(struct kobject *o, struct waitq **q)
 {
     switch (o->type) {
     case COPRA_OBJ_PROCESS: {
         struct process *p = container_of(o, struct process, obj);
-        *value = (uint64_t)p->exit_status;
-        return p->exited;
+        *q = &p->exit_waiters;
+        return &p->exit;
+    }
+    case COPRA_OBJ_THREAD: {
+        struct thread *t = container_of(o, struct thread, obj);
+        *q = &t->joiners;
+        return &t->exit;
+    }
+    case COPRA_OBJ_EVENT: {
+        struct event *e = container_of(o, struct event, obj);
+        *q = &e->waiters;
+        return &e->state;
+    }
+    case COPRA_OBJ_TIMER: {
+        struct timer *t = container_of(o, struct timer, obj);
+        *q = &t->waiters;
+        return &t->state;
     }
     default:
-        return false;
+        return NULL;
     }
 }
 
@@ -39,6 +46,8 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
 {
     struct copra_wait_item items[COPRA_WAIT_MAX];
     struct kobject *objs[COPRA_WAIT_MAX];
+    struct waitable *states[COPRA_WAIT_MAX];
+    struct waitq *queues[COPRA_WAIT_MAX];
     struct waiter waiters[COPRA_WAIT_MAX];
 
     if (count == 0)
@@ -52,7 +61,7 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
         ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, 0, &objs[n]);
-        if (!ret && !object_waitq(objs[n]))
+        if (!ret && !(states[n] = object_waitable(objs[n], &queues[n])))
             ret = COPRA_ETYPE;
         else if (!ret)
             ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
@@ -78,20 +87,24 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         ret = 0;
         for (uint64_t i = 0; i < count; i++) {
             items[i].value = 0;
-            items[i].ready = object_ready_locked(objs[i], &items[i].value);
+            items[i].ready = waitable_take(states[i], &items[i].value);
             ret += items[i].ready;
         }
         if (ret)
             break;
-        if (timeout_ns == 0 || (deadline && self->timed_out) || (deadline && time_ns() >= deadline)) {
+        if (timeout_ns == 0 || (deadline && (self->timed_out || time_ns() >= deadline))) {
             ret = COPRA_ETIMEOUT;
             break;
         }
+        if (self->proc->exiting) {
+            ret = COPRA_EBUSY;   /* never seen: the thread ends before user mode */
+            break;
+        }
         for (uint64_t i = 0; i < count; i++)
-            waitq_add_locked(object_waitq(objs[i]), &waiters[i], self);
+            waitq_add_locked(queues[i], &waiters[i], self);
         sched_block_locked(deadline);
         for (uint64_t i = 0; i < count; i++)
-            waitq_remove_locked(object_waitq(objs[i]), &waiters[i]);
+            waitq_remove_locked(queues[i], &waiters[i]);
     }
     sched_unlock(f);
     for (uint64_t i = 0; i < count; i++)

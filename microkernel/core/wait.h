@@ -6,15 +6,6 @@
 
 #include "core/thread.h"
 
-struct waiter {
-    struct thread *thread;
-    struct waiter *next;
-};
-
-struct waitq {
-    struct waiter *head;
-};
-
 static inline void waitq_add_locked(struct waitq *q, struct waiter *w, struct thread *t)
 {
     w->thread = t;

@@ -348,6 +348,22 @@ START_TEST(test_free_rejects_bad_input)
 }
 END_TEST
 
+START_TEST(test_free_wrapping_count_when_full)
+{
+    /* With every frame in use, only the overflow check can refuse a count
+     * that wraps first + count past 2^64 (without it: ~2^64 iterations). */
+    setup_released();
+    uint64_t all = pmm_alloc(&pmm, pmm.free, 1);
+    ck_assert_uint_eq(all, FRAME);
+    ck_assert_uint_eq(pmm.free, 0);
+    ck_assert(!pmm_free(&pmm, FRAME, UINT64_MAX));
+    ck_assert(!pmm_free(&pmm, 2 * FRAME, UINT64_MAX - 1));
+    ck_assert_uint_eq(pmm.free, 0);
+    check_consistent();
+    ck_assert(pmm_free(&pmm, all, NFRAMES - 1));
+}
+END_TEST
+
 START_TEST(test_alloc_free_cycles)
 {
     setup_released();
@@ -477,6 +493,7 @@ static Suite *pmm_suite(void)
     tcase_add_test(tc, test_alloc_alignment);
     tcase_add_test(tc, test_alloc_alignment_with_used_frame_inside);
     tcase_add_test(tc, test_free_rejects_bad_input);
+    tcase_add_test(tc, test_free_wrapping_count_when_full);
     tcase_add_test(tc, test_alloc_free_cycles);
     tcase_add_test(tc, test_hint);
     tcase_add_test(tc, test_hint_skips_full_words_and_wraps);

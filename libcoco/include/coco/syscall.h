@@ -73,6 +73,61 @@ int64_t coco_wait(struct copra_wait_item *items, unsigned count, uint64_t timeou
 /* SYSINFO: fill `info` (`size` bytes, normally sizeof *info). */
 int coco_sysinfo(struct copra_sysinfo *info, size_t size);
 
+/* DUP: a new handle to the same object with `rights`, which must be a
+ * subset of the rights `handle` holds (COPRA_ERIGHTS otherwise). */
+int64_t coco_dup(copra_handle_t handle, uint32_t rights);
+
+/*
+ * THREAD_CREATE: start a thread in this process at entry(arg) with
+ * RSP = stack_top (16-byte aligned, in a mapping the caller made) on CPU
+ * `cpu` (an index below SYSINFO's ncpus, or COPRA_CPU_ANY).  Returns a
+ * thread handle.  The entry is jumped to, not called: there is no return
+ * address, so it must end with coco_thread_exit(), and a C function sees
+ * its stack 8 bytes off the SysV alignment.  coco_thread_spawn() below
+ * handles both; prefer it.
+ */
+int64_t coco_thread_create(void (*entry)(uint64_t), void *stack_top, uint64_t arg,
+                           uint64_t cpu);
+
+/* THREAD_EXIT: end the calling thread with `status` (what a join sees).
+ * The last thread to leave ends the process with that status. */
+_Noreturn void coco_thread_exit(int64_t status);
+
+/* THREAD_SET_CPU: pin `thread` (COPRA_HANDLE_NONE: the caller, which moves
+ * at once) to CPU `cpu`, or COPRA_CPU_ANY. */
+int coco_thread_set_cpu(copra_handle_t thread, uint64_t cpu);
+
+/* EVENT_CREATE: a counting event with an `area_pages`-page shared area
+ * (0..COPRA_EVENT_AREA_MAX_PAGES) that MMAP can map.  Returns its handle. */
+int64_t coco_event_create(unsigned area_pages);
+
+/* SIGNAL: add one to the event's pending count and wake its waiters. */
+int coco_signal(copra_handle_t event);
+
+/* CLOCK: monotonic nanoseconds since boot. */
+int64_t coco_clock(void);
+
+/* TIMER_CREATE: a disarmed timer; returns its handle. */
+int64_t coco_timer_create(void);
+
+/* TIMER_SET: expire at `deadline_ns` (absolute, on CLOCK; 0 disarms), then
+ * every `period_ns` (0: once).  WAIT reports the expirations since the
+ * last WAIT. */
+int coco_timer_set(copra_handle_t timer, uint64_t deadline_ns, uint64_t period_ns);
+
+/* MEM_CREATE: `pages` zeroed pages as a memory object that MMAP maps and
+ * EXEC can hand on; returns its handle. */
+int64_t coco_mem_create(uint64_t pages);
+
+/* BATCH: run `count` (<= COPRA_BATCH_MAX) records in order, one result
+ * each; COPRA_BATCH_STOP_ON_ERROR in `flags` stops after the first
+ * failure.  Returns the number of records run. */
+int64_t coco_batch(const struct copra_batch_call *calls,
+                   struct copra_batch_result *results, unsigned count, uint32_t flags);
+
+/* CPU_CURRENT: the index of the CPU running the caller. */
+int64_t coco_cpu_current(void);
+
 /* ---- Received handles (what the parent's EXEC moved into us) -------- */
 
 unsigned coco_handle_count(void);
@@ -104,6 +159,29 @@ int coco_wait_process(copra_handle_t process, int64_t *status);
  * (COPRA_ENOMEM if the buffer cannot be allocated).
  */
 int coco_read_file(const char *path, char **buf, size_t *len);
+
+/*
+ * Start a thread running fn(arg) on a fresh `stack_size`-byte stack (0: a
+ * default of COCO_THREAD_STACK_DEFAULT; rounded up to whole pages) on CPU
+ * `cpu` (or COPRA_CPU_ANY); when fn returns, the thread ends with
+ * THREAD_EXIT(fn's return value).  Returns the thread handle or a negative
+ * error.  The stack has no guard page.
+ *
+ * A thread cannot unmap the stack it runs on, so libcoco remembers each
+ * stack and coco_thread_join() unmaps it once the thread has ended.  A
+ * thread that is never joined through coco_thread_join() keeps its stack
+ * mapped until the process ends (or the caller MUNMAPs it after waiting on
+ * the handle itself).
+ */
+#define COCO_THREAD_STACK_DEFAULT (64u * 1024)
+int64_t coco_thread_spawn(int (*fn)(void *), void *arg, size_t stack_size, uint64_t cpu);
+
+/*
+ * Block until the thread behind `thread` has ended; store its status in
+ * *status (if not NULL) and unmap its stack if coco_thread_spawn() made it.
+ * Does not close the handle.  Returns 0 or an error.
+ */
+int coco_thread_join(copra_handle_t thread, int64_t *status);
 
 /* A short constant name for an enum copra_error value ("EINVAL", ...). */
 const char *coco_strerror(int64_t error);

@@ -7,6 +7,8 @@
 #define APIC_ID       0x020
 #define APIC_EOI      0x0B0
 #define APIC_SVR      0x0F0
+#define APIC_ICR_LO   0x300
+#define APIC_ICR_HI   0x310
 #define APIC_LVT_TMR  0x320
 #define APIC_TMR_INIT 0x380
 #define APIC_TMR_CUR  0x390
@@ -80,4 +82,43 @@ void apic_timer_start(void)
     apic_write(APIC_TMR_DIV, 0x3);
     apic_write(APIC_LVT_TMR, APIC_LVT_PERIODIC | VECTOR_TIMER);
     apic_write(APIC_TMR_INIT, apic_ticks_per_tick);
+}
+
+void apic_init_ap(void)
+{
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+    apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS);
+}
+
+static void apic_icr(uint32_t apic_id, uint32_t low)
+{
+    apic_write(APIC_ICR_HI, apic_id << 24);
+    apic_write(APIC_ICR_LO, low);
+    while (apic_read(APIC_ICR_LO) & (1u << 12))   /* delivery pending */
+        cpu_relax();
+}
+
+void apic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+    uint64_t f = irq_save();   /* ICR_HI/ICR_LO is a two-write sequence */
+    apic_icr(apic_id, vector);
+    irq_restore(f);
+}
+
+void delay_us(uint64_t us)
+{
+    uint64_t end = rdtsc() + tsc_freq / 1000000 * us;
+    while (rdtsc() < end)
+        cpu_relax();
+}
+
+/* Intel SDM vol. 3 §8.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI. */
+void apic_start_cpu(uint32_t apic_id, uint64_t trampoline_pa)
+{
+    apic_icr(apic_id, 0x4500);                                  /* INIT, level assert */
+    delay_us(10000);
+    for (int i = 0; i < 2; i++) {
+        apic_icr(apic_id, 0x4600 | (uint32_t)(trampoline_pa >> 12)); /* start-up */
+        delay_us(200);
+    }
 }

@@ -4,7 +4,8 @@
 #include "arch/x86_64/trap.h"
 #include "core/string.h"
 
-struct cpu cpu_boot;
+struct cpu cpus[COPRA_CPUS_MAX];
+unsigned cpu_count = 1;
 uint8_t smap_enabled;
 
 struct idt_entry {
@@ -53,7 +54,7 @@ void cpu_set_kernel_stack(struct cpu *cpu, uint64_t rsp0)
     cpu->tss.rsp[0] = rsp0;
 }
 
-static void cpu_enable_features(void)
+static void cpu_enable_features(const struct cpu *cpu)
 {
     uint32_t r[4];
     uint64_t cr4 = read_cr4();
@@ -75,7 +76,7 @@ static void cpu_enable_features(void)
     if (r[3] & (1u << 13))
         cr4 |= CR4_PGE;
     write_cr4(cr4);
-    if (cpu_boot.current == NULL)
+    if (cpu == &cpus[0])
         kprintf("copra: cpu: SMEP %s, SMAP %s, UMIP %s\n", cr4 & CR4_SMEP ? "on" : "absent",
                 cr4 & CR4_SMAP ? "on" : "absent", cr4 & CR4_UMIP ? "on" : "absent");
     write_cr0(read_cr0() | CR0_WP);
@@ -111,7 +112,7 @@ void cpu_init(struct cpu *cpu)
         : : "m"(p), "i"((uint64_t)GDT_KCODE), "r"((uint64_t)GDT_KDATA) : "rax", "memory");
     __asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
     idt_load();
-    cpu_enable_features();
+    cpu_enable_features(cpu);
 }
 
 void cpu_poweroff(uint32_t status)

@@ -19,18 +19,24 @@ struct tss {
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss) == 104, "TSS layout (SDM vol. 3 fig. 8-11)");
 
-/* Everything one CPU owns.  cpu_current() finds it through the current thread. */
+/* Everything one CPU owns.  The running thread's `on_cpu` leads here. */
 struct cpu {
     uint32_t index;
     uint32_t apic_id;
+    volatile bool online;
     struct thread *current;
     struct thread *idle;
+    struct thread *runq_head, *runq_tail;   /* guarded by the scheduler lock */
+    struct thread *dead;                    /* freed by the next thread to run here */
+    volatile uint64_t tlb_flushes;          /* TLB shoot-down IPIs handled */
+    uint64_t ticks;
     uint64_t gdt[7];                /* null, kcode, kdata, ucode, udata, tss (2) */
     struct tss tss;
-    uint64_t ticks;
 };
 
-extern struct cpu cpu_boot;
+extern struct cpu cpus[COPRA_CPUS_MAX];
+extern unsigned cpu_count;
+#define cpu_boot (cpus[0])
 extern uint8_t smap_enabled;
 
 void cpu_init(struct cpu *cpu);
@@ -84,6 +90,11 @@ static inline void irq_restore(uint64_t f)
 static inline void irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
+static inline void cpu_flush_tlb(void)
+{
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 /* Ends QEMU through isa-debug-exit with `status`; halts if there is none. */

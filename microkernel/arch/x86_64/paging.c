@@ -91,6 +91,32 @@ void *paging_map_mmio(uint64_t pa)
     return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
 }
 
+void paging_map_phys(uint64_t pa, uint64_t len)
+{
+    for (uint64_t p = ALIGN_DOWN(pa, PAGE_SIZE); p < pa + len; p += PAGE_SIZE) {
+        uint64_t va = PHYS_MAP_BASE + p;
+        uint64_t *pde = paging_walk(kernel_root, va, 1, true, PTE_P | PTE_W);
+        if (pde && (*pde & PTE_P) && (*pde & PTE_PS))
+            continue;   /* inside a 2 MiB page of the direct map */
+        uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
+        if (!e)
+            panic("paging: cannot map physical page %lx", p);
+        if (!(*e & PTE_P)) {
+            *e = p | PTE_P | PTE_NX | PTE_G;
+            invlpg(va);
+        }
+    }
+}
+
+void paging_identity_map(uint64_t pa, bool map)
+{
+    uint64_t *e = paging_walk(kernel_root, pa, 0, true, PTE_P | PTE_W);
+    if (!e)
+        panic("paging: cannot map the trampoline");
+    *e = map ? (pa | PTE_P | PTE_W) : 0;
+    invlpg(pa);
+}
+
 uint64_t paging_user_create(void)
 {
     uint64_t root = page_alloc(1, 1);

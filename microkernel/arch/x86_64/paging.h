@@ -20,6 +20,10 @@ void paging_init(const uint64_t *ram_ranges, size_t nranges);
 /* Maps one 4 KiB MMIO page uncached into the direct map; returns its VA. */
 void *paging_map_mmio(uint64_t pa);
 uint64_t paging_kernel_root(void);
+/* Makes sure the direct map covers [pa, pa + len) (firmware tables outside RAM). */
+void paging_map_phys(uint64_t pa, uint64_t len);
+/* Maps (or unmaps) the page at `pa` at the same virtual address in the kernel root. */
+void paging_identity_map(uint64_t pa, bool map);
 
 /* A user root: a fresh PML4 that shares the kernel's upper half.  0 on OOM. */
 uint64_t paging_user_create(void);

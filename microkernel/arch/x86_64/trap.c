@@ -58,7 +58,18 @@ void trap_dispatch(struct trap_frame *f)
     } else if (f->vector == VECTOR_TIMER) {
         apic_eoi();
         sched_tick(trap_from_user(f));
-    } else if (f->vector != VECTOR_SPURIOUS) {
+    } else if (f->vector == VECTOR_TLB) {
+        cpu_flush_tlb();
+        __atomic_add_fetch(&cpu_this()->tlb_flushes, 1, __ATOMIC_SEQ_CST);
         apic_eoi();
+    } else if (f->vector == VECTOR_WAKEUP) {
+        apic_eoi();
+        if (trap_from_user(f))
+            sched_yield();
+    } else if (f->vector != VECTOR_SPURIOUS) {
+        apic_eoi();   /* VECTOR_KICK: entering the kernel was the point */
     }
+    /* A thread of an exiting process never returns to user mode. */
+    if (trap_from_user(f) && thread_current()->proc->exiting)
+        thread_exit(0);
 }

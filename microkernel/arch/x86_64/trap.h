@@ -14,6 +14,9 @@ struct trap_frame {
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame matches entry.S");
 
 #define VECTOR_TIMER    0x20
+#define VECTOR_WAKEUP   0xF0   /* IPI: a thread was queued on an idle CPU */
+#define VECTOR_TLB      0xF1   /* IPI: flush this CPU's TLB */
+#define VECTOR_KICK     0xF2   /* IPI: enter the kernel (process exit, later VCPU kick) */
 #define VECTOR_SPURIOUS 0xFF
 
 void trap_dispatch(struct trap_frame *f);

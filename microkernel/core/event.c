@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/event.h"
+#include "core/heap.h"
+#include "core/process.h"
+#include "core/wait.h"
+
+static void event_destroy(struct kobject *o)
+{
+    struct event *e = container_of(o, struct event, obj);
+    if (e->area)
+        memobj_put(e->area);
+    kfree(e);
+}
+
+void event_signal(struct event *e)
+{
+    uint64_t f = sched_lock();
+    waitable_signal(&e->state, 1);
+    waitq_wake_all_locked(&e->waiters);
+    sched_unlock(f);
+}
+
+int64_t sys_event_create(uint64_t pages)
+{
+    if (pages > COPRA_EVENT_AREA_MAX_PAGES)
+        return COPRA_ERANGE;
+    struct event *e = kmalloc(sizeof(*e));
+    if (!e)
+        return COPRA_ENOMEM;
+    kobject_init(&e->obj, COPRA_OBJ_EVENT, event_destroy);
+    waitable_init(&e->state, false);
+    if (pages && !(e->area = memobj_create(pages))) {
+        kobject_put(&e->obj);
+        return COPRA_ENOMEM;
+    }
+    int64_t h = process_handle_install(&e->obj, COPRA_RIGHTS_EVENT);
+    if (h < 0)
+        kobject_put(&e->obj);
+    return h;
+}
+
+int64_t sys_signal(uint64_t h)
+{
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)h, COPRA_OBJ_EVENT, COPRA_RIGHT_SIGNAL, &o);
+    if (err)
+        return err;
+    event_signal(container_of(o, struct event, obj));
+    kobject_put(o);
+    return COPRA_OK;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/timer.h"
+#include "core/heap.h"
+#include "core/process.h"
+#include "core/wait.h"
+#include "arch/x86_64/apic.h"
+
+static void timer_destroy(struct kobject *o)
+{
+    struct timer *t = container_of(o, struct timer, obj);
+    uint64_t f = sched_lock();
+    sched_timer_cancel_locked(&t->node);   /* the queue must not keep a freed node */
+    sched_unlock(f);
+    kfree(t);
+}
+
+void timer_fired_locked(struct timer_node *n, uint64_t expirations)
+{
+    struct timer *t = container_of(n, struct timer, node);
+    waitable_signal(&t->state, expirations);
+    waitq_wake_all_locked(&t->waiters);
+}
+
+int64_t sys_clock(void)
+{
+    return (int64_t)time_ns();
+}
+
+int64_t sys_timer_create(void)
+{
+    struct timer *t = kmalloc(sizeof(*t));
+    if (!t)
+        return COPRA_ENOMEM;
+    kobject_init(&t->obj, COPRA_OBJ_TIMER, timer_destroy);
+    waitable_init(&t->state, false);
+    t->node.kind = TIMER_KIND_OBJECT;
+    int64_t h = process_handle_install(&t->obj, COPRA_RIGHTS_TIMER);
+    if (h < 0)
+        kobject_put(&t->obj);
+    return h;
+}
+
+int64_t sys_timer_set(uint64_t h, uint64_t deadline_ns, uint64_t period_ns)
+{
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)h, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
+    if (err)
+        return err;
+    if (period_ns && period_ns < TIMER_MIN_PERIOD_NS) {
+        kobject_put(o);
+        return COPRA_EINVAL;
+    }
+    struct timer *t = container_of(o, struct timer, obj);
+    uint64_t f = sched_lock();
+    if (deadline_ns)
+        sched_timer_arm_locked(&t->node, deadline_ns, period_ns);
+    else
+        sched_timer_cancel_locked(&t->node);
+    sched_unlock(f);
+    kobject_put(o);
+    return COPRA_OK;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Timer objects (TIMER_CREATE/TIMER_SET) and the monotonic clock (CLOCK). */
+#ifndef CORE_TIMER_H
+#define CORE_TIMER_H
+
+#include "core/kernel.h"
+#include "core/object.h"
+#include "core/timerq.h"
+#include "core/waitable.h"
+
+/* Periods below this would let one process flood the kernel with expiries. */
+#define TIMER_MIN_PERIOD_NS 100000ull
+
+struct timer {
+    struct kobject obj;
+    struct waitable state;   /* counting: expirations; scheduler lock */
+    struct waitq waiters;
+    struct timer_node node;  /* kind TIMER_KIND_OBJECT */
+};
+
+int64_t sys_clock(void);
+int64_t sys_timer_create(void);
+int64_t sys_timer_set(uint64_t h, uint64_t deadline_ns, uint64_t period_ns);
+
+#endif
