@@ -173,7 +173,8 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
         uint64_t cut_pages = (cut_end - cut_start) / PAGE_SIZE;
         if (cut_start > r->start && cut_end < r->end) {
             /* Hole in the middle: the tail becomes a new region. */
-            struct region *tail = spare;
+            struct region *tail = spare;   /* one range splits one region at most */
+            ASSERT(tail);
             spare = NULL;
             *tail = *r;
             tail->start = cut_end;

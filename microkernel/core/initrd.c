@@ -87,7 +87,7 @@ void initrd_init(const uint8_t *archive, size_t size)
             boot_error(index, at, e.name, "file name differs from its manifest entry");
         uint8_t digest[48];
         sha384(e.data, e.size, digest);
-        if (e.size != m->size || memcmp(digest, m->sha384, sizeof(digest)))
+        if (e.size != m->size || memcmp(digest, m->sha384, sizeof(digest)) != 0)
             boot_error(index, at, e.name, "SHA-384 or size does not match the manifest");
         for (size_t i = 0; i < nfiles; i++)
             if (name_eq(e.name, e.name_len, files[i].name))

@@ -24,7 +24,7 @@ NORETURN static void ap_main(struct cpu *cpu)
 
 static void trampoline_set(const char *field, uint64_t value)
 {
-    uint64_t off = (uint64_t)(field - trampoline_start);
+    uint64_t off = (uintptr_t)field - (uintptr_t)trampoline_start;
     memcpy((uint8_t *)phys_to_virt(TRAMPOLINE_PA) + off, &value, sizeof(value));
 }
 
@@ -58,7 +58,8 @@ void smp_init(void)
     }
     /* The trampoline page must run at its physical address once paging is on. */
     paging_identity_map(TRAMPOLINE_PA, true);
-    memcpy(phys_to_virt(TRAMPOLINE_PA), trampoline_start, (size_t)(trampoline_end - trampoline_start));
+    memcpy(phys_to_virt(TRAMPOLINE_PA), trampoline_start,
+           (uintptr_t)trampoline_end - (uintptr_t)trampoline_start);
     trampoline_set(trampoline_cr3, paging_kernel_root());
     trampoline_set(trampoline_entry, (uint64_t)(uintptr_t)ap_main);
     for (unsigned i = 0; i < n && cpu_count < COPRA_CPUS_MAX; i++) {

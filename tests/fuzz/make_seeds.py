@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the fuzzers' seed corpora in tests/fuzz/corpus/<fuzzer>/.
+
+The seeds are small valid inputs (a newc archive, static ELF64 executables,
+VM descriptions) for libFuzzer to mutate from.  They are checked in; rerun
+this script after changing it:  python3 tests/fuzz/make_seeds.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(fuzzer, name, data):
+    assert len(data) < 4096, name
+    directory = os.path.join(HERE, "corpus", fuzzer)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+
+
+def pad4(data):
+    return data + b"\0" * (-len(data) % 4)
+
+
+def newc_entry(ino, name, mode, data=b""):
+    """One entry of cpio(5) "new ASCII" format: magic 070701, 13 hex fields."""
+    name = name.encode() + b"\0"
+    fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name), 0]
+    header = b"070701" + b"".join(b"%08x" % v for v in fields)
+    return pad4(header + name) + pad4(data)
+
+
+def newc_archive(entries):
+    out = b"".join(newc_entry(i + 1, *e) for i, e in enumerate(entries))
+    return out + newc_entry(0, "TRAILER!!!", 0)
+
+
+def elf_exec(segments, entry, extra_phdrs=()):
+    """A static ELF64 x86-64 ET_EXEC.  segments: (flags, vaddr, bytes, memsz);
+    each segment's bytes go at the file offset congruent to vaddr mod 4096."""
+    phdrs = []
+    body = bytearray()
+    phnum = len(segments) + len(extra_phdrs)
+    data_start = 64 + 56 * phnum
+    for flags, vaddr, content, memsz in segments:
+        offset = max(data_start, len(body) + data_start)
+        offset += (vaddr - offset) % 4096
+        body += b"\0" * (offset - data_start - len(body)) + content
+        phdrs.append(struct.pack("<IIQQQQQQ", 1, flags, offset, vaddr, vaddr,
+                                 len(content), memsz, 4096))
+    for ptype, flags in extra_phdrs:
+        phdrs.append(struct.pack("<IIQQQQQQ", ptype, flags, 0, 0, 0, 0, 0, 16))
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, entry, 64, 0, 0,
+                               64, 56, phnum, 64, 0, 0)
+    return ehdr + b"".join(phdrs) + bytes(body)
+
+
+PF_X, PF_W, PF_R = 1, 2, 4
+PT_NOTE, PT_GNU_STACK = 4, 0x6474E551
+
+# cpio: a directory, files of awkward sizes, the trailer; and the trailer alone.
+write("cpio", "tree.cpio", newc_archive([
+    ("bin", 0o040755),
+    ("bin/hello", 0o100755, b"\x7fELF hello"),
+    ("etc", 0o040755),
+    ("etc/vmm.conf", 0o100644, b"memory 64M\nvcpus 1\n"),
+    ("empty", 0o100644),
+]))
+write("cpio", "trailer-only.cpio", newc_archive([]))
+
+# elf: text (R+X, `mov $60,%eax; xor %edi,%edi; syscall`) plus data+bss;
+# and one with a PT_NOTE and PT_GNU_STACK the validator must skip.
+code = bytes.fromhex("b83c00000031ff0f05")
+write("elf", "text-data.elf", elf_exec(
+    [(PF_R | PF_X, 0x401000 + 0x120, code, len(code)),
+     (PF_R | PF_W, 0x403000 + 0x180, b"data1234", 0x2000)],
+    entry=0x401120))
+write("elf", "notes.elf", elf_exec(
+    [(PF_R | PF_X, 0x10000 + 0xe8, code, 0x40)],
+    entry=0x100e8, extra_phdrs=[(PT_NOTE, PF_R), (PT_GNU_STACK, PF_R | PF_W)]))
+
+# config: VM descriptions using every directive.
+write("config", "basic.conf", b"memory 64M\nvcpus 1\n")
+write("config", "full.conf",
+      b"# every directive\r\nmemory 0x4000000\nvcpus 4\n"
+      b"server child args A BB CCC\nserver irqd\n"
+      b"guest guest.bin multiboot\n"
+      b"device uart port=0x3f8 irq=4 name=\n")
+write("config", "bad.conf", b"memory 64M\nvcpus many\n")
