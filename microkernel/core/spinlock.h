@@ -2,8 +2,17 @@
 /*
  * Spinlocks that also disable interrupts on the local CPU, so an interrupt
  * handler can never spin on a lock its own CPU holds.
- * Lock order (outer first): process lock -> address space lock ->
- * scheduler lock -> heap lock -> pmm lock -> console lock.
+ *
+ * Lock order (take only rightwards while holding a lock):
+ *   process handle lock -> address space lock -> scheduler lock
+ *   -> heap lock -> pmm lock -> console lock
+ * Rules that keep it so:
+ *   - no kobject_put() under the scheduler lock (a destroy function may take
+ *     it: timer_destroy); the reaper only drops threads and processes whose
+ *     teardown is already done;
+ *   - TLB shoot-down waits with no lock held (aspace.c tlb_shootdown());
+ *   - the scheduler lock is handed from the switching thread to the next
+ *     (thread.c), never held across a return to user mode.
  */
 #ifndef CORE_SPINLOCK_H
 #define CORE_SPINLOCK_H

@@ -46,6 +46,7 @@ struct pair {
 };
 
 static struct pair pairs[PAIRS];
+COPRA_STATIC_ASSERT(ITEMS % PAIRS == 0, "the pairs share the items evenly");
 
 /* WAIT for `event`; returns the count it reports or an error. */
 static int64_t wait_event(copra_handle_t event, uint64_t timeout_ns)
@@ -129,7 +130,7 @@ static void test_pairs(uint32_t cpus)
             return;
         p->items = (copra_handle_t)items;
         p->space = (copra_handle_t)space;
-        p->count = ITEMS / PAIRS + (k < ITEMS % PAIRS);
+        p->count = ITEMS / PAIRS;
         p->producer_cpu = (2 * k) % cpus;
         p->consumer_cpu = (2 * k + 1) % cpus;
         p->producer_cpu_seen = p->consumer_cpu_seen = -1;

@@ -63,10 +63,12 @@ static int block_forever(void *arg)
 
 static int spin_forever(void *arg)
 {
+    volatile bool spinning = true;
     (void)arg;
     __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
-    for (;;)
+    while (spinning)
         __asm__ volatile("pause");
+    return 1;
 }
 
 static int child(const char *mode)

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86 instruction decoder for MMIO exits (see decode.h).  References are to
+ * the Intel SDM vol. 2 (instruction format, opcode map in appendix A) and the
+ * AMD APM vol. 3 (§1.2 prefixes, §1.4 ModRM/SIB).
+ */
+#include "virt/decode.h"
+
+/* Reads never go past `avail`, and never past 15 bytes: a byte at position
+ * 15 or later makes the instruction too long whatever `avail` is. */
+struct cursor {
+    const uint8_t *bytes;
+    size_t avail;
+    size_t pos;
+};
+
+static int fetch_byte(struct cursor *c, uint8_t *b)
+{
+    if (c->pos >= DECODE_MAX_LENGTH)
+        return DECODE_ETOOLONG;
+    if (c->pos >= c->avail)
+        return DECODE_ETRUNCATED;
+    *b = c->bytes[c->pos++];
+    return 0;
+}
+
+/* Little-endian immediate or displacement of n bytes, zero-extended. */
+static int fetch_le(struct cursor *c, unsigned n, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t b;
+        int e = fetch_byte(c, &b);
+        if (e)
+            return e;
+        *v |= (uint64_t)b << (8 * i);
+    }
+    return 0;
+}
+
+static int64_t sign_extend(uint64_t v, unsigned bytes)
+{
+    unsigned shift = 64 - 8 * bytes;
+    return (int64_t)(v << shift) >> shift; /* GCC/Clang: arithmetic right shift */
+}
+
+/* ModRM addressing with 16-bit address size (SDM vol. 2 §2.1.5 table 2-1). */
+static int decode_modrm16(struct cursor *c, uint8_t mod, uint8_t rm, struct decoded_insn *out)
+{
+    static const int8_t base16[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };     /* BX BX BP BP SI DI BP BX */
+    static const int8_t index16[8] = { 6, 7, 6, 7, -1, -1, -1, -1 }; /* SI DI SI DI - - - - */
+    uint64_t disp = 0;
+    int e = 0;
+
+    out->base = base16[rm];
+    out->index = index16[rm];
+    if (mod == 0 && rm == 6) {          /* [disp16], no base */
+        out->base = -1;
+        e = fetch_le(c, 2, &disp);
+        out->disp = sign_extend(disp, 2);
+    } else if (mod == 1) {
+        e = fetch_le(c, 1, &disp);
+        out->disp = sign_extend(disp, 1);
+    } else if (mod == 2) {
+        e = fetch_le(c, 2, &disp);
+        out->disp = sign_extend(disp, 2);
+    }
+    /* SDM vol. 1 §3.7.4: BP-based forms default to SS. */
+    if (!out->segment_override && out->base == 5)
+        out->segment = DECODE_SEG_SS;
+    return e;
+}
+
+/* ModRM/SIB addressing with 32/64-bit address size (SDM vol. 2 §2.1.5 tables
+ * 2-2/2-3, §2.2.1 for REX.X/REX.B and RIP-relative addressing). */
+static int decode_modrm32(struct cursor *c, enum decode_mode mode, uint8_t rex, uint8_t mod,
+                          uint8_t rm, struct decoded_insn *out)
+{
+    uint64_t disp = 0;
+    int e;
+
+    if (rm == 4) {                      /* SIB follows */
+        uint8_t sib;
+        if ((e = fetch_byte(c, &sib)))
+            return e;
+        uint8_t index = ((sib >> 3) & 7) | ((rex & 0x2) << 2);   /* REX.X */
+        uint8_t base = (sib & 7) | ((rex & 0x1) << 3);           /* REX.B */
+        if (index != 4) {               /* index 100b means none; with REX.X it is R12 */
+            out->index = (int8_t)index;
+            out->scale = (uint8_t)(1u << (sib >> 6));
+        }
+        if ((sib & 7) == 5 && mod == 0) {
+            out->base = -1;             /* [index*scale + disp32], also for REX.B (R13) */
+            mod = 2;
+        } else {
+            out->base = (int8_t)base;
+        }
+    } else if (rm == 5 && mod == 0) {   /* disp32; RIP-relative in 64-bit mode */
+        out->rip_relative = mode == DECODE_MODE_64;
+        mod = 2;
+    } else {
+        out->base = (int8_t)(rm | ((rex & 0x1) << 3));           /* REX.B */
+    }
+    if (mod == 1) {
+        if ((e = fetch_le(c, 1, &disp)))
+            return e;
+        out->disp = sign_extend(disp, 1);
+    } else if (mod == 2) {
+        if ((e = fetch_le(c, 4, &disp)))
+            return e;
+        out->disp = sign_extend(disp, 4);
+    }
+    /* SDM vol. 1 §3.7.4: rSP/rBP as base default to SS. */
+    if (!out->segment_override && (out->base == 4 || out->base == 5))
+        out->segment = DECODE_SEG_SS;
+    return 0;
+}
+
+/* The register operand named by ModRM.reg (extended by REX.R).  Byte registers
+ * 4-7 are AH CH DH BH unless a REX prefix is present, then SPL BPL SIL DIL
+ * (SDM vol. 2 §2.2.1.2, table 3-1). */
+static void set_reg(struct decoded_insn *out, uint8_t reg, uint8_t rex, unsigned size)
+{
+    if (size == 1 && !rex && reg >= 4 && reg < 8) {
+        out->reg = (int8_t)(reg - 4);
+        out->reg_high_byte = true;
+    } else {
+        out->reg = (int8_t)reg;
+    }
+}
+
+/* Group 1 (80/81/83) and the 00-3F ALU rows, indexed by ModRM.reg or opcode
+ * bits 5:3: ADD OR ADC SBB AND SUB XOR CMP.  ADC and SBB are not decoded. */
+static const int8_t alu_ops[8] = {
+    DECODE_ADD, DECODE_OR, -1, -1, DECODE_AND, DECODE_SUB, DECODE_XOR, DECODE_CMP,
+};
+
+/* How an opcode's operands are encoded. */
+enum imm_kind { IMM_NONE, IMM_8, IMM_Z /* 16, or 32 for 32/64-bit operands */ };
+
+int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
+                struct decoded_insn *out)
+{
+    struct cursor c = { bytes, avail, 0 };
+    bool opsize_prefix = false, addrsize_prefix = false;
+    uint8_t rex = 0, b;
+    int e;
+
+    *out = (struct decoded_insn){ .reg = -1, .base = -1, .index = -1, .scale = 1,
+                                  .segment = DECODE_SEG_DS };
+
+    /* Legacy prefixes in any order, then REX, then the opcode (SDM vol. 2
+     * §2.1.1, §2.2.1: a REX not immediately before the opcode is ignored). */
+    for (;;) {
+        if ((e = fetch_byte(&c, &b)))
+            return e;
+        switch (b) {
+        case 0x66: opsize_prefix = true; rex = 0; continue;
+        case 0x67: addrsize_prefix = true; rex = 0; continue;
+        case 0xF0: out->lock = true; rex = 0; continue;
+        case 0xF2: case 0xF3: out->rep = b; rex = 0; continue;
+        case 0x26: case 0x2E: case 0x36: case 0x3E:
+            out->segment = (uint8_t)((b >> 3) & 3);     /* 26 ES, 2E CS, 36 SS, 3E DS */
+            out->segment_override = true; rex = 0; continue;
+        case 0x64: case 0x65:
+            out->segment = (uint8_t)(DECODE_SEG_FS + (b & 1));
+            out->segment_override = true; rex = 0; continue;
+        default:
+            break;
+        }
+        if (mode == DECODE_MODE_64 && (b & 0xF0) == 0x40) {  /* 40-4F: INC/DEC outside 64-bit */
+            rex = b;
+            continue;
+        }
+        break;
+    }
+    out->rex = rex;
+
+    /* SDM vol. 1 §3.6.1 table 3-4: operand size from CS.D, 66 and REX.W;
+     * address size from CS.D/CS.L and 67. */
+    unsigned osz = mode == DECODE_MODE_16 ? 2 : 4;
+    if (opsize_prefix)
+        osz = 6 - osz;
+    if (rex & 0x8)
+        osz = 8;                                        /* REX.W wins over 66 */
+    unsigned asz = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
+    if (addrsize_prefix)
+        asz = mode == DECODE_MODE_32 ? 2 : 4;
+    out->addr_size = (uint8_t)asz;
+
+    bool byte_op = false, modrm = true, reg_is_operand = true, lock_ok = false;
+    enum imm_kind imm = IMM_NONE;
+    int group = -1;     /* ModRM.reg selects the operation: which table */
+    unsigned mem_size = 0;
+
+    if (b == 0x0F) {
+        if ((e = fetch_byte(&c, &b)))
+            return e;
+        out->two_byte = true;
+        out->opcode = b;
+        switch (b) {
+        case 0xB6: case 0xB7: case 0xBE: case 0xBF:     /* MOVZX/MOVSX r, r/m8 or r/m16 */
+            out->op = (b & 0x8) ? DECODE_MOVSX : DECODE_MOVZX;
+            mem_size = (b & 1) ? 2 : 1;
+            break;
+        case 0xA3:                                      /* BT r/m, r */
+            out->op = DECODE_BT;
+            out->mem_is_dst = true;
+            break;
+        case 0xBA:                                      /* group 8: only /4 BT r/m, imm8 */
+            out->op = DECODE_BT;
+            out->mem_is_dst = true;
+            reg_is_operand = false;
+            imm = IMM_8;
+            group = 8;
+            break;
+        default:
+            return DECODE_EUNSUPPORTED;
+        }
+    } else {
+        out->opcode = b;
+        if (b < 0x40 && (b & 7) < 4 && alu_ops[b >> 3] >= 0) {
+            /* 00-3B: op r/m,r (bit 1 clear) or op r,r/m; bit 0 clear = byte. */
+            out->op = (enum decode_op)alu_ops[b >> 3];
+            byte_op = !(b & 1);
+            out->mem_is_dst = !(b & 2);
+            lock_ok = out->mem_is_dst && out->op != DECODE_CMP;
+        } else {
+            switch (b) {
+            case 0x80: case 0x81: case 0x83:            /* group 1: op r/m, imm */
+                byte_op = b == 0x80;
+                imm = b == 0x81 ? IMM_Z : IMM_8;
+                out->mem_is_dst = true;
+                reg_is_operand = false;
+                group = 1;
+                break;
+            case 0x84: case 0x85:                       /* TEST r/m, r */
+                out->op = DECODE_TEST;
+                byte_op = b == 0x84;
+                out->mem_is_dst = true;
+                break;
+            case 0x86: case 0x87:                       /* XCHG r/m, r: locked anyway */
+                out->op = DECODE_XCHG;
+                byte_op = b == 0x86;
+                out->mem_is_dst = true;
+                lock_ok = true;
+                break;
+            case 0x88: case 0x89: case 0x8A: case 0x8B: /* MOV */
+                out->op = (b & 2) ? DECODE_MOV_LOAD : DECODE_MOV_STORE;
+                byte_op = !(b & 1);
+                out->mem_is_dst = !(b & 2);
+                break;
+            case 0x63:                                  /* MOVSXD r, r/m32 (64-bit mode only) */
+                if (mode != DECODE_MODE_64)
+                    return DECODE_EUNSUPPORTED;         /* ARPL */
+                out->op = DECODE_MOVSX;
+                mem_size = osz < 4 ? osz : 4;
+                break;
+            case 0xC6: case 0xC7:                       /* group 11: only /0 MOV r/m, imm */
+                out->op = DECODE_MOV_STORE;
+                byte_op = b == 0xC6;
+                imm = b == 0xC6 ? IMM_8 : IMM_Z;
+                out->mem_is_dst = true;
+                reg_is_operand = false;
+                group = 11;
+                break;
+            case 0xF6: case 0xF7:                       /* group 3: only /0 TEST r/m, imm */
+                out->op = DECODE_TEST;
+                byte_op = b == 0xF6;
+                imm = b == 0xF6 ? IMM_8 : IMM_Z;
+                out->mem_is_dst = true;
+                reg_is_operand = false;
+                group = 3;
+                break;
+            case 0xA0: case 0xA1: case 0xA2: case 0xA3: /* MOV AL/rAX <-> moffs */
+                out->op = (b & 2) ? DECODE_MOV_STORE : DECODE_MOV_LOAD;
+                byte_op = !(b & 1);
+                out->mem_is_dst = (b & 2) != 0;
+                modrm = false;
+                break;
+            case 0xA4: case 0xA5:                       /* MOVS */
+                out->op = DECODE_MOVS;
+                byte_op = b == 0xA4;
+                out->mem_is_dst = true;
+                modrm = false;
+                break;
+            case 0xAA: case 0xAB:                       /* STOS */
+                out->op = DECODE_STOS;
+                byte_op = b == 0xAA;
+                out->mem_is_dst = true;
+                modrm = false;
+                break;
+            default:
+                return DECODE_EUNSUPPORTED;
+            }
+        }
+    }
+
+    out->op_size = (uint8_t)(byte_op ? 1 : osz);
+    out->mem_size = (uint8_t)(mem_size ? mem_size : out->op_size);
+
+    if (modrm) {
+        uint8_t m;
+        if ((e = fetch_byte(&c, &m)))
+            return e;
+        uint8_t mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+        if (group == 1) {
+            if (alu_ops[reg] < 0)
+                return DECODE_EUNSUPPORTED;             /* ADC, SBB */
+            out->op = (enum decode_op)alu_ops[reg];
+            lock_ok = out->op != DECODE_CMP;
+        } else if (group == 8 ? reg != 4 : group >= 0 && reg != 0) {
+            return DECODE_EUNSUPPORTED;                 /* BTS/BTR/BTC, NOT/NEG/MUL/DIV, ... */
+        }
+        if (mod == 3)
+            return DECODE_EINVALID;                     /* register operand: no memory access */
+        if (reg_is_operand)
+            set_reg(out, (uint8_t)(reg | ((rex & 0x4) << 1)), rex, out->op_size);  /* REX.R */
+        e = asz == 2 ? decode_modrm16(&c, mod, rm, out) : decode_modrm32(&c, mode, rex, mod, rm, out);
+        if (e)
+            return e;
+    } else if (out->op == DECODE_MOVS || out->op == DECODE_STOS) {
+        /* SDM vol. 2 MOVS/STOS: source DS:rSI (overridable), destination ES:rDI. */
+        if (out->op == DECODE_MOVS) {
+            out->base = 6;
+        } else {
+            out->base = 7;
+            out->reg = 0;
+            out->segment = DECODE_SEG_ES;
+            out->segment_override = false;
+        }
+    } else {
+        /* moffs: an absolute offset of address size (SDM vol. 2 MOV, "moffs"). */
+        uint64_t offset;
+        if ((e = fetch_le(&c, asz, &offset)))
+            return e;
+        out->disp = (int64_t)offset;
+        out->reg = 0;
+    }
+
+    if (imm != IMM_NONE) {
+        unsigned n = imm == IMM_8 ? 1 : (osz == 2 ? 2 : 4);
+        uint64_t v;
+        if ((e = fetch_le(&c, n, &v)))
+            return e;
+        out->has_imm = true;
+        /* 83 /r and 81/C7/F7 with 64-bit operands sign-extend; BT's imm8 is
+         * a bit number (SDM vol. 2 BT: taken modulo the operand width). */
+        out->imm = out->op == DECODE_BT ? v : (uint64_t)sign_extend(v, n);
+    }
+
+    /* SDM vol. 2 §"LOCK": #UD unless the instruction is a read-modify-write
+     * of a memory destination (ADD OR AND SUB XOR XCHG here). */
+    if (out->lock && !lock_ok)
+        return DECODE_EINVALID;
+
+    out->length = (uint8_t)c.pos;
+    return 0;
+}
+
+static uint64_t address_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+uint64_t decode_effective_address(const struct decoded_insn *insn, const uint64_t gpr[16],
+                                  uint64_t rip)
+{
+    uint64_t ea = (uint64_t)insn->disp;
+    if (insn->base >= 0)
+        ea += gpr[insn->base];
+    if (insn->index >= 0)
+        ea += gpr[insn->index] * insn->scale;
+    if (insn->rip_relative)
+        ea += rip + insn->length;       /* relative to the next instruction */
+    return ea & address_mask(insn->addr_size);
+}
+
+uint64_t decode_string_dst(const struct decoded_insn *insn, const uint64_t gpr[16])
+{
+    return gpr[7] & address_mask(insn->addr_size);
+}
