@@ -4,12 +4,13 @@
 #ifndef COPRA_ABI_H
 #define COPRA_ABI_H
 
-#define COPRA_ABI_VERSION 2u
+#define COPRA_ABI_VERSION 3u
 
 #include "types.h"
 #include "errors.h"
 #include "object.h"
 #include "syscall.h"
 #include "manifest.h"
+#include "vm.h"
 
 #endif

@@ -5,6 +5,7 @@
 #include "core/initrd.h"
 #include "core/process.h"
 #include "core/syscall.h"
+#include "virt/vcpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/paging.h"
 
@@ -238,9 +239,13 @@ static int64_t mmap_object(struct kobject *o, uint32_t rights, uint64_t len, uin
         return COPRA_OK;
     }
     case COPRA_OBJ_MEMORY:
-    case COPRA_OBJ_EVENT: {
+    case COPRA_OBJ_EVENT:
+    case COPRA_OBJ_VCPU: {
         struct memobj *m = o->type == COPRA_OBJ_MEMORY ? container_of(o, struct memobj, obj)
-                                                       : container_of(o, struct event, obj)->area;
+                         : o->type == COPRA_OBJ_EVENT  ? container_of(o, struct event, obj)->area
+                                                       : container_of(o, struct vcpu, obj)->run_mem;
+        if (o->type != COPRA_OBJ_MEMORY && (prot & COPRA_PROT_EXEC))
+            return COPRA_EPERM;
         if (o->type == COPRA_OBJ_MEMORY && (prot & COPRA_PROT_WRITE) && !(rights & COPRA_RIGHT_WRITE))
             return COPRA_ERIGHTS;
         if (!m || offset / PAGE_SIZE >= m->npages || pages > m->npages - offset / PAGE_SIZE)
@@ -263,7 +268,8 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
         int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
         if (err)
             return err;
-        if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT)
+        if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&
+            o->type != COPRA_OBJ_VCPU)
             err = COPRA_ETYPE;
         else if (!(rights & COPRA_RIGHT_MAP))
             err = COPRA_ERIGHTS;

@@ -11,6 +11,7 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
+#include "virt/platform.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEM     (1u << 0)
@@ -181,8 +182,11 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     idt_init();
     cpu_init(&cpu_boot);
     apic_init();
-    kprintf("copra: %lu MiB free of %lu MiB, TSC %lu MHz, cmdline '%s'\n",
-            page_free_count() / 256, page_total_count() / 256, tsc_hz() / 1000000, cmdline);
+    platform_init();
+    platform_cpu_init(&cpus[0]);
+    kprintf("copra: %lu MiB free of %lu MiB, TSC %lu MHz, platform %s, cmdline '%s'\n",
+            page_free_count() / 256, page_total_count() / 256, tsc_hz() / 1000000,
+            platform ? platform->name : "none (no guests)", cmdline);
 
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
     thread_init_idle(&boot_idle, &cpus[0], (uint64_t)(uintptr_t)boot_kstack);

@@ -5,6 +5,8 @@
 #include "core/process.h"
 #include "core/string.h"
 #include "core/usercopy.h"
+#include "virt/vcpu.h"
+#include "virt/vm.h"
 #include "arch/x86_64/apic.h"
 
 void console_write(const char *s, size_t n);
@@ -35,6 +37,14 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_MEM_CREATE]     = (syscall_fn)(void (*)(void))sys_mem_create,
     [COPRA_SYS_BATCH]          = (syscall_fn)(void (*)(void))sys_batch,
     [COPRA_SYS_CPU_CURRENT]    = (syscall_fn)(void (*)(void))sys_cpu_current,
+    [COPRA_SYS_VM_CREATE]      = (syscall_fn)(void (*)(void))sys_vm_create,
+    [COPRA_SYS_VM_MAP]         = (syscall_fn)(void (*)(void))sys_vm_map,
+    [COPRA_SYS_VCPU_CREATE]    = (syscall_fn)(void (*)(void))sys_vcpu_create,
+    [COPRA_SYS_VCPU_GET_STATE] = (syscall_fn)(void (*)(void))sys_vcpu_get_state,
+    [COPRA_SYS_VCPU_SET_STATE] = (syscall_fn)(void (*)(void))sys_vcpu_set_state,
+    [COPRA_SYS_VCPU_KICK]      = (syscall_fn)(void (*)(void))sys_vcpu_kick,
+    [COPRA_SYS_IRQ_CREATE]     = (syscall_fn)(void (*)(void))sys_irq_create,
+    [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
 };
 
 /* RAX = number; RDI, RSI, RDX, R10, R8, R9 = arguments; RAX = result. */

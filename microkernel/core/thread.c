@@ -196,6 +196,10 @@ void thread_start(struct thread *t)
 
 void thread_wake_locked(struct thread *t)
 {
+    /* A thread in a guest is "waiting" too (vcpu.c): force the guest to exit
+     * so the run loop sees what became ready. */
+    if (t->state == THREAD_RUNNING && t->in_guest && t->on_cpu != cpu_this())
+        apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
     if (t->state != THREAD_BLOCKED)
         return;
     timerq_cancel(&timers, &t->timeout);
@@ -257,11 +261,8 @@ void sched_timer_cancel_locked(struct timer_node *n)
     timerq_cancel(&timers, n);
 }
 
-void sched_tick(bool from_user)
+void sched_timers_expire_locked(void)
 {
-    uint64_t f = sched_lock();
-    struct cpu *c = cpu_this();
-    c->ticks++;
     uint64_t now = time_ns(), n;
     struct timer_node *node;
     while ((node = timerq_expire(&timers, now, &n))) {
@@ -273,6 +274,14 @@ void sched_tick(bool from_user)
             timer_fired_locked(node, n);
         }
     }
+}
+
+void sched_tick(bool from_user)
+{
+    uint64_t f = sched_lock();
+    struct cpu *c = cpu_this();
+    c->ticks++;
+    sched_timers_expire_locked();
     bool others = c->runq_head != NULL;
     sched_unlock(f);
     if (from_user && others)

@@ -33,6 +33,7 @@ struct thread {
     struct cpu *home;            /* the CPU whose run queue takes it next */
     int32_t affinity;            /* CPU index, or -1 for "stay where you are" */
     bool timed_out;
+    bool in_guest;               /* running a guest: a wake-up must kick it out */
     struct thread *run_next;     /* run queue */
     struct thread *proc_next;    /* the process's thread list */
     struct timer_node timeout;   /* wait timeout (kind TIMER_KIND_THREAD) */
@@ -95,6 +96,9 @@ NORETURN void thread_exit_locked(int64_t status);
 /* Arms/cancels a timer object's node in the kernel's timer queue (lock held). */
 void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period);
 void sched_timer_cancel_locked(struct timer_node *n);
+/* Runs every expired timer now (the tick does it too; WAIT does it so a
+ * timer's count is exact when it is read, not one tick late). */
+void sched_timers_expire_locked(void);
 /* Called by the timer queue for TIMER_KIND_OBJECT nodes (timer.c). */
 void timer_fired_locked(struct timer_node *n, uint64_t expirations);
 

@@ -9,6 +9,7 @@
 #include "core/event.h"
 #include "core/process.h"
 #include "core/timer.h"
+#include "virt/vcpu.h"
 #include "core/syscall.h"
 #include "core/usercopy.h"
 #include "arch/x86_64/apic.h"
@@ -58,10 +59,19 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         return COPRA_EFAULT;
     int64_t ret = COPRA_OK;
     uint64_t n;
+    int vi = -1;   /* the VCPU item, if any: at most one per wait */
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
         ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, 0, &objs[n]);
-        if (!ret && !(states[n] = object_waitable(objs[n], &queues[n])))
+        if (!ret && objs[n]->type == COPRA_OBJ_VCPU) {
+            states[n] = NULL;
+            if (vi >= 0)
+                ret = COPRA_EINVAL;
+            else
+                vi = (int)n;
+            if (!ret)
+                ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
+        } else if (!ret && !(states[n] = object_waitable(objs[n], &queues[n])))
             ret = COPRA_ETYPE;
         else if (!ret)
             ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
@@ -81,9 +91,16 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         uint64_t now = time_ns();
         deadline = UINT64_MAX - now < timeout_ns ? UINT64_MAX : now + timeout_ns;
     }
+    if (vi >= 0) {
+        ret = vcpu_wait(container_of(objs[vi], struct vcpu, obj), (unsigned)vi, items, states, queues,
+                        (unsigned)count, deadline, timeout_ns == 0);
+        goto out;
+    }
     struct thread *self = thread_current();
     uint64_t f = sched_lock();
+    self->timed_out = false;   /* a flag left from an earlier wait means nothing */
     for (;;) {
+        sched_timers_expire_locked();
         ret = 0;
         for (uint64_t i = 0; i < count; i++) {
             items[i].value = 0;
@@ -107,6 +124,7 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
             waitq_remove_locked(queues[i], &waiters[i]);
     }
     sched_unlock(f);
+out:
     for (uint64_t i = 0; i < count; i++)
         kobject_put(objs[i]);
     if (copy_to_user(uitems, items, count * sizeof(items[0])))

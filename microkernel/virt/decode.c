@@ -227,8 +227,12 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
             lock_ok = out->mem_is_dst && out->op != DECODE_CMP;
         } else {
             switch (b) {
+            case 0x82:                                  /* alias of 80; #UD in 64-bit mode */
+                if (mode == DECODE_MODE_64)
+                    return DECODE_EINVALID;
+                /* fall through */
             case 0x80: case 0x81: case 0x83:            /* group 1: op r/m, imm */
-                byte_op = b == 0x80;
+                byte_op = b == 0x80 || b == 0x82;
                 imm = b == 0x81 ? IMM_Z : IMM_8;
                 out->mem_is_dst = true;
                 reg_is_operand = false;
@@ -250,11 +254,15 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
                 byte_op = !(b & 1);
                 out->mem_is_dst = !(b & 2);
                 break;
-            case 0x63:                                  /* MOVSXD r, r/m32 (64-bit mode only) */
-                if (mode != DECODE_MODE_64)
-                    return DECODE_EUNSUPPORTED;         /* ARPL */
+            case 0x63:                                  /* MOVSXD r64, r/m32 (64-bit mode only) */
+                /* Outside 64-bit mode 63 is ARPL.  Without REX.W it is a plain
+                 * 16/32-bit move whose memory width differs between vendors
+                 * (SDM vol. 2 MOVSXD vs APM vol. 3 MOVSXD); compilers never
+                 * emit it, so it is refused rather than guessed. */
+                if (mode != DECODE_MODE_64 || !(rex & 0x8))
+                    return DECODE_EUNSUPPORTED;
                 out->op = DECODE_MOVSX;
-                mem_size = osz < 4 ? osz : 4;
+                mem_size = 4;
                 break;
             case 0xC6: case 0xC7:                       /* group 11: only /0 MOV r/m, imm */
                 out->op = DECODE_MOV_STORE;
@@ -264,7 +272,7 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
                 reg_is_operand = false;
                 group = 11;
                 break;
-            case 0xF6: case 0xF7:                       /* group 3: only /0 TEST r/m, imm */
+            case 0xF6: case 0xF7:                       /* group 3: only /0 (and /1) TEST r/m, imm */
                 out->op = DECODE_TEST;
                 byte_op = b == 0xF6;
                 imm = b == 0xF6 ? IMM_8 : IMM_Z;
@@ -309,6 +317,9 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
                 return DECODE_EUNSUPPORTED;             /* ADC, SBB */
             out->op = (enum decode_op)alu_ops[reg];
             lock_ok = out->op != DECODE_CMP;
+        } else if (group == 3 && reg == 1) {
+            /* F6/F7 /1 executes as TEST on Intel and AMD CPUs (APM vol. 3
+             * appendix A.2 opcode map; undocumented in the SDM). */
         } else if (group == 8 ? reg != 4 : group >= 0 && reg != 0) {
             return DECODE_EUNSUPPORTED;                 /* BTS/BTR/BTC, NOT/NEG/MUL/DIV, ... */
         }

@@ -33,7 +33,7 @@ enum decode_op {
     DECODE_MOV_LOAD,  /* reg <- mem (8A/8B, A0/A1) */
     DECODE_MOV_STORE, /* mem <- reg or imm (88/89, A2/A3, C6/C7) */
     DECODE_MOVZX,     /* reg <- zero-extended mem (0F B6/B7) */
-    DECODE_MOVSX,     /* reg <- sign-extended mem (0F BE/BF, 63 MOVSXD) */
+    DECODE_MOVSX,     /* reg <- sign-extended mem (0F BE/BF; REX.W 63 MOVSXD in 64-bit mode) */
     DECODE_MOVS,      /* ES:[rDI] <- seg:[rSI] (A4/A5) */
     DECODE_STOS,      /* ES:[rDI] <- rAX (AA/AB) */
     DECODE_AND,

@@ -23,8 +23,10 @@
 #define PTE_PS    (1ull << 7)
 #define PTE_XD    (1ull << 63)
 
-static uint64_t bits(unsigned hi, unsigned lo)      /* mask of bits hi..lo */
+static uint64_t bits(unsigned hi, unsigned lo)      /* mask of bits hi..lo; 0 if lo > hi */
 {
+    if (lo > hi || lo > 63)
+        return 0;
     return (hi >= 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
 }
 
@@ -108,7 +110,7 @@ static int walk_32bit(struct walk *w, uint32_t gva, gpt_read_fn read_gpa, void *
         return fault(w, 0, err);
     accumulate(w, pde);
     if ((pde & PTE_PS) && (w->r->cr4 & CR4_PSE)) {
-        unsigned m = maxpa < 40 ? maxpa : 40;
+        unsigned m = maxpa < 32 ? 32 : maxpa > 40 ? 40 : maxpa;
         uint64_t reserved = bits(21, 13 + (m - 32));   /* bit 21, and bits above MAXPHYADDR */
         if (pde & reserved)
             return fault(w, GPT_PF_P | GPT_PF_RSVD, err);
@@ -144,8 +146,12 @@ int gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access, gpt_read_f
         *gpa_out = gva & 0xFFFFFFFFull;     /* no paging: linear = physical (32-bit) */
         return 0;
     }
-    if (!(r->cr4 & CR4_PAE))
-        return walk_32bit(&w, (uint32_t)gva, read_gpa, ctx, maxpa, gpa_out, fault_error_code);
+    if (!(r->cr4 & CR4_PAE)) {
+        e = walk_32bit(&w, (uint32_t)gva, read_gpa, ctx, maxpa, gpa_out, fault_error_code);
+        if (e)
+            return e;
+        goto check;
+    }
 
     /* Bits above MAXPHYADDR are reserved: 51:M in 4/5-level entries (62:52
      * are ignored/protection keys), 62:M with PAE paging (SDM vol. 3 tables
@@ -206,6 +212,7 @@ int gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access, gpt_read_f
         table = entry & addr_mask;
     }
 
+check:
     if (!access_allowed(&w)) {
         *gpa_out = 0;
         return fault(&w, GPT_PF_P, fault_error_code);

@@ -307,6 +307,37 @@ static enum vmm_config_status directive_vcpus(struct parser *p)
     return VMM_CONFIG_OK;
 }
 
+static size_t token_find(const struct token *t, char c);
+
+/* One `key=value` option after the guest format. */
+static enum vmm_config_status guest_option(struct parser *p, const struct token *t)
+{
+    size_t eq = token_find(t, '=');
+    struct token key = { .start = t->start, .len = eq };
+    struct token value = { .start = t->start + eq + 1, .len = t->len - eq - 1 };
+
+    if (eq == 0 || eq == t->len)
+        return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "guest: option %t is not key=value", t);
+    if (token_is(&key, "cmdline")) {
+        token_copy(p->config->guest_cmdline, value.start, value.len);
+        return VMM_CONFIG_OK;
+    }
+    if (token_is(&key, "expect")) {
+        if (token_is(&value, "shutdown"))
+            p->config->guest_expect = VMM_EXPECT_SHUTDOWN;
+        else if (token_is(&value, "halt"))
+            p->config->guest_expect = VMM_EXPECT_HALT;
+        else if (token_is(&value, "exit"))
+            p->config->guest_expect = VMM_EXPECT_EXIT;
+        else
+            return parser_fail(p, VMM_CONFIG_EBAD_PARAM,
+                               "guest: expect=%t (exit, shutdown or halt)", &value);
+        return VMM_CONFIG_OK;
+    }
+    return parser_fail(p, VMM_CONFIG_EBAD_PARAM,
+                       "guest: unknown option %t (cmdline= or expect=)", &key);
+}
+
 static enum vmm_config_status directive_guest(struct parser *p)
 {
     enum vmm_guest_format format;
@@ -315,7 +346,7 @@ static enum vmm_config_status directive_guest(struct parser *p)
         return parser_fail(p, VMM_CONFIG_EMISSING, "guest: missing initrd path");
     if (p->ntokens < 3)
         return parser_fail(p, VMM_CONFIG_EMISSING, "guest: missing format (flat or multiboot)");
-    if (p->ntokens > 3)
+    if (p->ntokens > LINE_TOKENS_MAX)
         return parser_fail(p, VMM_CONFIG_ETOO_MANY_ARGS, "guest: too many arguments");
     if (p->guest_line != 0)
         return parser_fail(p, VMM_CONFIG_EDUPLICATE, "duplicate guest (first on line %u)",
@@ -328,6 +359,11 @@ static enum vmm_config_status directive_guest(struct parser *p)
     else
         return parser_fail(p, VMM_CONFIG_EBAD_FORMAT,
                            "unknown guest format %t (flat or multiboot)", &p->tokens[2]);
+    for (unsigned i = 3; i < p->ntokens; i++) {
+        enum vmm_config_status status = guest_option(p, &p->tokens[i]);
+        if (status != VMM_CONFIG_OK)
+            return status;
+    }
 
     p->config->has_guest = true;
     token_copy(p->config->guest_path, p->tokens[1].start, p->tokens[1].len);

@@ -12,7 +12,15 @@
  *                                    optional suffix K, M or G (x1024^n,
  *                                    either case); nonzero, multiple of 4 KiB
  *   vcpus <n>                        1 .. VMM_CONFIG_VCPUS_MAX
- *   guest <initrd-path> <format>     format: flat | multiboot
+ *   guest <initrd-path> <format> [option ...]
+ *                                    format: flat | multiboot; options:
+ *                                    cmdline=<text>  the guest's command
+ *                                      line (multiboot; one token, so no
+ *                                      spaces);
+ *                                    expect=shutdown|halt  the VM stopping
+ *                                      by a triple fault (shutdown) or by
+ *                                      HLT with interrupts off (halt) is
+ *                                      the expected outcome: exit status 0
  *   device <name> [key=value ...]    key non-empty; value may be empty
  *
  * `memory`, `vcpus` and `guest` may appear at most once.  `server` and
@@ -42,6 +50,13 @@ enum vmm_guest_format {
     VMM_GUEST_NONE = 0,       /* no `guest` line */
     VMM_GUEST_FLAT,
     VMM_GUEST_MULTIBOOT,
+};
+
+/* What stopping the VM the guest declares a success (guest ... expect=). */
+enum vmm_guest_expect {
+    VMM_EXPECT_EXIT = 0,      /* default: only the guest's debug-exit status */
+    VMM_EXPECT_SHUTDOWN,      /* a triple fault */
+    VMM_EXPECT_HALT,          /* HLT with RFLAGS.IF = 0 */
 };
 
 struct vmm_config_server {
@@ -76,6 +91,8 @@ struct vmm_config {
     bool has_guest;
     char guest_path[VMM_CONFIG_TOKEN_MAX + 1];
     enum vmm_guest_format guest_format;
+    char guest_cmdline[VMM_CONFIG_TOKEN_MAX + 1]; /* "" without cmdline= */
+    enum vmm_guest_expect guest_expect;
 
     unsigned ndevices;
     struct vmm_config_device devices[VMM_CONFIG_DEVICES_MAX];
@@ -95,7 +112,8 @@ enum vmm_config_status {
     VMM_CONFIG_ETOO_MANY_DEVICES,
     VMM_CONFIG_EDUPLICATE,        /* second memory / vcpus / guest line */
     VMM_CONFIG_EBAD_FORMAT,       /* guest format is not flat or multiboot */
-    VMM_CONFIG_EBAD_PARAM,        /* device parameter is not key=value */
+    VMM_CONFIG_EBAD_PARAM,        /* device parameter or guest option is not key=value,
+                                     or an unknown guest option or value */
     VMM_CONFIG_ENUL,              /* a NUL byte in the text */
 };
 

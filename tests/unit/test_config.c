@@ -115,6 +115,27 @@ START_TEST(test_memory_suffixes)
 }
 END_TEST
 
+START_TEST(test_guest_options)
+{
+    ck_assert_int_eq(parse("guest k.elf multiboot cmdline=quiet,x=1 expect=shutdown"), VMM_CONFIG_OK);
+    ck_assert_str_eq(config.guest_cmdline, "quiet,x=1");
+    ck_assert_int_eq(config.guest_expect, VMM_EXPECT_SHUTDOWN);
+    ck_assert_int_eq(parse("guest k.elf flat expect=halt cmdline="), VMM_CONFIG_OK);
+    ck_assert_str_eq(config.guest_cmdline, "");
+    ck_assert_int_eq(config.guest_expect, VMM_EXPECT_HALT);
+    ck_assert_int_eq(parse("guest k.elf flat"), VMM_CONFIG_OK);
+    ck_assert_int_eq(config.guest_expect, VMM_EXPECT_EXIT);
+    ck_parse_fails("guest g flat extra", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: guest: option 'extra' is not key=value");
+    ck_parse_fails("guest g flat =x", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: guest: option '=x' is not key=value");
+    ck_parse_fails("guest g flat expect=crash", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: guest: expect='crash' (exit, shutdown or halt)");
+    ck_parse_fails("guest g flat colour=red", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: guest: unknown option 'colour' (cmdline= or expect=)");
+}
+END_TEST
+
 START_TEST(test_multiboot_and_no_trailing_newline)
 {
     ck_assert_int_eq(parse("guest kernel.elf multiboot"), VMM_CONFIG_OK);
@@ -178,7 +199,7 @@ START_TEST(test_too_many_arguments)
     ck_parse_fails("memory 4K 8K", VMM_CONFIG_ETOO_MANY_ARGS, 1,
                    "line 1: memory: too many arguments");
     ck_parse_fails("vcpus 1 2", VMM_CONFIG_ETOO_MANY_ARGS, 1, "line 1: vcpus: too many arguments");
-    ck_parse_fails("guest g flat extra", VMM_CONFIG_ETOO_MANY_ARGS, 1,
+    ck_parse_fails("guest g flat a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8", VMM_CONFIG_ETOO_MANY_ARGS, 1,
                    "line 1: guest: too many arguments");
     ck_parse_fails("device d a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9", VMM_CONFIG_ETOO_MANY_ARGS, 1,
                    "line 1: device: too many parameters (9, max 8)");
@@ -371,6 +392,7 @@ static Suite *config_suite(void)
     tcase_add_test(good, test_full_config);
     tcase_add_test(good, test_memory_suffixes);
     tcase_add_test(good, test_multiboot_and_no_trailing_newline);
+    tcase_add_test(good, test_guest_options);
     tcase_add_test(good, test_limits_accepted);
     tcase_add_test(good, test_bounded_read);
     tcase_add_test(good, test_reparse_clears);

@@ -117,6 +117,11 @@ void paging_identity_map(uint64_t pa, bool map)
     invlpg(pa);
 }
 
+uint64_t paging_nested_create(void)
+{
+    return page_alloc(1, 1);
+}
+
 uint64_t paging_user_create(void)
 {
     uint64_t root = page_alloc(1, 1);

@@ -25,6 +25,8 @@ void paging_map_phys(uint64_t pa, uint64_t len);
 /* Maps (or unmaps) the page at `pa` at the same virtual address in the kernel root. */
 void paging_identity_map(uint64_t pa, bool map);
 
+/* An empty root for nested paging (no kernel half).  0 on OOM. */
+uint64_t paging_nested_create(void);
 /* A user root: a fresh PML4 that shares the kernel's upper half.  0 on OOM. */
 uint64_t paging_user_create(void);
 /* Maps a 4 KiB user page with COPRA_PROT_* rights. COPRA_ENOMEM if a table page is missing. */

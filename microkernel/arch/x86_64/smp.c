@@ -6,6 +6,7 @@
 #include "core/heap.h"
 #include "core/string.h"
 #include "core/thread.h"
+#include "virt/platform.h"
 
 #define TRAMPOLINE_PA 0x8000ull
 
@@ -17,6 +18,7 @@ NORETURN static void ap_main(struct cpu *cpu)
 {
     cpu_init(cpu);
     apic_init_ap();
+    platform_cpu_init(cpu);
     apic_timer_start();
     __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
     sched_idle();

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Virtual machines: VM and VCPU objects, the run page, guest state IDs and
+ * IRQ objects.  The kernel enters the guest and decodes exits; user space
+ * (the VMM, device models, irqd) does everything else.
+ */
+#ifndef COPRA_ABI_VM_H
+#define COPRA_ABI_VM_H
+
+#include "types.h"
+#include "object.h"
+
+#define COPRA_VCPUS_MAX 64u
+
+/* VM_MAP protection of a guest-physical range. */
+#define COPRA_GUEST_R 1u
+#define COPRA_GUEST_W 2u
+#define COPRA_GUEST_X 4u
+
+/* Rights of new handles (one handle per VM and per VCPU: DUP is refused). */
+#define COPRA_RIGHTS_VM   (COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_VCPU (COPRA_RIGHT_READ | COPRA_RIGHT_WRITE | COPRA_RIGHT_MAP | \
+                           COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_IRQ  (COPRA_RIGHT_SIGNAL | COPRA_RIGHT_TRANSFER)
+
+/*
+ * Why WAIT_FOR_EVENT on a VCPU returned (copra_run_page.exit_reason, and
+ * the wait item's value).  Exits the kernel completes itself (an IOIO or
+ * MMIO access inside a device model's range, an interrupt window, a HLT
+ * with interrupts enabled) never reach user space.
+ */
+enum copra_exit_reason {
+    COPRA_EXIT_NONE      = 0,
+    COPRA_EXIT_IO        = 1,  /* port I/O no range claims: run->io       */
+    COPRA_EXIT_MMIO      = 2,  /* guest-physical access outside RAM: run->mmio */
+    COPRA_EXIT_CPUID     = 3,  /* run->cpuid; VMM sets RAX..RDX, advances RIP */
+    COPRA_EXIT_MSR_READ  = 4,  /* run->msr; VMM sets RAX/RDX, advances RIP */
+    COPRA_EXIT_MSR_WRITE = 5,  /* run->msr.value = EDX:EAX                 */
+    COPRA_EXIT_HLT       = 6,  /* HLT with RFLAGS.IF = 0: nothing can wake it */
+    COPRA_EXIT_SHUTDOWN  = 7,  /* triple fault: the VCPU cannot run on     */
+    COPRA_EXIT_VMMCALL   = 8,  /* hypercall; RAX etc. in run->regs         */
+    COPRA_EXIT_KICK      = 9,  /* VCPU_KICK, or another wait item became ready */
+    COPRA_EXIT_FAIL      = 10, /* the platform refused to enter: run->fail */
+    COPRA_EXIT_UNHANDLED = 11, /* an exit the kernel does not decode: run->fail */
+    COPRA_EXIT_DEVICE_GONE = 12, /* (issue 5) a device model died mid-request */
+};
+
+/* run->dirty: state groups the VMM changed in the run page, loaded by the
+ * kernel before the next entry. */
+#define COPRA_DIRTY_GPRS   (1u << 0)   /* regs.gpr[] */
+#define COPRA_DIRTY_RIP    (1u << 1)   /* regs.rip, regs.rflags */
+
+/* GPR order in copra_regs.gpr[] (the x86 encoding order). */
+enum copra_gpr {
+    COPRA_RAX, COPRA_RCX, COPRA_RDX, COPRA_RBX, COPRA_RSP, COPRA_RBP, COPRA_RSI, COPRA_RDI,
+    COPRA_R8, COPRA_R9, COPRA_R10, COPRA_R11, COPRA_R12, COPRA_R13, COPRA_R14, COPRA_R15,
+};
+
+struct copra_regs {
+    uint64_t gpr[16];
+    uint64_t rip;
+    uint64_t rflags;
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_regs) == 144, "regs");
+
+/*
+ * The 4 KiB run page of a VCPU (MMAP the VCPU handle).  The kernel fills it
+ * on every exit to user space; the VMM reads it, writes results, and waits
+ * on the VCPU again.  Completion rule on the next entry:
+ *   IO in / MMIO read: the kernel writes `data` into the guest (register or
+ *   memory) and advances RIP; IO out / MMIO write: it advances RIP.
+ *   Any other exit: the VMM changes state itself (regs + dirty, or SET_STATE).
+ */
+struct copra_run_page {
+    uint32_t exit_reason;        /* enum copra_exit_reason */
+    uint32_t cpu;                /* physical CPU the VCPU ran on */
+    uint64_t dirty;              /* COPRA_DIRTY_* set by the VMM */
+    uint64_t exits;              /* exits taken so far, all kinds */
+    uint64_t user_exits;         /* exits that reached user space */
+    struct copra_regs regs;      /* at every exit to user space */
+    union {
+        struct {
+            uint16_t port;
+            uint8_t size;        /* 1, 2 or 4 */
+            uint8_t in;          /* 1 = IN */
+            uint8_t string;      /* INS/OUTS (the kernel iterates REP) */
+            uint8_t pad[3];
+            uint64_t data;       /* OUT: value; IN: the VMM writes it */
+        } io;
+        struct {
+            uint64_t gpa;
+            uint8_t size;        /* 1, 2, 4 or 8; 0 if not decoded */
+            uint8_t write;
+            uint8_t decoded;     /* 0: the kernel could not decode insn[] */
+            uint8_t insn_len;    /* bytes valid in insn[] */
+            uint8_t pad[4];
+            uint64_t data;       /* write: value; read: the VMM writes it */
+            uint8_t insn[16];
+        } mmio;
+        struct {
+            uint32_t leaf, subleaf;
+        } cpuid;
+        struct {
+            uint32_t index;
+            uint32_t pad;
+            uint64_t value;
+        } msr;
+        struct {
+            uint64_t code;       /* platform exit code (SVM EXITCODE) */
+            uint64_t info1, info2;
+        } fail;
+        uint8_t raw[64];
+    };
+    uint8_t reserved[4096 - 240];
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_run_page) == 4096, "run page is one page");
+COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, regs) == 32, "run page regs");
+COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, io) == 176, "run page exit info");
+
+/*
+ * Guest state IDs for VCPU_GET_STATE / VCPU_SET_STATE (one 64-bit value per
+ * call; batch them with BATCH).  Segments take four IDs each:
+ * COPRA_STATE_SEG(seg) + COPRA_SEG_SEL/BASE/LIMIT/ATTR, with attributes in
+ * the VMCB's packed 12-bit form (descriptor bits 8-15 -> 0-7, 20-23 -> 8-11).
+ */
+enum copra_state_id {
+    COPRA_STATE_GPR0      = 0,    /* + enum copra_gpr */
+    COPRA_STATE_RIP       = 16,
+    COPRA_STATE_RFLAGS    = 17,
+    COPRA_STATE_CR0       = 18,
+    COPRA_STATE_CR2       = 19,
+    COPRA_STATE_CR3       = 20,
+    COPRA_STATE_CR4       = 21,
+    COPRA_STATE_EFER      = 22,
+    COPRA_STATE_GDTR_BASE = 23,
+    COPRA_STATE_GDTR_LIMIT= 24,
+    COPRA_STATE_IDTR_BASE = 25,
+    COPRA_STATE_IDTR_LIMIT= 26,
+    COPRA_STATE_PAT       = 27,
+    COPRA_STATE_STAR      = 28,
+    COPRA_STATE_LSTAR     = 29,
+    COPRA_STATE_CSTAR     = 30,
+    COPRA_STATE_SFMASK    = 31,
+    COPRA_STATE_KERNEL_GS_BASE = 32,
+    COPRA_STATE_SYSENTER_CS  = 33,
+    COPRA_STATE_SYSENTER_ESP = 34,
+    COPRA_STATE_SYSENTER_EIP = 35,
+    COPRA_STATE_PENDING_EVENT = 36, /* read: queued event or 0; write: see COPRA_EVENT_* */
+    COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
+    COPRA_STATE_COUNT = 64 + 4 * 8,
+};
+enum copra_segment { COPRA_ES, COPRA_CS, COPRA_SS, COPRA_DS, COPRA_FS, COPRA_GS, COPRA_LDTR, COPRA_TR };
+enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA_SEG_ATTR };
+#define COPRA_STATE_SEG(seg, field) (COPRA_STATE_SEG_BASE_ID + 4 * (seg) + (field))
+
+/* COPRA_STATE_PENDING_EVENT value: an event injected at the next entry. */
+#define COPRA_EVENT_VALID      (1ull << 31)
+#define COPRA_EVENT_TYPE_INTR  (0ull << 8)
+#define COPRA_EVENT_TYPE_NMI   (2ull << 8)
+#define COPRA_EVENT_TYPE_EXC   (3ull << 8)
+#define COPRA_EVENT_ERROR_CODE (1ull << 11)   /* error code in bits 32-63 */
+
+/* IRQ_INJECT value: a vector 0x10-0xFF, or COPRA_IRQ_NMI. */
+#define COPRA_IRQ_NMI 0x100u
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Typed stubs for the VM syscalls (abi/copra/vm.h, numbers 22..29 in
+ * abi/copra/syscall.h).  Like the stubs in coco/syscall.h, each returns
+ * >= 0 on success or a negative enum copra_error.
+ *
+ * A VCPU's run page is MMAP(vcpu, NULL, COPRA_PAGE_SIZE, READ|WRITE, 0);
+ * running the guest is WAIT_FOR_EVENT on the VCPU handle (coco_wait).
+ */
+#ifndef COCO_VM_H
+#define COCO_VM_H
+
+#include <copra/abi.h>
+
+/* VM_CREATE: an empty VM (no memory, no VCPUs); returns its handle. */
+int64_t coco_vm_create(void);
+
+/* VM_MAP: map pages [offset, offset + len) of memory object `mem` at
+ * guest-physical `gpa` with COPRA_GUEST_* `prot` (all page-aligned);
+ * `mem` COPRA_HANDLE_NONE unmaps [gpa, gpa + len).  Unmapped guest-physical
+ * addresses are MMIO: accesses exit. */
+int coco_vm_map(copra_handle_t vm, copra_handle_t mem, uint64_t gpa, uint64_t offset,
+                uint64_t len, uint32_t prot);
+
+/* VCPU_CREATE: VCPU number `index` (< COPRA_VCPUS_MAX) of `vm`, run on CPU
+ * `cpu`; returns its handle.  It starts in the multiboot v1 entry state
+ * (32-bit protected mode, paging off, flat segments) with RIP = 0. */
+int64_t coco_vcpu_create(copra_handle_t vm, unsigned index, uint64_t cpu);
+
+/* VCPU_GET_STATE / VCPU_SET_STATE: one enum copra_state_id value. */
+int coco_vcpu_get_state(copra_handle_t vcpu, unsigned id, uint64_t *value);
+int coco_vcpu_set_state(copra_handle_t vcpu, unsigned id, uint64_t value);
+
+/* VCPU_KICK: make a running (or HLT-parked) VCPU exit with COPRA_EXIT_KICK. */
+int coco_vcpu_kick(copra_handle_t vcpu);
+
+/* IRQ_CREATE: an IRQ object bound to `vcpu`; returns its handle. */
+int64_t coco_irq_create(copra_handle_t vcpu);
+
+/* IRQ_INJECT: queue vector 0x10..0xff (or COPRA_IRQ_NMI); the kernel
+ * delivers it when the guest can take it and wakes a VCPU parked in HLT. */
+int coco_irq_inject(copra_handle_t irq, unsigned vector);
+
+#endif

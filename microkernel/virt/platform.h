@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform layer: the one interface between the generic VM/VCPU code
+ * and a hardware backend.  `svm` runs under QEMU TCG and on bare-metal AMD;
+ * `tdx` (TD partitioning: TDG.VP.ENTER, L2 VMCS fields through TDG.VP.RD/WR)
+ * and `snp` (guest at VMPL1, RUN_VMPL through the GHCB) implement the same
+ * operations.  The backend is chosen at boot from CPUID/MSRs.
+ */
+#ifndef VIRT_PLATFORM_H
+#define VIRT_PLATFORM_H
+
+#include "core/kernel.h"
+
+struct vm;
+struct vcpu;
+struct cpu;
+
+/* What the generic code needs to know about an exit. */
+enum vm_exit_kind {
+    VMX_IO,            /* port I/O: io.* */
+    VMX_NPF,           /* nested page fault: gpa, write, fetch */
+    VMX_CPUID,
+    VMX_MSR,           /* msr_write */
+    VMX_HLT,
+    VMX_SHUTDOWN,      /* triple fault */
+    VMX_VMMCALL,
+    VMX_INTR,          /* a host interrupt arrived: the host must take it */
+    VMX_WINDOW,        /* the guest can take an interrupt now */
+    VMX_FAIL,          /* the platform refused the entry (bad state) */
+    VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
+};
+
+struct vm_exit {
+    enum vm_exit_kind kind;
+    uint64_t code, info1, info2;   /* raw platform values */
+    uint8_t insn_len;              /* length of the exiting instruction if known, else 0 */
+    struct {
+        uint16_t port;
+        uint8_t size, in, string, rep, addr_size;
+    } io;
+    uint64_t gpa;
+    bool write, fetch;
+    bool msr_write;
+};
+
+struct platform {
+    const char *name;
+    /* Per-CPU set-up (enable virtualization); false if this CPU cannot. */
+    bool (*cpu_init)(struct cpu *cpu);
+    int (*vm_init)(struct vm *vm);
+    void (*vm_destroy)(struct vm *vm);
+    /* Guest-physical -> host-physical, one 4 KiB page; COPRA_GUEST_* prot. */
+    int (*vm_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint32_t prot);
+    void (*vm_unmap)(struct vm *vm, uint64_t gpa);
+    int (*vcpu_init)(struct vcpu *v);
+    void (*vcpu_destroy)(struct vcpu *v);
+    /* Runs the guest once on this CPU (interrupts off) and describes the exit.
+     * v->gpr[] is loaded before and saved after. */
+    void (*vcpu_enter)(struct vcpu *v, struct vm_exit *exit);
+    /* One piece of guest state, by enum copra_state_id (not GPRs). */
+    uint64_t (*get_state)(struct vcpu *v, unsigned id);
+    int (*set_state)(struct vcpu *v, unsigned id, uint64_t value);
+    /* Whether an external interrupt can be delivered now (IF=1, no shadow). */
+    bool (*irq_window_open)(struct vcpu *v);
+    /* Queue an event (COPRA_EVENT_* format) for the next entry, or ask for an
+     * exit when the interrupt window opens. */
+    void (*inject)(struct vcpu *v, uint64_t event);
+    void (*request_window)(struct vcpu *v, bool on);
+};
+
+/* The backend in use, or NULL when the CPU cannot run guests. */
+extern const struct platform *platform;
+void platform_init(void);
+void platform_cpu_init(struct cpu *cpu);
+
+extern const struct platform platform_svm;
+
+#endif

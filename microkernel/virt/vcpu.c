@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VCPU run loop.  WAIT_FOR_EVENT on a VCPU moves the thread to the
+ * VCPU's CPU and enters the guest again and again, handling in the kernel
+ * what needs no policy (host interrupts, interrupt windows, HLT with IF=1,
+ * EFER) and stopping for everything else: the exit is written to the run
+ * page and the wait returns.  The next wait first completes the instruction
+ * the VMM served (IN data into RAX, an MMIO read into its register, RIP).
+ */
+#include "virt/vcpu.h"
+#include "virt/emulate.h"
+#include "virt/gpt.h"
+#include "virt/platform.h"
+#include "core/heap.h"
+#include "core/process.h"
+#include "core/string.h"
+#include "core/usercopy.h"
+#include "core/wait.h"
+#include "arch/x86_64/apic.h"
+
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_DF (1ull << 10)
+#define MSR_EFER_INDEX 0xC0000080u
+#define PARK (-1)
+
+struct irq {
+    struct kobject obj;
+    struct vcpu *vcpu;   /* holds a reference */
+};
+
+static uint64_t state(struct vcpu *v, unsigned id) { return platform->get_state(v, id); }
+
+/* ---- guest memory ---- */
+
+static int read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
+{
+    uint64_t hpa = vm_gpa_to_hpa(ctx, gpa, NULL);
+    if (!hpa || (gpa % PAGE_SIZE) + size > PAGE_SIZE)
+        return -1;
+    *val = 0;
+    memcpy(val, phys_to_virt(hpa), size);
+    return 0;
+}
+
+static void gpt_regs_of(struct vcpu *v, struct gpt_regs *r)
+{
+    r->cr0 = state(v, COPRA_STATE_CR0);
+    r->cr3 = state(v, COPRA_STATE_CR3);
+    r->cr4 = state(v, COPRA_STATE_CR4);
+    r->efer = state(v, COPRA_STATE_EFER);
+    r->maxphyaddr = 0;
+}
+
+/* Copies between a guest-virtual range and `buf`; false if any page is not RAM. */
+static bool guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, bool write)
+{
+    struct gpt_regs r;
+    gpt_regs_of(v, &r);
+    uint8_t *b = buf;
+    while (n) {
+        uint64_t gpa, err, hpa;
+        size_t chunk = MIN(n, PAGE_SIZE - gva % PAGE_SIZE);
+        if (gpt_walk(&r, gva, write ? GPT_WRITE : 0, read_gpa, v->vm, &gpa, &err) ||
+            !(hpa = vm_gpa_to_hpa(v->vm, gpa, NULL)))
+            return false;
+        if (write)
+            memcpy(phys_to_virt(hpa), b, chunk);
+        else
+            memcpy(b, phys_to_virt(hpa), chunk);
+        gva += chunk, b += chunk, n -= chunk;
+    }
+    return true;
+}
+
+static enum decode_mode guest_mode(struct vcpu *v)
+{
+    uint64_t attr = state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_ATTR));
+    if ((state(v, COPRA_STATE_EFER) & (1u << 10)) && (attr & (1u << 9)))   /* LMA, CS.L */
+        return DECODE_MODE_64;
+    return (attr & (1u << 10)) ? DECODE_MODE_32 : DECODE_MODE_16;          /* CS.D */
+}
+
+static uint64_t seg_base(struct vcpu *v, unsigned decode_seg)
+{
+    static const uint8_t map[] = { COPRA_ES, COPRA_CS, COPRA_SS, COPRA_DS, COPRA_FS, COPRA_GS };
+    if (decode_seg >= sizeof(map))
+        return 0;
+    if (guest_mode(v) == DECODE_MODE_64 && decode_seg < DECODE_SEG_FS)
+        return 0;   /* flat in 64-bit mode */
+    return state(v, COPRA_STATE_SEG(map[decode_seg], COPRA_SEG_BASE));
+}
+
+/* ---- completing an exit user space served ---- */
+
+static void set_rip(struct vcpu *v, uint64_t rip) { platform->set_state(v, COPRA_STATE_RIP, rip); }
+
+static void write_reg_sized(uint64_t *reg, uint64_t value, unsigned size)
+{
+    if (size == 4)
+        *reg = (uint32_t)value;   /* 32-bit writes zero-extend (SDM vol. 1 §3.4.1.1) */
+    else if (size == 8)
+        *reg = value;
+    else {
+        uint64_t mask = (1ull << (8 * size)) - 1;
+        *reg = (*reg & ~mask) | (value & mask);
+    }
+}
+
+static int64_t string_step(struct vcpu *v)
+{
+    int64_t step = (state(v, COPRA_STATE_RFLAGS) & RFLAGS_DF) ? -(int64_t)v->bus.size : v->bus.size;
+    if (v->bus.write)
+        v->gpr[COPRA_RSI] += (uint64_t)step;
+    else
+        v->gpr[COPRA_RDI] += (uint64_t)step;
+    return step;
+}
+
+/* Finishes the instruction behind the last exit.  Returns an exit reason
+ * when the instruction needs another round trip (RMW: the write), else 0. */
+static int vcpu_complete(struct vcpu *v)
+{
+    struct copra_run_page *run = v->run;
+    enum vcpu_pending p = v->pending;
+    v->pending = PENDING_NONE;
+    switch (p) {
+    case PENDING_IO:
+        if (!v->bus.write)
+            write_reg_sized(&v->gpr[COPRA_RAX], run->io.data, v->bus.size);
+        set_rip(v, v->next_rip);
+        return 0;
+    case PENDING_STRING_IO: {
+        if (!v->bus.write && !guest_copy(v, v->string_gva, &run->io.data, v->bus.size, true))
+            return COPRA_EXIT_UNHANDLED;
+        string_step(v);
+        bool rep = v->insn.rep;
+        if (rep)
+            v->gpr[COPRA_RCX]--;
+        if (!rep || !v->gpr[COPRA_RCX])
+            set_rip(v, v->next_rip);
+        return 0;
+    }
+    case PENDING_MMIO_READ:
+    case PENDING_MMIO_WRITE: {
+        uint64_t rflags = state(v, COPRA_STATE_RFLAGS), wval = 0;
+        struct emulate_access acc;
+        emulate_prepare(&v->insn, v->gpr, &acc);
+        uint64_t dst = 0;
+        if (v->insn.op == DECODE_MOVS || v->insn.op == DECODE_STOS)
+            dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);
+        int st = emulate_complete(&v->insn, v->gpr, &rflags, p == PENDING_MMIO_READ ? run->mmio.data : 0, &wval);
+        platform->set_state(v, COPRA_STATE_RFLAGS, rflags);
+        if (p == PENDING_MMIO_READ && acc.write) {
+            if (v->insn.op == DECODE_MOVS) {
+                /* MMIO -> RAM: the kernel stores the element itself. */
+                if (!guest_copy(v, dst, &wval, acc.size, true))
+                    return COPRA_EXIT_UNHANDLED;
+            } else {
+                /* Read-modify-write or XCHG: the new value goes back to the device. */
+                v->pending = PENDING_MMIO_WRITEBACK;
+                v->bus.write = true;
+                v->bus.data = wval;
+                run->mmio.write = 1;
+                run->mmio.data = wval;
+                return COPRA_EXIT_MMIO;
+            }
+        }
+        if (st == EMULATE_DONE)
+            set_rip(v, v->next_rip);
+        return 0;
+    }
+    case PENDING_MMIO_WRITEBACK:
+        set_rip(v, v->next_rip);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- exits ---- */
+
+static int exit_io(struct vcpu *v, const struct vm_exit *e)
+{
+    struct copra_run_page *run = v->run;
+    v->next_rip = state(v, COPRA_STATE_RIP) + e->insn_len;
+    v->bus = (struct bus_request){ true, false, !e->io.in, e->io.size, e->io.port, 0 };
+    run->io.port = e->io.port;
+    run->io.size = e->io.size;
+    run->io.in = e->io.in;
+    run->io.string = e->io.string;
+    run->io.data = 0;
+    if (!e->io.string) {
+        if (!e->io.in)
+            run->io.data = v->gpr[COPRA_RAX] & ((1ull << (8 * e->io.size)) - 1);
+        v->pending = PENDING_IO;
+        return COPRA_EXIT_IO;
+    }
+    /* INS/OUTS: one element per round trip; REP repeats the instruction. */
+    memset(&v->insn, 0, sizeof(v->insn));
+    v->insn.rep = e->io.rep;
+    if (e->io.rep && !v->gpr[COPRA_RCX]) {
+        set_rip(v, v->next_rip);
+        return 0;
+    }
+    unsigned mask_bits = e->io.addr_size * 8;
+    uint64_t amask = mask_bits >= 64 ? ~0ull : (1ull << mask_bits) - 1;
+    if (e->io.in) {
+        v->string_gva = seg_base(v, DECODE_SEG_ES) + (v->gpr[COPRA_RDI] & amask);
+    } else {
+        uint64_t src = seg_base(v, DECODE_SEG_DS) + (v->gpr[COPRA_RSI] & amask);
+        if (!guest_copy(v, src, &run->io.data, e->io.size, false))
+            return COPRA_EXIT_UNHANDLED;
+    }
+    v->pending = PENDING_STRING_IO;
+    return COPRA_EXIT_IO;
+}
+
+static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
+{
+    struct copra_run_page *run = v->run;
+    struct gpt_regs r;
+    uint64_t rip = state(v, COPRA_STATE_RIP), fault_gva, err;
+    size_t got = 0;
+    enum decode_mode mode = guest_mode(v);
+    uint64_t lin_rip = rip + (mode == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
+    gpt_regs_of(v, &r);
+    memset(&run->mmio, 0, sizeof(run->mmio));
+    run->mmio.gpa = e->gpa;
+    run->mmio.write = e->write;
+    gpt_fetch(&r, lin_rip, GPT_FETCH, read_gpa, v->vm, run->mmio.insn, 15, &got, &fault_gva, &err);
+    run->mmio.insn_len = (uint8_t)got;
+    v->pending = PENDING_MMIO_RAW;
+    if (e->fetch || decode_insn(run->mmio.insn, got, mode, &v->insn))
+        return COPRA_EXIT_MMIO;   /* undecodable: the VMM sees raw bytes */
+
+    struct emulate_access acc;
+    if (emulate_prepare(&v->insn, v->gpr, &acc))
+        return COPRA_EXIT_MMIO;
+    v->next_rip = rip + v->insn.length;
+    if (acc.none) {
+        set_rip(v, v->next_rip);
+        v->pending = PENDING_NONE;
+        return 0;
+    }
+    run->mmio.decoded = 1;
+    run->mmio.size = acc.size;
+    v->bus = (struct bus_request){ true, true, false, acc.size, e->gpa, 0 };
+    if (v->insn.op == DECODE_MOVS) {
+        /* One side is RAM: the kernel does that side, user space the MMIO side. */
+        uint64_t src = seg_base(v, v->insn.segment) + decode_effective_address(&v->insn, v->gpr, rip);
+        uint64_t dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);
+        if (e->write) {
+            if (!guest_copy(v, src, &run->mmio.data, acc.size, false))
+                return COPRA_EXIT_MMIO;
+            v->bus.write = true;
+            v->bus.data = run->mmio.data;
+            run->mmio.write = 1;
+            v->pending = PENDING_MMIO_WRITE;
+            return COPRA_EXIT_MMIO;
+        }
+        (void)dst;
+        run->mmio.write = 0;
+        v->pending = PENDING_MMIO_READ;
+        return COPRA_EXIT_MMIO;
+    }
+    if (acc.read) {
+        run->mmio.write = 0;
+        v->pending = PENDING_MMIO_READ;
+    } else {
+        run->mmio.write = 1;
+        run->mmio.data = acc.value;
+        v->bus.write = true;
+        v->bus.data = acc.value;
+        v->pending = PENDING_MMIO_WRITE;
+    }
+    return COPRA_EXIT_MMIO;
+}
+
+static int exit_msr(struct vcpu *v, const struct vm_exit *e)
+{
+    uint32_t index = (uint32_t)v->gpr[COPRA_RCX];
+    uint64_t rip = state(v, COPRA_STATE_RIP);
+    if (index == MSR_EFER_INDEX) {
+        /* EFER is the backend's (SVM keeps SVME set underneath); no policy here. */
+        if (e->msr_write) {
+            if (platform->set_state(v, COPRA_STATE_EFER, (v->gpr[COPRA_RDX] << 32) | (uint32_t)v->gpr[COPRA_RAX]))
+                return COPRA_EXIT_MSR_WRITE;
+        } else {
+            uint64_t efer = state(v, COPRA_STATE_EFER);
+            v->gpr[COPRA_RAX] = (uint32_t)efer;
+            v->gpr[COPRA_RDX] = efer >> 32;
+        }
+        set_rip(v, rip + 2);
+        return 0;
+    }
+    v->run->msr.index = index;
+    v->run->msr.value = (v->gpr[COPRA_RDX] << 32) | (uint32_t)v->gpr[COPRA_RAX];
+    return e->msr_write ? COPRA_EXIT_MSR_WRITE : COPRA_EXIT_MSR_READ;
+}
+
+static int irq_highest(struct vcpu *v)
+{
+    for (int w = 3; w >= 0; w--) {
+        uint64_t bits = __atomic_load_n(&v->irq_pending[w], __ATOMIC_ACQUIRE);
+        if (bits)
+            return w * 64 + 63 - __builtin_clzll(bits);
+    }
+    return -1;
+}
+
+static bool irq_any(struct vcpu *v) { return v->nmi_pending || irq_highest(v) >= 0; }
+
+/* Before each entry: one event per entry, NMI first (APM vol. 2 §15.20). */
+static void vcpu_inject(struct vcpu *v)
+{
+    if (v->pending_event) {
+        platform->inject(v, v->pending_event);
+        v->pending_event = 0;
+        return;
+    }
+    if (__atomic_exchange_n(&v->nmi_pending, false, __ATOMIC_ACQ_REL)) {
+        platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_NMI | 2);
+        return;
+    }
+    int vec = irq_highest(v);
+    if (vec < 0)
+        return;
+    if (platform->irq_window_open(v)) {
+        __atomic_and_fetch(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_ACQ_REL);
+        platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_INTR | (uint64_t)vec);
+    } else {
+        platform->request_window(v, true);
+    }
+}
+
+/* Enters the guest once.  0: keep going; PARK: HLT with IF=1; else an exit
+ * reason for user space. */
+static int vcpu_run_once(struct vcpu *v)
+{
+    struct copra_run_page *run = v->run;
+    if (run->dirty) {
+        if (run->dirty & COPRA_DIRTY_GPRS)
+            memcpy(v->gpr, run->regs.gpr, sizeof(v->gpr));
+        if (run->dirty & COPRA_DIRTY_RIP) {
+            platform->set_state(v, COPRA_STATE_RIP, run->regs.rip);
+            platform->set_state(v, COPRA_STATE_RFLAGS, run->regs.rflags);
+        }
+        run->dirty = 0;
+    }
+    vcpu_inject(v);
+    struct vm_exit e;
+    platform->vcpu_enter(v, &e);
+    run->exits++;
+    switch (e.kind) {
+    case VMX_INTR:
+        /* Take the host interrupt (timer, IPI) that caused the exit, and let
+         * other threads of this CPU run if the tick asked for it. */
+        __asm__ volatile("sti; nop; cli" : : : "memory");
+        if (cpu_this()->runq_head)
+            sched_yield();
+        return 0;
+    case VMX_WINDOW:
+        platform->request_window(v, false);
+        return 0;
+    case VMX_HLT:
+        if (state(v, COPRA_STATE_RFLAGS) & RFLAGS_IF) {
+            set_rip(v, state(v, COPRA_STATE_RIP) + 1);
+            return PARK;
+        }
+        return COPRA_EXIT_HLT;
+    case VMX_IO:
+        return exit_io(v, &e);
+    case VMX_NPF:
+        return exit_mmio(v, &e);
+    case VMX_CPUID:
+        run->cpuid.leaf = (uint32_t)v->gpr[COPRA_RAX];
+        run->cpuid.subleaf = (uint32_t)v->gpr[COPRA_RCX];
+        return COPRA_EXIT_CPUID;
+    case VMX_MSR:
+        return exit_msr(v, &e);
+    case VMX_SHUTDOWN:
+        return COPRA_EXIT_SHUTDOWN;
+    case VMX_VMMCALL:
+        return COPRA_EXIT_VMMCALL;
+    case VMX_FAIL:
+    case VMX_OTHER:
+    default:
+        run->fail.code = e.code;
+        run->fail.info1 = e.info1;
+        run->fail.info2 = e.info2;
+        return e.kind == VMX_FAIL ? COPRA_EXIT_FAIL : COPRA_EXIT_UNHANDLED;
+    }
+}
+
+static void fill_run_page(struct vcpu *v, int reason)
+{
+    struct copra_run_page *run = v->run;
+    run->exit_reason = (uint32_t)reason;
+    run->cpu = cpu_this()->index;
+    run->user_exits++;
+    memcpy(run->regs.gpr, v->gpr, sizeof(v->gpr));
+    run->regs.rip = state(v, COPRA_STATE_RIP);
+    run->regs.rflags = state(v, COPRA_STATE_RFLAGS);
+}
+
+static unsigned others_take(struct copra_wait_item *items, struct waitable **states, unsigned count,
+                            unsigned vi)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (i == vi)
+            continue;
+        items[i].value = 0;
+        items[i].ready = waitable_take(states[i], &items[i].value);
+        n += items[i].ready;
+    }
+    return n;
+}
+
+static void others_watch(struct waitq **queues, struct waiter *w, unsigned count, unsigned vi,
+                         struct thread *t, bool on)
+{
+    for (unsigned i = 0; i < count; i++) {
+        if (i == vi)
+            continue;
+        if (on)
+            waitq_add_locked(queues[i], &w[i], t);
+        else
+            waitq_remove_locked(queues[i], &w[i]);
+    }
+}
+
+int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, struct waitable **states,
+                  struct waitq **queues, unsigned count, uint64_t deadline, bool poll)
+{
+    struct thread *self = thread_current();
+    struct waiter w[COPRA_WAIT_MAX], wirq;
+    if (cpu_this()->index != (unsigned)v->cpu)
+        sched_migrate(v->cpu);
+    uint64_t f = sched_lock();
+    if (v->runner) {
+        sched_unlock(f);
+        return COPRA_EBUSY;   /* another thread runs this VCPU */
+    }
+    v->runner = self;
+    sched_unlock(f);
+
+    int64_t ret;
+    int reason = vcpu_complete(v);
+    items[vi].ready = 0;
+    for (;;) {
+        f = sched_lock();
+        ret = others_take(items, states, count, vi);
+        if (ret || reason > 0)
+            break;
+        if (v->kick) {
+            v->kick = false;
+            reason = COPRA_EXIT_KICK;
+            break;
+        }
+        if (self->proc->exiting) {
+            ret = COPRA_EBUSY;
+            break;
+        }
+        if (poll || (deadline && time_ns() >= deadline)) {
+            ret = COPRA_ETIMEOUT;
+            break;
+        }
+        others_watch(queues, w, count, vi, self, true);
+        self->in_guest = true;
+        sched_unlock(f);
+
+        reason = vcpu_run_once(v);
+
+        f = sched_lock();
+        self->in_guest = false;
+        others_watch(queues, w, count, vi, self, false);
+        if (reason == PARK) {
+            /* HLT with interrupts enabled: sleep until something can wake the guest. */
+            while (!irq_any(v) && !v->kick && !self->proc->exiting &&
+                   !(deadline && time_ns() >= deadline) && !others_take(items, states, count, vi)) {
+                others_watch(queues, w, count, vi, self, true);
+                waitq_add_locked(&v->irq_waiters, &wirq, self);
+                sched_block_locked(deadline);
+                waitq_remove_locked(&v->irq_waiters, &wirq);
+                others_watch(queues, w, count, vi, self, false);
+            }
+            reason = 0;
+        }
+        sched_unlock(f);
+    }
+    if (reason > 0) {
+        /* The VCPU item is ready (and maybe others with it). */
+        fill_run_page(v, reason);
+        items[vi].ready = 1;
+        items[vi].value = (uint64_t)reason;
+        ret = ret > 0 ? ret + 1 : 1;
+    }
+    v->runner = NULL;
+    sched_unlock(f);
+    return ret;
+}
+
+void vcpu_kick_cpu(struct vcpu *v)
+{
+    uint64_t f = sched_lock();
+    struct thread *t = v->runner;
+    if (t && t->in_guest && t->on_cpu != cpu_this())
+        apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
+    sched_unlock(f);
+}
+
+/* ---- objects and syscalls ---- */
+
+static void vcpu_destroy(struct kobject *o)
+{
+    struct vcpu *v = container_of(o, struct vcpu, obj);
+    uint64_t f = spin_lock_irqsave(&v->vm->lock);
+    v->vm->vcpus[v->index] = NULL;
+    spin_unlock_irqrestore(&v->vm->lock, f);
+    if (v->arch)
+        platform->vcpu_destroy(v);
+    if (v->run_mem)
+        memobj_put(v->run_mem);
+    kobject_put(&v->vm->obj);
+    kfree(v);
+}
+
+static int vcpu_lookup(uint64_t h, uint32_t rights, struct vcpu **out)
+{
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_get((copra_handle_t)h, COPRA_OBJ_VCPU, rights, &o);
+    if (!err)
+        *out = container_of(o, struct vcpu, obj);
+    return err;
+}
+
+int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
+{
+    struct kobject *o;
+    int err = hvm > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
+    if (err)
+        return err;
+    struct vm *vm = container_of(o, struct vm, obj);
+    if (index >= COPRA_VCPUS_MAX || cpu >= cpu_count) {
+        kobject_put(o);
+        return COPRA_EINVAL;
+    }
+    struct vcpu *v = kmalloc(sizeof(*v));
+    if (!v) {
+        kobject_put(o);
+        return COPRA_ENOMEM;
+    }
+    kobject_init(&v->obj, COPRA_OBJ_VCPU, vcpu_destroy);
+    v->vm = vm;   /* takes over the lookup's reference */
+    v->index = (uint32_t)index;
+    v->cpu = (int32_t)cpu;
+    uint64_t f = spin_lock_irqsave(&vm->lock);
+    if (vm->vcpus[index])
+        err = COPRA_EEXIST;
+    else
+        vm->vcpus[index] = v;
+    spin_unlock_irqrestore(&vm->lock, f);
+    if (err) {
+        kobject_put(o);
+        kfree(v);
+        return err;
+    }
+    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v)) {
+        kobject_put(&v->obj);
+        return COPRA_ENOMEM;
+    }
+    v->run = phys_to_virt(v->run_mem->pages[0]);
+    int64_t h = process_handle_install(&v->obj, COPRA_RIGHTS_VCPU);
+    if (h < 0)
+        kobject_put(&v->obj);
+    return h;
+}
+
+int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
+{
+    struct vcpu *v;
+    int err = vcpu_lookup(h, COPRA_RIGHT_READ, &v);
+    if (err)
+        return err;
+    uint64_t value = 0;
+    if (id >= COPRA_STATE_COUNT)
+        err = COPRA_EINVAL;
+    else if (v->runner)
+        err = COPRA_EBUSY;   /* its state is in the CPU */
+    else if (id < 16)
+        value = v->gpr[id];
+    else if (id == COPRA_STATE_PENDING_EVENT)
+        value = v->pending_event;
+    else
+        value = platform->get_state(v, (unsigned)id);
+    if (!err)
+        err = copy_to_user(uvalue, &value, sizeof(value));
+    kobject_put(&v->obj);
+    return err;
+}
+
+int64_t sys_vcpu_set_state(uint64_t h, uint64_t id, uint64_t value)
+{
+    struct vcpu *v;
+    int err = vcpu_lookup(h, COPRA_RIGHT_WRITE, &v);
+    if (err)
+        return err;
+    if (id >= COPRA_STATE_COUNT)
+        err = COPRA_EINVAL;
+    else if (v->runner)
+        err = COPRA_EBUSY;
+    else if (id < 16)
+        v->gpr[id] = value;
+    else if (id == COPRA_STATE_PENDING_EVENT)
+        v->pending_event = value & COPRA_EVENT_VALID ? value : 0;
+    else
+        err = platform->set_state(v, (unsigned)id, value);
+    kobject_put(&v->obj);
+    return err;
+}
+
+int64_t sys_vcpu_kick(uint64_t h)
+{
+    struct vcpu *v;
+    int err = vcpu_lookup(h, COPRA_RIGHT_MANAGE, &v);
+    if (err)
+        return err;
+    uint64_t f = sched_lock();
+    v->kick = true;
+    waitq_wake_all_locked(&v->irq_waiters);   /* a VCPU parked in HLT */
+    sched_unlock(f);
+    vcpu_kick_cpu(v);
+    kobject_put(&v->obj);
+    return COPRA_OK;
+}
+
+static void irq_destroy(struct kobject *o)
+{
+    struct irq *irq = container_of(o, struct irq, obj);
+    kobject_put(&irq->vcpu->obj);
+    kfree(irq);
+}
+
+int64_t sys_irq_create(uint64_t h)
+{
+    struct vcpu *v;
+    int err = vcpu_lookup(h, COPRA_RIGHT_MANAGE, &v);
+    if (err)
+        return err;
+    struct irq *irq = kmalloc(sizeof(*irq));
+    if (!irq) {
+        kobject_put(&v->obj);
+        return COPRA_ENOMEM;
+    }
+    kobject_init(&irq->obj, COPRA_OBJ_IRQ, irq_destroy);
+    irq->vcpu = v;
+    int64_t ret = process_handle_install(&irq->obj, COPRA_RIGHTS_IRQ);
+    if (ret < 0)
+        kobject_put(&irq->obj);
+    return ret;
+}
+
+int64_t sys_irq_inject(uint64_t h, uint64_t vector)
+{
+    struct kobject *o;
+    int err = h > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)h, COPRA_OBJ_IRQ, COPRA_RIGHT_SIGNAL, &o);
+    if (err)
+        return err;
+    struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
+    if (vector != COPRA_IRQ_NMI && (vector < 0x10 || vector > 0xff)) {
+        kobject_put(o);
+        return COPRA_EINVAL;
+    }
+    uint64_t f = sched_lock();
+    if (vector == COPRA_IRQ_NMI)
+        v->nmi_pending = true;
+    else
+        __atomic_or_fetch(&v->irq_pending[vector / 64], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+    waitq_wake_all_locked(&v->irq_waiters);
+    sched_unlock(f);
+    vcpu_kick_cpu(v);   /* a running guest takes it at the next entry */
+    kobject_put(o);
+    return COPRA_OK;
+}

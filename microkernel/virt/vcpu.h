@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* VCPU objects: the run loop behind WAIT_FOR_EVENT, exit decoding, IRQs. */
+#ifndef VIRT_VCPU_H
+#define VIRT_VCPU_H
+
+#include "core/kernel.h"
+#include "core/memobj.h"
+#include "core/object.h"
+#include "core/waitable.h"
+#include "virt/decode.h"
+#include "virt/vm.h"
+
+struct thread;
+struct copra_wait_item;
+
+/* An access the guest made that someone outside the kernel must serve. */
+struct bus_request {
+    bool active;
+    bool mmio;              /* else port I/O */
+    bool write;
+    uint8_t size;
+    uint64_t addr;          /* port or guest-physical address */
+    uint64_t data;          /* write: the value; read: filled by the server */
+};
+
+/* Where an instruction that exited half-done stands (see vcpu.c). */
+enum vcpu_pending {
+    PENDING_NONE,
+    PENDING_IO,             /* non-string IN/OUT */
+    PENDING_STRING_IO,      /* one element of INS/OUTS */
+    PENDING_MMIO_READ,      /* decoded insn waiting for its read value */
+    PENDING_MMIO_WRITE,     /* decoded insn waiting for its write to be taken */
+    PENDING_MMIO_WRITEBACK, /* read-modify-write: the write after the read */
+    PENDING_MMIO_RAW,       /* undecodable: the VMM changed the state itself */
+};
+
+struct vcpu {
+    struct kobject obj;
+    struct vm *vm;                   /* holds a reference */
+    uint32_t index;
+    int32_t cpu;                     /* the physical CPU it runs on */
+    struct memobj *run_mem;          /* the run page */
+    struct copra_run_page *run;
+    uint64_t gpr[16];                /* loaded/saved by the backend around entry */
+    void *arch;                      /* backend state (svm.c: struct svm_vcpu) */
+    /* Interrupts (scheduler lock). */
+    uint64_t irq_pending[4];         /* vectors 0..255 */
+    bool nmi_pending;
+    struct waitq irq_waiters;        /* a VCPU parked in HLT waits here */
+    volatile bool kick;              /* leave the guest and return to user space */
+    struct thread *runner;           /* the thread inside WAIT_FOR_EVENT on it */
+    /* The exit user space is serving. */
+    enum vcpu_pending pending;
+    struct decoded_insn insn;
+    uint64_t next_rip;
+    uint64_t string_gva;             /* INS: where the element goes */
+    struct bus_request bus;
+    uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
+};
+
+/*
+ * WAIT_FOR_EVENT with a VCPU among the items: runs the guest on the VCPU's
+ * CPU until an exit for user space (the VCPU item becomes ready, value = exit
+ * reason) or another item is ready (then the VCPU item is not).  `states`,
+ * `queues` describe the other items as in wait.c.
+ */
+int64_t vcpu_wait(struct vcpu *v, unsigned vcpu_item, struct copra_wait_item *items,
+                  struct waitable **states, struct waitq **queues, unsigned count,
+                  uint64_t deadline, bool poll);
+/* Forces the VCPU out of the guest if it is in it (any CPU). */
+void vcpu_kick_cpu(struct vcpu *v);
+
+int64_t sys_vcpu_create(uint64_t vm, uint64_t index, uint64_t cpu);
+int64_t sys_vcpu_get_state(uint64_t vcpu, uint64_t id, uint64_t value_ptr);
+int64_t sys_vcpu_set_state(uint64_t vcpu, uint64_t id, uint64_t value);
+int64_t sys_vcpu_kick(uint64_t vcpu);
+int64_t sys_irq_create(uint64_t vcpu);
+int64_t sys_irq_inject(uint64_t irq, uint64_t vector);
+
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+#include "virt/vm.h"
+#include "virt/platform.h"
+#include "virt/vcpu.h"
+#include "core/heap.h"
+#include "core/process.h"
+
+#define GPA_LIMIT (1ull << 47)   /* 4-level nested paging */
+
+static uint32_t next_vm_id = 1;
+
+static void vm_destroy(struct kobject *o)
+{
+    struct vm *vm = container_of(o, struct vm, obj);
+    struct vm_mapping *m = vm->maps;
+    while (m) {
+        struct vm_mapping *next = m->next;
+        memobj_put(m->mem);
+        kfree(m);
+        m = next;
+    }
+    platform->vm_destroy(vm);
+    kfree(vm);
+}
+
+uint64_t vm_gpa_to_hpa(struct vm *vm, uint64_t gpa, uint32_t *prot)
+{
+    uint64_t f = spin_lock_irqsave(&vm->lock), hpa = 0;
+    for (struct vm_mapping *m = vm->maps; m; m = m->next) {
+        if (gpa >= m->gpa && gpa - m->gpa < m->npages * PAGE_SIZE) {
+            hpa = m->mem->pages[m->first_page + (gpa - m->gpa) / PAGE_SIZE] + gpa % PAGE_SIZE;
+            if (prot)
+                *prot = m->prot;
+            break;
+        }
+    }
+    spin_unlock_irqrestore(&vm->lock, f);
+    return hpa;
+}
+
+int64_t sys_vm_create(void)
+{
+    if (!platform)
+        return COPRA_ENOSYS;   /* no virtualization on this CPU */
+    struct vm *vm = kmalloc(sizeof(*vm));
+    if (!vm)
+        return COPRA_ENOMEM;
+    kobject_init(&vm->obj, COPRA_OBJ_VM, vm_destroy);
+    vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
+    if (platform->vm_init(vm)) {
+        kfree(vm);
+        return COPRA_ENOMEM;
+    }
+    int64_t h = process_handle_install(&vm->obj, COPRA_RIGHTS_VM);
+    if (h < 0)
+        kobject_put(&vm->obj);
+    return h;
+}
+
+static int vm_unmap_range(struct vm *vm, uint64_t gpa, uint64_t npages)
+{
+    uint64_t f = spin_lock_irqsave(&vm->lock);
+    struct vm_mapping **pp = &vm->maps, *m;
+    while ((m = *pp) && !(m->gpa == gpa && m->npages == npages))
+        pp = &m->next;
+    if (m) {
+        *pp = m->next;
+        for (uint64_t i = 0; i < npages; i++)
+            platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
+        __atomic_add_fetch(&vm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+    }
+    spin_unlock_irqrestore(&vm->lock, f);
+    if (!m)
+        return COPRA_EINVAL;   /* only whole mappings are unmapped */
+    /* Running VCPUs leave the guest and flush before they enter again. */
+    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++)
+        if (vm->vcpus[i])
+            vcpu_kick_cpu(vm->vcpus[i]);
+    memobj_put(m->mem);
+    kfree(m);
+    return COPRA_OK;
+}
+
+int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, uint64_t len, uint64_t prot)
+{
+    struct kobject *ovm, *omem = NULL;
+    int err = hvm > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &ovm);
+    if (err)
+        return err;
+    struct vm *vm = container_of(ovm, struct vm, obj);
+    uint32_t need = COPRA_RIGHT_MAP | ((prot & COPRA_GUEST_W) ? COPRA_RIGHT_WRITE : 0);
+    if (hmem != COPRA_HANDLE_NONE)
+        err = hmem > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)hmem, COPRA_OBJ_MEMORY, need, &omem);
+    if (!err && (prot & ~(uint64_t)(COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X)))
+        err = COPRA_EINVAL;
+    else if (!err && (!IS_ALIGNED(gpa, PAGE_SIZE) || !IS_ALIGNED(offset, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE)))
+        err = COPRA_EALIGN;
+    else if (!err && (len == 0 || gpa >= GPA_LIMIT || len > GPA_LIMIT - gpa))
+        err = COPRA_EINVAL;
+    uint64_t npages = len / PAGE_SIZE;
+    if (!err && !omem) {
+        err = vm_unmap_range(vm, gpa, npages);
+        kobject_put(ovm);
+        return err;
+    }
+    struct memobj *mem = omem ? container_of(omem, struct memobj, obj) : NULL;
+    if (!err && (offset / PAGE_SIZE >= mem->npages || npages > mem->npages - offset / PAGE_SIZE))
+        err = COPRA_EINVAL;
+    struct vm_mapping *nm = err ? NULL : kmalloc(sizeof(*nm));
+    if (!err && !nm)
+        err = COPRA_ENOMEM;
+    if (!err) {
+        uint64_t f = spin_lock_irqsave(&vm->lock);
+        for (struct vm_mapping *m = vm->maps; m && !err; m = m->next)
+            if (gpa < m->gpa + m->npages * PAGE_SIZE && m->gpa < gpa + len)
+                err = COPRA_EEXIST;
+        for (uint64_t i = 0; !err && i < npages; i++) {
+            err = platform->vm_map(vm, gpa + i * PAGE_SIZE, mem->pages[offset / PAGE_SIZE + i], (uint32_t)prot);
+            if (err)
+                while (i--)
+                    platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
+        }
+        if (!err) {
+            *nm = (struct vm_mapping){ gpa, npages, (uint32_t)prot, mem, offset / PAGE_SIZE, vm->maps };
+            vm->maps = nm;
+            omem = NULL;   /* the mapping keeps the reference */
+        }
+        spin_unlock_irqrestore(&vm->lock, f);
+        if (err)
+            kfree(nm);
+    }
+    kobject_put(omem);
+    kobject_put(ovm);
+    return err;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest image loading: `flat` binaries and multiboot v1 images (ELF32 or the
+ * a.out kludge), plus the multiboot information structure the guest finds
+ * through EBX.
+ *
+ * Two steps, so that a malformed image is refused before any VM exists:
+ *   loader_parse()      validates the image against the RAM size and
+ *                       describes what goes where (struct loader_plan);
+ *   loader_load()       copies the segments into RAM and zeroes their BSS;
+ *   loader_boot_info()  writes the multiboot information at
+ *                       LOADER_BOOT_INFO_GPA.
+ * All three are pure: no syscalls, no allocation; they build on the host for
+ * tests/unit/test_loader.c and tests/fuzz/loader_fuzz.c.  Every read of the
+ * image is bounded by its size and every write by the RAM size.
+ *
+ * References: the Multiboot Specification version 0.6.96 (§3.1 the header,
+ * §3.2 machine state, §3.3 boot information), and the System V ABI / Intel
+ * 386 supplement for the ELF32 header and program headers.
+ */
+#ifndef VMM_LOADER_H
+#define VMM_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define LOADER_FLAT_GPA        0x100000u    /* where a flat binary goes and starts */
+#define LOADER_SEGMENTS_MAX    16u          /* PT_LOAD segments of one ELF image */
+#define LOADER_PHDRS_MAX       64u          /* program headers looked at, all types */
+#define LOADER_MB_SEARCH       8192u        /* the header lies in the first 8 KiB (§3.1) */
+#define LOADER_MESSAGE_MAX     160u
+
+/* The page the VMM writes the multiboot information (and cmdline, memory
+ * map, loader name) to: below the legacy EBDA, above the real-mode IVT/BDA.
+ * An image that loads anything into it is refused. */
+#define LOADER_BOOT_INFO_GPA   0x8000u
+#define LOADER_BOOT_INFO_SIZE  0x1000u
+
+#define MULTIBOOT_HEADER_MAGIC     0x1BADB002u
+#define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u  /* EAX at entry */
+
+/* Multiboot header flags (§3.1.2).  Bits 0-15 are "required": a loader that
+ * does not support one must refuse the image. */
+#define MULTIBOOT_PAGE_ALIGN   (1u << 0)   /* modules page-aligned (we load none) */
+#define MULTIBOOT_MEMORY_INFO  (1u << 1)   /* mem_* fields wanted: always given */
+#define MULTIBOOT_VIDEO_MODE   (1u << 2)   /* video mode table: not supported */
+#define MULTIBOOT_AOUT_KLUDGE  (1u << 16)  /* load addresses are in the header */
+#define MULTIBOOT_SUPPORTED    (MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO | MULTIBOOT_AOUT_KLUDGE)
+
+/* Multiboot information flags (§3.3). */
+#define MULTIBOOT_INFO_MEMORY      (1u << 0)
+#define MULTIBOOT_INFO_CMDLINE     (1u << 2)
+#define MULTIBOOT_INFO_MEM_MAP     (1u << 6)
+#define MULTIBOOT_INFO_LOADER_NAME (1u << 9)
+
+/* The fixed part of the multiboot information (§3.3), up to boot_loader_name. */
+struct multiboot_info {
+    uint32_t flags;
+    uint32_t mem_lower, mem_upper;   /* KiB below 640 KiB / above 1 MiB */
+    uint32_t boot_device;
+    uint32_t cmdline;
+    uint32_t mods_count, mods_addr;
+    uint32_t syms[4];
+    uint32_t mmap_length, mmap_addr;
+    uint32_t drives_length, drives_addr;
+    uint32_t config_table;
+    uint32_t boot_loader_name;
+};
+_Static_assert(sizeof(struct multiboot_info) == 68, "multiboot info up to boot_loader_name");
+
+/* A memory map entry (§3.3): `size` does not count itself. */
+struct multiboot_mmap_entry {
+    uint32_t size;                   /* 20 */
+    uint64_t addr, len;
+    uint32_t type;                   /* 1 available, 2 reserved */
+} __attribute__((packed));
+_Static_assert(sizeof(struct multiboot_mmap_entry) == 24, "multiboot mmap entry");
+
+enum loader_status {
+    LOADER_OK = 0,
+    LOADER_EINVAL,        /* NULL arguments, RAM size zero or not page-aligned */
+    LOADER_EEMPTY,        /* an empty image */
+    LOADER_ENO_HEADER,    /* no multiboot header in the first 8 KiB */
+    LOADER_EHEADER,       /* the header is there but bad (checksum, flags, a.out fields) */
+    LOADER_EELF,          /* not a usable ELF32 executable */
+    LOADER_ERANGE,        /* something lies outside the file or outside guest RAM */
+    LOADER_EOVERLAP,      /* a segment covers the boot information page */
+    LOADER_ETOO_MANY,     /* more segments than LOADER_SEGMENTS_MAX */
+};
+
+struct loader_error {
+    enum loader_status status;
+    char message[LOADER_MESSAGE_MAX];    /* what is wrong, NUL-terminated; "" on success */
+};
+
+/* Copy file bytes [file_offset, + file_size) to gpa, then zero up to mem_size. */
+struct loader_segment {
+    uint64_t file_offset, file_size;
+    uint64_t gpa, mem_size;
+};
+
+struct loader_plan {
+    enum vmm_guest_format format;
+    unsigned nsegments;
+    struct loader_segment segments[LOADER_SEGMENTS_MAX];
+    uint64_t entry;              /* guest-physical entry point, < 4 GiB */
+    bool multiboot;              /* EAX/EBX get the multiboot values */
+    bool aout_kludge;            /* loaded by the header's addresses, not ELF */
+    uint32_t header_offset;      /* of the multiboot header in the file */
+    uint32_t header_flags;
+};
+
+/*
+ * Validate `size` bytes of `image` as `format` for a guest with `ram_size`
+ * bytes of RAM at GPA 0, and describe how to load it in *plan.
+ * Returns LOADER_OK, or an error described in *error (plan then unusable).
+ */
+enum loader_status loader_parse(const uint8_t *image, size_t size,
+                                enum vmm_guest_format format, uint64_t ram_size,
+                                struct loader_plan *plan, struct loader_error *error);
+
+/* Copy a plan loader_parse() accepted for this image and RAM size into
+ * `ram` (ram_size bytes, GPA 0 at ram[0]). */
+void loader_load(const struct loader_plan *plan, const uint8_t *image, size_t size,
+                 uint8_t *ram, uint64_t ram_size);
+
+/*
+ * Write the multiboot information for a guest with `ram_size` bytes of RAM
+ * (at least LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE) into the boot
+ * information page: memory sizes, the memory map, `cmdline` (NUL-terminated,
+ * truncated to fit; NULL or "" gives no cmdline) and the loader name.
+ * Returns the GPA of the structure (the EBX value).
+ */
+uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const char *cmdline);
+
+const char *loader_status_name(enum loader_status status);
+
+#endif

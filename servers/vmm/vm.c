@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM set-up, run and tear-down (see vm.h): RAM, the guest image, VCPUs and
+ * their threads, stopping, and the summary printed at the end.
+ */
+#include "vm.h"
+
+#include <stdarg.h>
+
+#include "loader.h"
+
+/* How long the main thread waits for a VCPU thread between two rounds of
+ * VCPU_KICKs while the VM stops. */
+#define STOP_KICK_INTERVAL_NS 20000000ull
+
+static const char *const exit_names[VMM_EXIT_REASONS] = {
+    [COPRA_EXIT_NONE] = "none",         [COPRA_EXIT_IO] = "io",
+    [COPRA_EXIT_MMIO] = "mmio",         [COPRA_EXIT_CPUID] = "cpuid",
+    [COPRA_EXIT_MSR_READ] = "msr-read", [COPRA_EXIT_MSR_WRITE] = "msr-write",
+    [COPRA_EXIT_HLT] = "hlt",           [COPRA_EXIT_SHUTDOWN] = "shutdown",
+    [COPRA_EXIT_VMMCALL] = "vmmcall",   [COPRA_EXIT_KICK] = "kick",
+    [COPRA_EXIT_FAIL] = "fail",         [COPRA_EXIT_UNHANDLED] = "unhandled",
+    [COPRA_EXIT_DEVICE_GONE] = "device-gone",
+};
+
+void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
+{
+    int expected = 0;
+    va_list ap;
+
+    if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
+    vm->status = status;
+    va_start(ap, format);
+    vsnprintf(vm->reason, sizeof vm->reason, format, ap);
+    va_end(ap);
+    coco_signal(vm->stop_event);
+}
+
+/* Read and validate the guest image; returns 0 or VMM_STATUS_BAD_IMAGE. */
+static int image_read(const struct vmm_config *config, uint64_t ram_size, char **image,
+                      size_t *size, struct loader_plan *plan)
+{
+    struct loader_error error;
+
+    int r = coco_read_file(config->guest_path, image, size);
+    if (r < 0) {
+        coco_printf("vmm: cannot read guest image %s: %s\n", config->guest_path,
+                    coco_strerror(r));
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    if (loader_parse((const uint8_t *)*image, *size, config->guest_format, ram_size, plan,
+                     &error) != LOADER_OK) {
+        coco_printf("vmm: guest image %s is not a valid %s image: %s\n", config->guest_path,
+                    vmm_guest_format_name(config->guest_format), error.message);
+        free(*image);
+        *image = NULL;
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    coco_printf("vmm: guest %s: %s%s image, %u segment(s), entry 0x%llx\n", config->guest_path,
+                vmm_guest_format_name(config->guest_format),
+                plan->multiboot ? (plan->aout_kludge ? " (a.out kludge)" : " (ELF32)") : "",
+                plan->nsegments, (unsigned long long)plan->entry);
+    return 0;
+}
+
+static int setup_fail(const char *what, int64_t error)
+{
+    coco_printf("vmm: %s failed: %s%s\n", what, coco_strerror(error),
+                error == COPRA_ENOSYS ? " (this kernel cannot run VMs)" : "");
+    return VMM_STATUS_VM_SETUP;
+}
+
+/* RAM: one memory object at GPA 0, also mapped here to load the guest. */
+static int ram_create(struct vmm_vm *vm)
+{
+    int64_t r = coco_mem_create(vm->ram_size / COPRA_PAGE_SIZE);
+    if (r < 0)
+        return setup_fail("MEM_CREATE of guest RAM", r);
+    vm->mem = (copra_handle_t)r;
+    r = coco_mmap(vm->mem, NULL, vm->ram_size, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    if (r < 0)
+        return setup_fail("MMAP of guest RAM", r);
+    vm->ram = (uint8_t *)(uintptr_t)r;
+    r = coco_vm_map(vm->vm, vm->mem, 0, 0, vm->ram_size,
+                    COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X);
+    if (r < 0)
+        return setup_fail("VM_MAP of guest RAM", r);
+    return 0;
+}
+
+/* The entry state of VCPU `v` (convention in vm.h), in one BATCH. */
+static int vcpu_set_entry(struct vmm_vcpu *v, const struct loader_plan *plan, uint32_t info)
+{
+    uint64_t rax = 0, rbx = v->index;
+    if (v->index == 0) {
+        rax = plan->multiboot ? MULTIBOOT_BOOTLOADER_MAGIC : 0;
+        rbx = plan->multiboot ? info : 0;
+    }
+    const uint64_t values[][2] = {
+        { COPRA_STATE_RIP, plan->entry },
+        { COPRA_STATE_GPR0 + COPRA_RAX, rax },
+        { COPRA_STATE_GPR0 + COPRA_RBX, rbx },
+        { COPRA_STATE_RFLAGS, 2 },
+    };
+    struct copra_batch_call calls[4];
+    struct copra_batch_result results[4];
+
+    for (unsigned i = 0; i < 4; i++)
+        calls[i] = (struct copra_batch_call){
+            .nr = COPRA_SYS_VCPU_SET_STATE, .args = { v->handle, values[i][0], values[i][1] },
+        };
+    int64_t done = coco_batch(calls, results, 4, COPRA_BATCH_STOP_ON_ERROR);
+    if (done < 0)
+        return setup_fail("BATCH of VCPU_SET_STATE", done);
+    for (int64_t i = 0; i < done; i++)
+        if (results[i].result < 0)
+            return setup_fail("VCPU_SET_STATE", results[i].result);
+    return 0;
+}
+
+static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint32_t info)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vmm_vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->index = i;
+        int64_t r = coco_vcpu_create(vm->vm, i, i % vm->ncpus);
+        if (r < 0)
+            return setup_fail("VCPU_CREATE", r);
+        v->handle = (copra_handle_t)r;
+        r = coco_mmap(v->handle, NULL, COPRA_PAGE_SIZE, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+        if (r < 0)
+            return setup_fail("MMAP of a VCPU run page", r);
+        v->run = (struct copra_run_page *)(uintptr_t)r;
+        r = coco_irq_create(v->handle);
+        if (r < 0)
+            return setup_fail("IRQ_CREATE", r);
+        v->irq = (copra_handle_t)r;
+        int s = vcpu_set_entry(v, plan, info);
+        if (s != 0)
+            return s;
+    }
+    return 0;
+}
+
+/* Kick every VCPU whose thread is still running until all have returned. */
+static void vcpus_join(struct vmm_vm *vm)
+{
+    unsigned left = vm->nvcpus;
+
+    while (left > 0) {
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            if (!vm->vcpus[i].joined && vm->vcpus[i].thread != COPRA_HANDLE_NONE)
+                coco_vcpu_kick(vm->vcpus[i].handle);
+        for (unsigned i = 0; i < vm->nvcpus; i++) {
+            struct vmm_vcpu *v = &vm->vcpus[i];
+            if (v->joined)
+                continue;
+            if (v->thread == COPRA_HANDLE_NONE) {
+                v->joined = true;
+                left--;
+                continue;
+            }
+            struct copra_wait_item item = { .handle = v->thread };
+            if (coco_wait(&item, 1, STOP_KICK_INTERVAL_NS) >= 0 && item.ready) {
+                coco_thread_join(v->thread, NULL);
+                coco_close(v->thread);
+                v->joined = true;
+                left--;
+            }
+        }
+    }
+}
+
+static void summary_print(const struct vmm_vm *vm)
+{
+    uint64_t total[VMM_EXIT_REASONS] = { 0 };
+    char text[512];
+    size_t used = 0;
+
+    coco_printf("vmm: VM stopped: %s\n", vm->reason);
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        const struct vmm_vcpu *v = &vm->vcpus[i];
+        for (unsigned r = 0; r < VMM_EXIT_REASONS; r++)
+            total[r] += v->exits[r];
+        if (v->run != NULL)
+            coco_printf("vmm: vcpu %u: %llu exits, %llu of them to the VMM\n", i,
+                        (unsigned long long)v->run->exits,
+                        (unsigned long long)v->run->user_exits);
+    }
+    text[0] = '\0';
+    for (unsigned r = 0; r < VMM_EXIT_REASONS && used < sizeof text; r++)
+        if (total[r] != 0)
+            used += (size_t)snprintf(text + used, sizeof text - used, " %s %llu", exit_names[r],
+                                     (unsigned long long)total[r]);
+    coco_printf("vmm: exits served by the VMM:%s\n", used ? text : " none");
+    coco_printf("vmm: unclaimed port I/O: %llu reads, %llu writes; unclaimed MMIO: %llu reads, "
+                "%llu writes; unknown MSRs: %llu reads, %llu writes\n",
+                (unsigned long long)vm->io_unclaimed_reads,
+                (unsigned long long)vm->io_unclaimed_writes,
+                (unsigned long long)vm->mmio_unclaimed_reads,
+                (unsigned long long)vm->mmio_unclaimed_writes,
+                (unsigned long long)vm->msr_unknown_reads,
+                (unsigned long long)vm->msr_unknown_writes);
+    coco_printf("vmm: guest exit status %d\n", vm->status);
+}
+
+static void vm_destroy(struct vmm_vm *vm)
+{
+    if (vm->vcpus != NULL) {
+        for (unsigned i = 0; i < vm->nvcpus; i++) {
+            struct vmm_vcpu *v = &vm->vcpus[i];
+            if (v->run != NULL)
+                coco_munmap(v->run, COPRA_PAGE_SIZE);
+            if (v->irq != COPRA_HANDLE_NONE)
+                coco_close(v->irq);
+            if (v->handle != COPRA_HANDLE_NONE)
+                coco_close(v->handle);
+        }
+        free(vm->vcpus);
+    }
+    if (vm->ram != NULL)
+        coco_munmap(vm->ram, vm->ram_size);
+    if (vm->mem != COPRA_HANDLE_NONE)
+        coco_close(vm->mem);
+    if (vm->vm != COPRA_HANDLE_NONE)
+        coco_close(vm->vm);
+    if (vm->stop_event != COPRA_HANDLE_NONE)
+        coco_close(vm->stop_event);
+    free(vm);
+}
+
+int vm_run(const struct vmm_config *config)
+{
+    struct loader_plan plan;
+    struct copra_sysinfo info;
+    struct vmm_vm *vm;
+    char *image = NULL;
+    size_t image_size = 0;
+    int status;
+
+    if (!config->has_memory) {
+        coco_printf("vmm: a guest needs a `memory` line\n");
+        return 2;
+    }
+    status = image_read(config, config->memory_bytes, &image, &image_size, &plan);
+    if (status != 0)
+        return status;
+
+    vm = calloc(1, sizeof *vm);
+    if (vm == NULL) {
+        free(image);
+        return setup_fail("allocating the VM", COPRA_ENOMEM);
+    }
+    vm->config = config;
+    vm->ram_size = config->memory_bytes;
+    vm->nvcpus = config->vcpus;
+    vm->mtrr_def_type = 0xc06;   /* MTRRs and fixed MTRRs on, default type WB */
+    vm->vcpus = calloc(vm->nvcpus, sizeof *vm->vcpus);
+    if (vm->vcpus == NULL || coco_sysinfo(&info, sizeof info) < 0 || info.ncpus == 0) {
+        status = setup_fail("allocating the VCPUs", COPRA_ENOMEM);
+        goto out;
+    }
+    vm->ncpus = info.ncpus;
+
+    int64_t r = coco_vm_create();
+    if (r < 0) {
+        status = setup_fail("VM_CREATE", r);
+        goto out;
+    }
+    vm->vm = (copra_handle_t)r;
+    status = ram_create(vm);
+    if (status != 0)
+        goto out;
+    loader_load(&plan, (const uint8_t *)image, image_size, vm->ram, vm->ram_size);
+    free(image);
+    image = NULL;
+    uint32_t boot_info = plan.multiboot ? loader_boot_info(vm->ram, vm->ram_size,
+                                                           config->guest_cmdline) : 0;
+
+    r = coco_event_create(0);
+    if (r < 0) {
+        status = setup_fail("EVENT_CREATE", r);
+        goto out;
+    }
+    vm->stop_event = (copra_handle_t)r;
+    status = vcpus_create(vm, &plan, boot_info);
+    if (status != 0)
+        goto out;
+    status = devices_start(vm);
+    if (status != 0)
+        goto out;
+
+    coco_printf("vmm: starting %u vcpu(s) on %u cpu(s), %llu MiB of RAM\n", vm->nvcpus,
+                vm->ncpus, (unsigned long long)(vm->ram_size >> 20));
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        r = coco_thread_spawn(vcpu_thread, &vm->vcpus[i], 0, i % vm->ncpus);
+        if (r < 0) {
+            vm_stop(vm, VMM_STATUS_VM_SETUP, "cannot start the thread of vcpu %u: %s", i,
+                    coco_strerror(r));
+            break;
+        }
+        vm->vcpus[i].thread = (copra_handle_t)r;
+    }
+
+    for (;;) {
+        struct copra_wait_item item = { .handle = vm->stop_event };
+        r = coco_wait(&item, 1, COPRA_WAIT_FOREVER);
+        if (r < 0) {
+            vm_stop(vm, VMM_STATUS_VM_SETUP, "WAIT_FOR_EVENT on the stop event failed: %s",
+                    coco_strerror(r));
+            break;
+        }
+        if (vm_stopping(vm))
+            break;
+    }
+    vcpus_join(vm);
+    devices_stop(vm);
+    summary_print(vm);
+    status = vm->status;
+out:
+    free(image);
+    vm_destroy(vm);
+    return status;
+}

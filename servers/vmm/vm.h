@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM the VMM runs when its description has a `guest` line: one memory
+ * object of `memory` bytes at GPA 0, the loaded guest, `vcpus` VCPUs with
+ * one VMM thread each (vcpu.c), and the port and MMIO devices no device
+ * model claims (devices.c).
+ *
+ * Boot convention (there is no APIC yet, so no INIT/SIPI): every VCPU starts
+ * at the image's entry point in the multiboot v1 machine state.  VCPU 0 gets
+ * EAX = 0x2BADB002 and EBX = the multiboot information (flat images: EAX =
+ * EBX = 0); VCPU i > 0 gets EAX = 0 and EBX = i, so the guest tells the boot
+ * processor from the others by EAX and each finds its index in EBX.
+ *
+ * Stopping: the first VCPU thread that meets a terminal exit (debug-exit
+ * port write, triple fault, HLT with interrupts off, a failed entry, an
+ * exit nobody handles) records the VM's exit status and reason and signals
+ * `stop_event`; the main thread then kicks every VCPU (VCPU_KICK) until all
+ * threads have returned, prints a summary and returns the status.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <coco/coco.h>
+#include <coco/vm.h>
+
+#include "config.h"
+
+/* Exit statuses of the VMM process for a guest (main.c documents them all). */
+#define VMM_STATUS_GUEST_CRASH 1   /* triple fault, HLT with IF=0, failed entry ... */
+#define VMM_STATUS_BAD_IMAGE   3   /* the guest image cannot be read or is malformed */
+#define VMM_STATUS_VM_SETUP    4   /* a VM syscall failed while building the VM */
+
+/* The MMIO scratch device the test guests use (devices.c): reads return
+ * what was written. */
+#define VMM_MMIO_SCRATCH_GPA   0xC0000000ull
+#define VMM_MMIO_SCRATCH_SIZE  0x1000u
+
+#define VMM_EXIT_REASONS       (COPRA_EXIT_DEVICE_GONE + 1)
+#define VMM_SERIAL_LINE_MAX    200u
+#define VMM_TEST_IRQ_PENDING   32u
+#define VMM_LOG_ONCE_MAX       32u
+
+/* A spinlock for the VMM's few shared tables (held for a few instructions,
+ * or around one syscall at most). */
+struct vmm_lock {
+    bool held;
+};
+
+static inline void vmm_lock(struct vmm_lock *l)
+{
+    while (__atomic_test_and_set(&l->held, __ATOMIC_ACQUIRE))
+        __asm__ volatile("pause");
+}
+
+static inline void vmm_unlock(struct vmm_lock *l)
+{
+    __atomic_clear(&l->held, __ATOMIC_RELEASE);
+}
+
+struct vmm_vm;
+
+struct vmm_vcpu {
+    struct vmm_vm *vm;
+    unsigned index;
+    copra_handle_t handle;
+    copra_handle_t irq;           /* for the test interrupt service (port 0xf0) */
+    copra_handle_t thread;
+    bool joined;
+    struct copra_run_page *run;
+    uint64_t exits[VMM_EXIT_REASONS];  /* exits this thread served, by reason */
+    char line[VMM_SERIAL_LINE_MAX];    /* serial output up to the next '\n' */
+    unsigned line_len;
+};
+
+/* A pending request of the test interrupt service. */
+struct vmm_test_irq {
+    unsigned vcpu;
+    unsigned vector;              /* 0x10..0xff or COPRA_IRQ_NMI */
+    uint64_t deadline;            /* CLOCK ns */
+};
+
+struct vmm_vm {
+    const struct vmm_config *config;
+    copra_handle_t vm, mem;
+    uint8_t *ram;                 /* the guest's RAM, mapped into the VMM */
+    uint64_t ram_size;
+    unsigned nvcpus, ncpus;
+    struct vmm_vcpu *vcpus;
+
+    /* Stopping (see above).  `stopping` goes 0 -> 1 once. */
+    int stopping;
+    int status;
+    char reason[160];
+    copra_handle_t stop_event;
+
+    /* devices.c; `devices_lock` guards everything down to mmio_scratch. */
+    struct vmm_lock devices_lock;
+    uint8_t port_bank[16];        /* ports 0x500-0x50f */
+    uint64_t port_sequence;       /* port 0x510 */
+    uint64_t port_sum, port_sum_count;  /* ports 0x514, 0x518 */
+    uint8_t mmio_scratch[VMM_MMIO_SCRATCH_SIZE];
+    uint64_t mtrr_def_type;       /* MSR 0x2ff (vcpu.c) */
+    /* Unclaimed accesses, counted with atomics. */
+    uint64_t io_unclaimed_reads, io_unclaimed_writes;
+    uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;
+    uint64_t msr_unknown_reads, msr_unknown_writes;
+    unsigned io_logged, mmio_logged;
+
+    /* MSR indexes already reported as unknown (vcpu.c), under devices_lock. */
+    uint32_t msr_logged[VMM_LOG_ONCE_MAX];
+    unsigned nmsr_logged;
+
+    /* The test interrupt service (devices.c), under test_irq_lock. */
+    struct vmm_lock test_irq_lock;
+    struct vmm_test_irq test_irq[VMM_TEST_IRQ_PENDING];
+    unsigned ntest_irq;
+    copra_handle_t test_irq_timer, test_irq_done, test_irq_thread;
+};
+
+/* Build, run and tear down the VM `config` describes; returns the VMM's
+ * exit status (the guest's debug-exit value, or a VMM_STATUS_*). */
+int vm_run(const struct vmm_config *config);
+
+/* Stop the VM with exit status `status` (first call wins); `format` says why. */
+void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline bool vm_stopping(const struct vmm_vm *vm)
+{
+    return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* vcpu.c: the thread serving one VCPU's exits (coco_thread_spawn entry). */
+int vcpu_thread(void *vcpu);
+void vcpu_serial_flush(struct vmm_vcpu *v);
+
+/* devices.c: ports and MMIO nobody else claims; the test interrupt service. */
+uint64_t devices_io_in(struct vmm_vcpu *v, uint16_t port, unsigned size);
+void devices_io_out(struct vmm_vcpu *v, uint16_t port, unsigned size, uint64_t value);
+uint64_t devices_mmio_read(struct vmm_vcpu *v, uint64_t gpa, unsigned size);
+void devices_mmio_write(struct vmm_vcpu *v, uint64_t gpa, unsigned size, uint64_t value);
+int devices_start(struct vmm_vm *vm);
+void devices_stop(struct vmm_vm *vm);
+
+#endif
