@@ -211,6 +211,7 @@ int pack_list_parse(struct pack_list *list, const char *text, size_t length,
         const char *tokens[3];
         size_t sizes[3];
         size_t count = 0;
+        bool extra = false;
 
         line++;
         for (const char *q = p; q < stop;) {
@@ -226,8 +227,10 @@ int pack_list_parse(struct pack_list *list, const char *text, size_t length,
             start = q;
             while (q < stop && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\0')
                 q++;
-            if (count == 3)
+            if (count == 3) {
+                extra = true;
                 break;
+            }
             tokens[count] = start;
             sizes[count] = (size_t)(q - start);
             count++;
@@ -235,10 +238,12 @@ int pack_list_parse(struct pack_list *list, const char *text, size_t length,
         if (count == 1)
             return error_set(error, "%s:%u: expected '<initrd-path> <source-file>'",
                              list_name, line);
-        if (count > 2)
-            return error_set(error, "%s:%u: unexpected '%.*s' after the source file",
+        bool guest = count == 3 && !extra && sizes[2] == 5 && memcmp(tokens[2], "guest", 5) == 0;
+        if (count > 2 && !guest)
+            return error_set(error, "%s:%u: unexpected '%.*s' after the source file "
+                             "(only 'guest' may follow it)",
                              list_name, line, (int)sizes[2], tokens[2]);
-        if (count == 2) {
+        if (count >= 2) {
             char *name = strndup(tokens[0], sizes[0]);
             char *token = strndup(tokens[1], sizes[1]);
             char *source = NULL;
@@ -249,6 +254,8 @@ int pack_list_parse(struct pack_list *list, const char *text, size_t length,
                 source = source_expand(token, list_dir, defines, define_count, line, error);
                 if (source)
                     rc = pack_list_add(list, name, source, line, error);
+                if (rc == 0)
+                    list->entries[list->count - 1].guest_image = guest;
             }
             free(name);
             free(token);
@@ -433,7 +440,7 @@ int pack_list_load(struct pack_list *list, struct pack_error *error)
         if (file_read(entry->source, &entry->data, &entry->size, error) != 0)
             return -1;
         entry->is_elf = pack_is_elf(entry->data, entry->size);
-        if (entry->is_elf && pack_elf_check(entry->data, entry->size, reason, sizeof(reason)) != 0)
+        if (entry->is_elf && !entry->guest_image && pack_elf_check(entry->data, entry->size, reason, sizeof(reason)) != 0)
             return error_set(error, "%s: %s", entry->source, reason);
         pack_sha384(entry->data, entry->size, entry->sha384);
     }
@@ -560,7 +567,7 @@ int pack_image_build(const struct pack_list *list, struct pack_buffer *out,
     for (size_t i = 0; i < list->count; i++) {
         const struct pack_entry *entry = &list->entries[i];
         if (pack_cpio_append(out, (uint32_t)(i + 2),
-                             entry->is_elf ? PACK_MODE_EXEC : PACK_MODE_DATA,
+                             entry->is_elf && !entry->guest_image ? PACK_MODE_EXEC : PACK_MODE_DATA,
                              entry->name, entry->data, entry->size) != 0) {
             error_set(error, "%s: cannot add to the archive (too large or out of memory)",
                       entry->source);

@@ -34,6 +34,7 @@ struct pack_entry {
     unsigned char *data;                           /* set by pack_list_load() */
     size_t         size;
     bool           is_elf;
+    bool           guest_image;                    /* "guest" column: see pack_list_parse */
     uint8_t        sha384[COPRA_SHA384_SIZE];
 };
 
@@ -54,8 +55,11 @@ void pack_list_init(struct pack_list *list);
 void pack_list_free(struct pack_list *list);
 
 /*
- * Parse a list file's text: lines "<initrd-path> <source-file>", blank lines
- * and '#' comments (a token starting with '#' ends the line).  @NAME@ in a
+ * Parse a list file's text: lines "<initrd-path> <source-file> [guest]",
+ * blank lines and '#' comments (a token starting with '#' ends the line).
+ * `guest` marks a guest image: data the VMM loads into a VM (a multiboot
+ * ELF32, a flat binary), never a Copra program, so the program ELF policy
+ * (pack_elf_check) is not applied to it; it is measured like every file.  @NAME@ in a
  * source is replaced from `defines` (an unknown NAME is an error); a relative
  * source, after expansion, is taken relative to `list_dir`.  Entries are
  * appended to `list` in file order.  `list_name` only labels error messages.

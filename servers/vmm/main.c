@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VMM, first process.  For now: read the VM description, print it,
- * start every `server` with EXEC and wait for all of them to exit.
+ * The VMM, first process: read the VM description, print it, start every
+ * `server` with EXEC, then either run the guest (a `guest` line: vm.c) or
+ * wait for all servers to exit.
  *
- * Exit status: 0 if every server exited with 0; 1 if one failed to start or
- * exited non-zero; 2 if the description could not be read or parsed.
+ * Exit status without a guest: 0 if every server exited with 0; 1 if one
+ * failed to start or exited non-zero.  With a guest: the value the guest
+ * wrote to the debug-exit port 0xf4 (0..0x7f), or 1 when it stopped any
+ * other way (triple fault, HLT with interrupts off, a failed entry ...)
+ * unless the `guest` line expects that (expect=shutdown|halt: 0).  Always:
+ * 2 if the description could not be read or parsed; 3 if the guest image
+ * cannot be read or is malformed; 4 if the VM could not be built (a VM
+ * syscall failed, e.g. ENOSYS on a kernel without virtualization).
  */
 #include <coco/coco.h>
 
 #include "config.h"
+#include "vm.h"
 
 #define VMM_DEFAULT_CONFIG "vmm.conf"
 
@@ -133,6 +141,13 @@ int main(int argc, char **argv)
         handles[started] = (copra_handle_t)h;
         index[started] = i;
         started++;
+    }
+    if (config.has_guest) {
+        /* The servers (irqd, device models) serve the guest; the VM's end
+         * is the system's end. */
+        int status = vm_run(&config);
+        coco_printf("vmm: exiting with status %d\n", status);
+        return status;
     }
     if (!servers_wait(handles, index, started))
         all_ok = false;

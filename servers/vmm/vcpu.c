@@ -23,7 +23,6 @@
 #define VMMCALL_LENGTH 3u
 #define VMMCALL_ENOSYS ((uint64_t)-1000)
 
-#define RFLAGS_IF (1ull << 9)
 
 /* ---- Helpers ---------------------------------------------------------- */
 
