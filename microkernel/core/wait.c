@@ -62,19 +62,19 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     int vi = -1;   /* the VCPU item, if any: at most one per wait */
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
-        ret = process_handle_get(items[n].handle, COPRA_OBJ_NONE, 0, &objs[n]);
+        uint32_t rights;
+        ret = process_handle_lookup(items[n].handle, &objs[n], &rights);
         if (!ret && objs[n]->type == COPRA_OBJ_VCPU) {
             states[n] = NULL;
             if (vi >= 0)
-                ret = COPRA_EINVAL;
+                ret = COPRA_EINVAL;   /* one VCPU per wait: it owns the thread */
             else
                 vi = (int)n;
-            if (!ret)
-                ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
-        } else if (!ret && !(states[n] = object_waitable(objs[n], &queues[n])))
+        } else if (!ret && !(states[n] = object_waitable(objs[n], &queues[n]))) {
             ret = COPRA_ETYPE;
-        else if (!ret)
-            ret = process_handle_check(items[n].handle, COPRA_OBJ_NONE, COPRA_RIGHT_WAIT);
+        }
+        if (!ret && !(rights & COPRA_RIGHT_WAIT))
+            ret = COPRA_ERIGHTS;
         if (ret && ret != COPRA_EBADH)
             kobject_put(objs[n]);
         if (ret)

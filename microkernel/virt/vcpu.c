@@ -433,24 +433,20 @@ static void others_watch(struct waitq **queues, struct waiter *w, unsigned count
 int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, struct waitable **states,
                   struct waitq **queues, unsigned count, uint64_t deadline, bool poll)
 {
-    struct thread *self = thread_current();
+    struct thread *self = thread_current(), *none = NULL;
     struct waiter w[COPRA_WAIT_MAX], wirq;
     if (cpu_this()->index != (unsigned)v->cpu)
         sched_migrate(v->cpu);
-    uint64_t f = sched_lock();
-    if (v->runner) {
-        sched_unlock(f);
+    if (!__atomic_compare_exchange_n(&v->runner, &none, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return COPRA_EBUSY;   /* another thread runs this VCPU */
-    }
-    v->runner = self;
-    sched_unlock(f);
 
     int64_t ret;
     int reason = vcpu_complete(v);
     items[vi].ready = 0;
+    /* The scheduler lock is held at the top of every iteration. */
+    uint64_t f = sched_lock();
     for (;;) {
-        f = sched_lock();
-        ret = others_take(items, states, count, vi);
+        ret = count > 1 ? others_take(items, states, count, vi) : 0;
         if (ret || reason > 0)
             break;
         if (v->kick) {
@@ -466,7 +462,8 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
             ret = COPRA_ETIMEOUT;
             break;
         }
-        others_watch(queues, w, count, vi, self, true);
+        if (count > 1)
+            others_watch(queues, w, count, vi, self, true);
         self->in_guest = true;
         sched_unlock(f);
 
@@ -474,7 +471,8 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
 
         f = sched_lock();
         self->in_guest = false;
-        others_watch(queues, w, count, vi, self, false);
+        if (count > 1)
+            others_watch(queues, w, count, vi, self, false);
         if (reason == PARK) {
             /* HLT with interrupts enabled: sleep until something can wake the guest. */
             while (!irq_any(v) && !v->kick && !self->proc->exiting &&
@@ -487,7 +485,6 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
             }
             reason = 0;
         }
-        sched_unlock(f);
     }
     if (reason > 0) {
         /* The VCPU item is ready (and maybe others with it). */
@@ -496,7 +493,7 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         items[vi].value = (uint64_t)reason;
         ret = ret > 0 ? ret + 1 : 1;
     }
-    v->runner = NULL;
+    __atomic_store_n(&v->runner, NULL, __ATOMIC_RELEASE);
     sched_unlock(f);
     return ret;
 }

@@ -175,6 +175,8 @@ START_TEST(test_list_parse_errors)
     } cases[] = {
         {"only-one-token\n", "l:1: expected"},
         {"# ok\na b c\n", "l:2: unexpected 'c'"},
+        {"a b guest extra\n", "l:1: unexpected 'guest'"},
+        {"a b Guest\n", "l:1: unexpected 'Guest'"},
         {"a @MISSING@/x\n", "l:1: '@MISSING@' is not defined"},
         {"/etc/x y\n", "l:1: initrd path '/etc/x': path must be relative"},
         {"a x\nb y\na z\n", "l:3: initrd path 'a' already listed on line 1"},
@@ -448,6 +450,35 @@ START_TEST(test_load_rejects_bad_elf)
 }
 END_TEST
 
+/* A `guest` entry is data for the VMM: the program ELF policy does not apply
+ * (a multiboot guest is ELF32 i386), and it is packed as a data file. */
+START_TEST(test_load_guest_image)
+{
+    static unsigned char elf[ELF_SIZE];
+    static const char text[] = "vm/guest.elf @DIR@/guest32 guest\nprog @DIR@/wx\n";
+    const struct pack_define defines[] = {{"DIR", temp_dir}};
+    struct pack_list list;
+    struct pack_error error = {""};
+
+    elf64_make(elf, PF_R | PF_X);
+    elf[EI_CLASS] = ELFCLASS32;     /* not a Copra program any more */
+    file_write("guest32", elf, sizeof(elf));
+    elf64_make(elf, PF_R | PF_W | PF_X);
+    file_write("wx", elf, sizeof(elf));
+    pack_list_init(&list);
+    ck_assert_int_eq(pack_list_parse(&list, text, strlen(text), "t.list", temp_dir, defines, 1,
+                                     &error), 0);
+    ck_assert(list.entries[0].guest_image);
+    ck_assert(!list.entries[1].guest_image);
+    /* The guest passes; the W+X program after it is still refused. */
+    ck_assert_int_eq(pack_list_load(&list, &error), -1);
+    ck_assert_msg(strstr(error.text, "/wx: segment 0 is both writable") != NULL, "got '%s'",
+                  error.text);
+    ck_assert(list.entries[0].is_elf);
+    pack_list_free(&list);
+}
+END_TEST
+
 static Suite *pack_suite(void)
 {
     Suite *suite = suite_create("pack");
@@ -469,6 +500,7 @@ static Suite *pack_suite(void)
     tcase_add_test(archive, test_manifest_layout);
     tcase_add_test(archive, test_cpio_parse_back);
     tcase_add_test(archive, test_load_rejects_bad_elf);
+    tcase_add_test(archive, test_load_guest_image);
     suite_add_tcase(suite, archive);
     return suite;
 }

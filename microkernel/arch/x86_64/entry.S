@@ -108,11 +108,16 @@ thread_trampoline:
  */
     .globl usercopy, usercopy_start, usercopy_end, usercopy_fault
 usercopy:
-    mov %rdx, %rcx
     testb $1, smap_enabled(%rip)
     jz usercopy_start
     stac
 usercopy_start:
+    /* Quadwords, then the tail (each REP iteration costs under TCG). */
+    mov %rdx, %rcx
+    shr $3, %rcx
+    rep movsq
+    mov %rdx, %rcx
+    and $7, %rcx
     rep movsb
 usercopy_end:
     testb $1, smap_enabled(%rip)
