@@ -93,12 +93,11 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
     if (hmem != COPRA_HANDLE_NONE)
         err = hmem > UINT32_MAX ? COPRA_EBADH
               : process_handle_get((copra_handle_t)hmem, COPRA_OBJ_MEMORY, need, &omem);
-    if (!err && (prot & ~(uint64_t)(COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X)))
+    bool bad_range = len == 0 || gpa >= GPA_LIMIT || len > GPA_LIMIT - gpa;
+    if (!err && ((prot & ~(uint64_t)(COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X)) || bad_range))
         err = COPRA_EINVAL;
     else if (!err && (!IS_ALIGNED(gpa, PAGE_SIZE) || !IS_ALIGNED(offset, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE)))
         err = COPRA_EALIGN;
-    else if (!err && (len == 0 || gpa >= GPA_LIMIT || len > GPA_LIMIT - gpa))
-        err = COPRA_EINVAL;
     uint64_t npages = len / PAGE_SIZE;
     if (!err && !omem) {
         err = vm_unmap_range(vm, gpa, npages);
