@@ -2,7 +2,8 @@
 # Thin wrapper over CMake, CTest and tools/copra-qemu.
 #   make [build]   install missing packages, configure, build
 #   make run       boot the default image in QEMU
-#   make test      run every test (CTEST_ARGS="-L unit" etc. to choose)
+#   make test      run every test: unit, qemu, fuzz, lint (CTEST_ARGS="-L unit" etc.);
+#                  benchmarks are not tests and run only with `make bench`
 #   make bench     run the benchmarks (tests labelled "bench")
 #   make clean     remove the build directory
 
@@ -26,10 +27,11 @@ run: build
 		--append "init=vmm"
 
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_ARGS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 -LE bench $(CTEST_ARGS)
 
 bench: build
-	ctest --test-dir $(BUILD_DIR) -L bench -V $(CTEST_ARGS)
+	ctest --test-dir $(BUILD_DIR) -L bench -V $(CTEST_ARGS) | tee $(BUILD_DIR)/bench.log
+	@tests/bench/summarize < $(BUILD_DIR)/bench.log
 
 clean:
 	@case "$(BUILD_DIR)" in ""|.|..|/|./|../) echo "refusing to remove '$(BUILD_DIR)'" >&2; exit 1;; esac
