@@ -163,4 +163,45 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
 /* IRQ_INJECT value: a vector 0x10-0xFF, or COPRA_IRQ_NMI. */
 #define COPRA_IRQ_NMI 0x100u
 
+/*
+ * MMIO and IOIO event ranges (MMIO_EVENT, IOIO_EVENT).  An exit inside a
+ * range never reaches the VMM: the kernel writes the access into the slot
+ * of the exiting VCPU in the range's mapped area, makes the range ready
+ * (counting, like an event) and parks the VCPU.  The device model waits on
+ * the range, serves every slot in state COPRA_IO_REQUEST (for a read it
+ * writes `data`), sets the slot to COPRA_IO_DONE and SIGNALs the range; the
+ * kernel then completes the instruction in the guest and resumes it.  If
+ * the range goes away (its last handle closed: the device model exited or
+ * crashed) with requests outstanding, reads complete as all-ones, writes
+ * are dropped, and the VMM's VCPU wait returns COPRA_EXIT_DEVICE_GONE.
+ */
+#define COPRA_RIGHTS_RANGE (COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP | COPRA_RIGHT_SIGNAL | COPRA_RIGHT_TRANSFER)
+#define COPRA_IO_FREE    0u
+#define COPRA_IO_REQUEST 1u   /* written by the kernel */
+#define COPRA_IO_DONE    2u   /* written by the device model */
+#define COPRA_IO_KIND_PIO  1u
+#define COPRA_IO_KIND_MMIO 2u
+#define COPRA_IOIO_MAX_PORTS 0x10000u
+#define COPRA_MMIO_MAX_LEN   (1ull << 32)
+
+struct copra_io_slot {
+    uint32_t state;          /* COPRA_IO_* */
+    uint32_t vcpu;           /* index of the VCPU that made the access */
+    uint8_t kind;            /* COPRA_IO_KIND_* */
+    uint8_t size;            /* 1, 2, 4 or 8 */
+    uint8_t write;
+    uint8_t pad[5];
+    uint64_t addr;           /* port or guest-physical address */
+    uint64_t data;           /* write: the value; read: the device model's answer */
+    uint64_t seq;            /* increases with every request of this slot */
+    uint8_t reserved[24];
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_io_slot) == 64, "io slot");
+
+/* The mapped area of a range: one slot per VCPU index. */
+struct copra_io_area {
+    struct copra_io_slot slot[COPRA_VCPUS_MAX];
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_io_area) == 4096, "io area is one page");
+
 #endif

@@ -3,6 +3,7 @@
 #include "core/heap.h"
 #include "core/process.h"
 #include "core/wait.h"
+#include "virt/range.h"
 
 static void event_destroy(struct kobject *o)
 {
@@ -39,14 +40,22 @@ int64_t sys_event_create(uint64_t pages)
     return h;
 }
 
+/* SIGNAL an event, or complete the served requests of an MMIO/IOIO range. */
 int64_t sys_signal(uint64_t h)
 {
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)h, COPRA_OBJ_EVENT, COPRA_RIGHT_SIGNAL, &o);
+    uint32_t rights;
+    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
     if (err)
         return err;
-    event_signal(container_of(o, struct event, obj));
+    if (o->type != COPRA_OBJ_EVENT && o->type != COPRA_OBJ_MMIO && o->type != COPRA_OBJ_IOIO)
+        err = COPRA_ETYPE;
+    else if (!(rights & COPRA_RIGHT_SIGNAL))
+        err = COPRA_ERIGHTS;
+    else if (o->type == COPRA_OBJ_EVENT)
+        event_signal(container_of(o, struct event, obj));
+    else
+        range_complete(container_of(o, struct range, obj));
     kobject_put(o);
-    return COPRA_OK;
+    return err;
 }

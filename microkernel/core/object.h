@@ -7,6 +7,7 @@
 #ifndef CORE_OBJECT_H
 #define CORE_OBJECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <copra/object.h>
 
@@ -30,6 +31,16 @@ static inline struct kobject *kobject_get(struct kobject *o)
 {
     __atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
     return o;
+}
+
+/* A reference to an object found through a weak pointer, unless it is
+ * already dying (refs reached 0). */
+static inline bool kobject_get_unless_zero(struct kobject *o)
+{
+    uint32_t r = __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
+    while (r && !__atomic_compare_exchange_n(&o->refs, &r, r + 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        ;
+    return r != 0;
 }
 
 static inline void kobject_put(struct kobject *o)

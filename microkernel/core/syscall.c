@@ -5,6 +5,7 @@
 #include "core/process.h"
 #include "core/string.h"
 #include "core/usercopy.h"
+#include "virt/range.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 #include "arch/x86_64/apic.h"
@@ -45,6 +46,8 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_VCPU_KICK]      = (syscall_fn)(void (*)(void))sys_vcpu_kick,
     [COPRA_SYS_IRQ_CREATE]     = (syscall_fn)(void (*)(void))sys_irq_create,
     [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
+    [COPRA_SYS_MMIO_EVENT]     = (syscall_fn)(void (*)(void))sys_mmio_event,
+    [COPRA_SYS_IOIO_EVENT]     = (syscall_fn)(void (*)(void))sys_ioio_event,
 };
 
 /* RAX = number; RDI, RSI, RDX, R10, R8, R9 = arguments; RAX = result. */

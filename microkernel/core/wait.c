@@ -9,6 +9,7 @@
 #include "core/event.h"
 #include "core/process.h"
 #include "core/timer.h"
+#include "virt/range.h"
 #include "virt/vcpu.h"
 #include "core/syscall.h"
 #include "core/usercopy.h"
@@ -32,6 +33,12 @@ static struct waitable *object_waitable(struct kobject *o, struct waitq **q)
         struct event *e = container_of(o, struct event, obj);
         *q = &e->waiters;
         return &e->state;
+    }
+    case COPRA_OBJ_MMIO:
+    case COPRA_OBJ_IOIO: {
+        struct range *r = container_of(o, struct range, obj);
+        *q = &r->waiters;
+        return &r->state;
     }
     case COPRA_OBJ_TIMER: {
         struct timer *t = container_of(o, struct timer, obj);

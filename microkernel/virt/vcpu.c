@@ -11,6 +11,7 @@
 #include "virt/emulate.h"
 #include "virt/gpt.h"
 #include "virt/platform.h"
+#include "virt/range.h"
 #include "core/heap.h"
 #include "core/process.h"
 #include "core/string.h"
@@ -333,6 +334,30 @@ static void vcpu_inject(struct vcpu *v)
     }
 }
 
+/*
+ * An IO or MMIO exit goes to the device model whose range covers it, if
+ * any, and is completed here without the VMM; a read-modify-write makes two
+ * trips.  Unclaimed accesses go to the VMM.  If the device model is gone,
+ * the instruction completes with all-ones and the VMM hears of it.
+ */
+static int vcpu_route(struct vcpu *v, int reason)
+{
+    bool gone = false;
+    while ((reason == COPRA_EXIT_IO || reason == COPRA_EXIT_MMIO) &&
+           v->pending != PENDING_MMIO_RAW && v->bus.active) {
+        enum range_result r = range_dispatch(v, &v->bus);
+        if (r == RANGE_UNCLAIMED)
+            return reason;
+        gone |= r == RANGE_GONE;
+        if (reason == COPRA_EXIT_IO)
+            v->run->io.data = v->bus.data;
+        else
+            v->run->mmio.data = v->bus.data;
+        reason = vcpu_complete(v);
+    }
+    return gone ? COPRA_EXIT_DEVICE_GONE : reason;
+}
+
 /* Enters the guest once.  0: keep going; PARK: HLT with IF=1; else an exit
  * reason for user space. */
 static int vcpu_run_once(struct vcpu *v)
@@ -369,9 +394,9 @@ static int vcpu_run_once(struct vcpu *v)
         }
         return COPRA_EXIT_HLT;
     case VMX_IO:
-        return exit_io(v, &e);
+        return vcpu_route(v, exit_io(v, &e));
     case VMX_NPF:
-        return exit_mmio(v, &e);
+        return vcpu_route(v, exit_mmio(v, &e));
     case VMX_CPUID:
         run->cpuid.leaf = (uint32_t)v->gpr[COPRA_RAX];
         run->cpuid.subleaf = (uint32_t)v->gpr[COPRA_RCX];

@@ -56,6 +56,10 @@ struct vcpu {
     uint64_t string_gva;             /* INS: where the element goes */
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
+    /* A request posted to a device model's range (scheduler lock). */
+    enum { IO_IDLE, IO_WAITING, IO_DONE, IO_GONE } io_state;
+    uint64_t io_data;
+    struct waitq io_waiters;
 };
 
 /*

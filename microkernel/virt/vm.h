@@ -9,6 +9,7 @@
 #include "core/spinlock.h"
 
 struct vcpu;
+struct range;
 
 struct vm_mapping {
     uint64_t gpa, npages;
@@ -23,6 +24,7 @@ struct vm {
     uint32_t id;
     struct spinlock lock;       /* guards maps and vcpus[] */
     struct vm_mapping *maps;
+    struct range *ranges;       /* weak: a range unlinks itself when it dies */
     struct vcpu *vcpus[COPRA_VCPUS_MAX];  /* weak: a VCPU clears its slot when it dies */
     uint64_t npt_root;          /* backend: nested page table / EPT root */
     uint32_t asid;

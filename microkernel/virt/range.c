@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ranges.  The VM keeps a list of its ranges (weak pointers, vm->lock); a
+ * VCPU that exits inside one posts the access in its slot of the range's
+ * area and sleeps on its own io_waiters until the device model SIGNALs the
+ * range or the range dies.  The sleeping VCPU never touches the range
+ * again, so the range can die (its last handle closed) while VCPUs wait:
+ * its destroy function fails their requests under the same locks.
+ * Lock order: vm->lock, then the scheduler lock.
+ */
+#include "virt/range.h"
+#include "virt/vcpu.h"
+#include "virt/vm.h"
+#include "core/heap.h"
+#include "core/process.h"
+#include "core/wait.h"
+
+static void range_destroy(struct kobject *o)
+{
+    struct range *r = container_of(o, struct range, obj);
+    struct vm *vm = r->vm;
+    uint64_t f = spin_lock_irqsave(&vm->lock);
+    for (struct range **pp = &vm->ranges; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    sched_lock();
+    r->dead = true;
+    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
+        struct vcpu *v = r->waiting[i];
+        if (v) {
+            r->waiting[i] = NULL;
+            v->io_state = IO_GONE;
+            waitq_wake_all_locked(&v->io_waiters);
+        }
+    }
+    sched_unlock(0);
+    spin_unlock_irqrestore(&vm->lock, f);
+    memobj_put(r->area_mem);
+    kobject_put(&vm->obj);
+    kfree(r);
+}
+
+enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
+{
+    struct vm *vm = v->vm;
+    uint8_t kind = bus->mmio ? COPRA_IO_KIND_MMIO : COPRA_IO_KIND_PIO;
+    struct thread *self = thread_current();
+    uint64_t f = spin_lock_irqsave(&vm->lock);
+    struct range *r = vm->ranges;
+    while (r && !(r->kind == kind && bus->addr >= r->base && bus->addr - r->base < r->len))
+        r = r->next;
+    if (!r) {
+        spin_unlock_irqrestore(&vm->lock, f);
+        return RANGE_UNCLAIMED;
+    }
+    sched_lock();
+    struct copra_io_slot *s = &r->area->slot[v->index];
+    s->vcpu = v->index;
+    s->kind = kind;
+    s->size = bus->size;
+    s->write = bus->write;
+    s->addr = bus->addr;
+    s->data = bus->write ? bus->data : 0;
+    s->seq++;
+    __atomic_store_n(&s->state, COPRA_IO_REQUEST, __ATOMIC_RELEASE);
+    r->waiting[v->index] = v;
+    v->io_state = IO_WAITING;
+    waitable_signal(&r->state, 1);
+    waitq_wake_all_locked(&r->waiters);
+    spin_unlock_irqrestore(&vm->lock, 0);   /* the scheduler lock stays held */
+
+    struct waiter w;
+    while (v->io_state == IO_WAITING && !self->proc->exiting) {
+        waitq_add_locked(&v->io_waiters, &w, self);
+        sched_block_locked(0);
+        waitq_remove_locked(&v->io_waiters, &w);
+    }
+    enum range_result res = v->io_state == IO_DONE ? RANGE_DONE : RANGE_GONE;
+    if (v->io_state == IO_WAITING) {
+        /* The VMM is exiting: withdraw the request if the range still lives. */
+        v->io_state = IO_GONE;
+        if (r->waiting[v->index] == v && !r->dead)
+            r->waiting[v->index] = NULL;
+    }
+    if (res == RANGE_DONE)
+        bus->data = v->io_data;
+    else if (!bus->write)
+        bus->data = ~0ull;   /* a read from a device that is gone: all-ones */
+    sched_unlock(f);
+    return res;
+}
+
+void range_complete(struct range *r)
+{
+    uint64_t f = sched_lock();
+    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
+        struct vcpu *v = r->waiting[i];
+        struct copra_io_slot *s = &r->area->slot[i];
+        if (!v || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != COPRA_IO_DONE)
+            continue;
+        /* Only `data` is taken from the device model, cut to the access size;
+         * nothing else it wrote into the slot is believed. */
+        uint8_t size = s->size <= 8 ? s->size : 8;
+        v->io_data = size == 8 ? s->data : s->data & ((1ull << (8 * size)) - 1);
+        v->io_state = IO_DONE;
+        s->state = COPRA_IO_FREE;
+        r->waiting[i] = NULL;
+        waitq_wake_all_locked(&v->io_waiters);
+    }
+    sched_unlock(f);
+}
+
+static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t len)
+{
+    struct kobject *o;
+    int err = hvm > UINT32_MAX ? COPRA_EBADH
+              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
+    if (err)
+        return err;
+    struct vm *vm = container_of(o, struct vm, obj);
+    uint64_t limit = kind == COPRA_IO_KIND_PIO ? COPRA_IOIO_MAX_PORTS : (1ull << 47);
+    uint64_t maxlen = kind == COPRA_IO_KIND_PIO ? COPRA_IOIO_MAX_PORTS : COPRA_MMIO_MAX_LEN;
+    struct range *r = NULL;
+    if (len == 0 || len > maxlen || base >= limit || len > limit - base)
+        err = COPRA_EINVAL;
+    else if (!(r = kmalloc(sizeof(*r))) || !(r->area_mem = memobj_create(1)))
+        err = COPRA_ENOMEM;
+    if (err) {
+        kfree(r);
+        kobject_put(o);
+        return err;
+    }
+    kobject_init(&r->obj, kind == COPRA_IO_KIND_PIO ? COPRA_OBJ_IOIO : COPRA_OBJ_MMIO, range_destroy);
+    waitable_init(&r->state, false);
+    r->vm = vm;   /* takes the lookup's reference */
+    r->kind = kind;
+    r->base = base;
+    r->len = len;
+    r->area = phys_to_virt(r->area_mem->pages[0]);
+    uint64_t f = spin_lock_irqsave(&vm->lock);
+    for (struct range *x = vm->ranges; x && !err; x = x->next)
+        if (x->kind == kind && base < x->base + x->len && x->base < base + len)
+            err = COPRA_EEXIST;   /* overlapping ranges would make the owner ambiguous */
+    if (!err) {
+        r->next = vm->ranges;
+        vm->ranges = r;
+    }
+    spin_unlock_irqrestore(&vm->lock, f);
+    if (err) {
+        memobj_put(r->area_mem);
+        kfree(r);
+        kobject_put(o);
+        return err;
+    }
+    int64_t h = process_handle_install(&r->obj, COPRA_RIGHTS_RANGE);
+    if (h < 0)
+        kobject_put(&r->obj);
+    return h;
+}
+
+int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len)
+{
+    return range_create(vm, COPRA_IO_KIND_MMIO, gpa, len);
+}
+
+int64_t sys_ioio_event(uint64_t vm, uint64_t port, uint64_t count)
+{
+    return range_create(vm, COPRA_IO_KIND_PIO, port, count);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* MMIO and IOIO event ranges: the way guest accesses reach device models. */
+#ifndef VIRT_RANGE_H
+#define VIRT_RANGE_H
+
+#include "core/kernel.h"
+#include "core/memobj.h"
+#include "core/object.h"
+#include "core/waitable.h"
+
+struct vm;
+struct vcpu;
+struct bus_request;
+
+struct range {
+    struct kobject obj;
+    struct vm *vm;                        /* holds a reference */
+    uint8_t kind;                         /* COPRA_IO_KIND_* */
+    uint64_t base, len;
+    struct memobj *area_mem;
+    struct copra_io_area *area;
+    struct range *next;                   /* the VM's list (vm->lock) */
+    /* Scheduler lock: */
+    struct waitable state;                /* counting: requests posted */
+    struct waitq waiters;
+    struct vcpu *waiting[COPRA_VCPUS_MAX]; /* VCPU parked on each slot */
+    bool dead;
+};
+
+enum range_result {
+    RANGE_UNCLAIMED,   /* no range covers the access: the VMM serves it */
+    RANGE_DONE,        /* served; for a read, bus->data holds the value */
+    RANGE_GONE,        /* the device model went away; reads give all-ones */
+};
+
+/* Sends the VCPU's pending access to the range that covers it and waits
+ * for the device model (called by the VCPU's thread, no lock held). */
+enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus);
+/* SIGNAL on a range: completes every slot the device model marked done. */
+void range_complete(struct range *r);
+
+int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len);
+int64_t sys_ioio_event(uint64_t vm, uint64_t port, uint64_t count);
+
+#endif

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MMIO exits: every instruction form the kernel's decoder handles
+ * (microkernel/virt/decode.h) against the VMM's MMIO scratch device at
+ * 0xC0000000 (servers/vmm/devices.c: reads return what was written).  Each
+ * case runs the same instruction bytes twice, once with RBX pointing at the
+ * scratch device and once at ordinary RAM holding the same bytes, and
+ * compares the registers, the status flags the instruction defines, and the
+ * memory afterwards.  Every case runs with four different incoming flag
+ * patterns.  R8 points at a RAM buffer `other` for MOVS between MMIO and RAM.
+ */
+#include "guest.h"
+
+#define REGION 128u
+
+struct state {
+    uint64_t rax, rcx, rdx, rsi, rdi, flags;
+};
+
+typedef void (*op_fn)(uint8_t *base, uint8_t *other, struct state *s);
+
+/* Loads the state, runs `text`, stores the state back. */
+#define DEFINE_OP(name, text, mask)                                                   \
+    static void op_##name(uint8_t *base, uint8_t *other, struct state *s)            \
+    {                                                                                 \
+        register uint8_t *r8 __asm__("r8") = other;                                   \
+        __asm__ volatile("mov 0(%[s]), %%rax\n\t"                                     \
+                         "mov 8(%[s]), %%rcx\n\t"                                     \
+                         "mov 16(%[s]), %%rdx\n\t"                                    \
+                         "mov 24(%[s]), %%rsi\n\t"                                    \
+                         "mov 32(%[s]), %%rdi\n\t"                                    \
+                         "pushq 40(%[s])\n\t"                                         \
+                         "popfq\n\t" text "\n\t"                                      \
+                         "pushfq\n\t"                                                 \
+                         "popq 40(%[s])\n\t"                                          \
+                         "mov %%rax, 0(%[s])\n\t"                                     \
+                         "mov %%rcx, 8(%[s])\n\t"                                     \
+                         "mov %%rdx, 16(%[s])\n\t"                                    \
+                         "mov %%rsi, 24(%[s])\n\t"                                    \
+                         "mov %%rdi, 32(%[s])\n\t"                                    \
+                         :                                                            \
+                         : [s] "r"(s), "b"(base), "r"(r8)                             \
+                         : "rax", "rcx", "rdx", "rsi", "rdi", "r9", "r10", "r11",     \
+                           "r12", "r13", "memory", "cc");                             \
+    }
+
+/* Status flags each kind of instruction defines (the rest are undefined
+ * and may differ between the emulation and the CPU). */
+#define F_ALL   RFLAGS_STATUS                    /* MOV etc.: all unchanged; ADD/SUB/CMP: all defined */
+#define F_LOGIC (RFLAGS_STATUS & ~RFLAGS_AF)     /* AND/OR/XOR/TEST: AF undefined */
+#define F_BT    (RFLAGS_CF | RFLAGS_ZF)          /* BT: CF defined, ZF unchanged */
+
+/* ALU op in all its memory forms: r/m <- r, r <- r/m, r/m <- imm (80, 81, 83). */
+#define ALU_CASES(X, op, mask)                                                    \
+    X(op##_mr8,   #op "b %%al, 3(%%rbx)", mask)                                   \
+    X(op##_mr16,  #op "w %%ax, 6(%%rbx)", mask)                                   \
+    X(op##_mr32,  #op "l %%eax, 8(%%rbx)", mask)                                  \
+    X(op##_mr64,  #op "q %%rax, 16(%%rbx)", mask)                                 \
+    X(op##_mrh,   #op "b %%dh, 5(%%rbx)", mask)                                   \
+    X(op##_rm8,   #op "b 3(%%rbx), %%cl", mask)                                   \
+    X(op##_rm16,  #op "w 6(%%rbx), %%cx", mask)                                   \
+    X(op##_rm32,  #op "l 8(%%rbx), %%ecx", mask)                                  \
+    X(op##_rm64,  #op "q 16(%%rbx), %%rcx", mask)                                 \
+    X(op##_rmr9,  "mov %%rdx, %%r9; " #op "q 24(%%rbx), %%r9; mov %%r9, %%rdx", mask) \
+    X(op##_mi8,   #op "b $0x81, 9(%%rbx)", mask)                                  \
+    X(op##_mi16,  #op "w $0x1234, 10(%%rbx)", mask)                               \
+    X(op##_mi32,  #op "l $0x7fff1234, 12(%%rbx)", mask)                           \
+    X(op##_mi32s, #op "l $-3, 12(%%rbx)", mask)                                   \
+    X(op##_mi16s, #op "w $-2, 10(%%rbx)", mask)                                   \
+    X(op##_mi64,  #op "q $-100000, 16(%%rbx)", mask)                              \
+    X(op##_mi64s, #op "q $5, 16(%%rbx)", mask)
+
+#define CASES(X)                                                                  \
+    /* MOV stores (88, 89, C6, C7): sizes, high byte, REX, SIB, 67, segments */   \
+    X(mov_store8,     "mov %%al, 3(%%rbx)", F_ALL)                                \
+    X(mov_store8h,    "mov %%ah, 5(%%rbx)", F_ALL)                                \
+    X(mov_store8sil,  "mov %%sil, 7(%%rbx)", F_ALL)                               \
+    X(mov_store16,    "mov %%ax, 6(%%rbx)", F_ALL)                                \
+    X(mov_store32,    "mov %%eax, 8(%%rbx)", F_ALL)                               \
+    X(mov_store64,    "mov %%rax, 16(%%rbx)", F_ALL)                              \
+    X(mov_store_r9,   "mov %%rdx, %%r9; mov %%r9, 24(%%rbx)", F_ALL)              \
+    X(mov_store_sib,  "mov $3, %%ecx; mov %%eax, 4(%%rbx,%%rcx,4)", F_ALL)        \
+    X(mov_store_r10,  "lea 64(%%rbx), %%r10; mov %%eax, -8(%%r10)", F_ALL)        \
+    X(mov_store_r12,  "mov %%rbx, %%r12; mov %%rdx, 40(%%r12)", F_ALL)            \
+    X(mov_store_r13,  "mov %%rbx, %%r13; mov %%edx, (%%r13)", F_ALL)              \
+    X(mov_store_idx,  "mov $5, %%r11; mov %%ax, (%%rbx,%%r11,8)", F_ALL)          \
+    X(mov_store_a32,  "mov %%eax, 8(%%ebx)", F_ALL)                               \
+    X(mov_store_ds,   "mov %%eax, %%ds:12(%%rbx)", F_ALL)                         \
+    X(mov_store_fs,   "mov %%rax, %%fs:32(%%rbx)", F_ALL)                         \
+    X(mov_imm8,       "movb $0x5a, 9(%%rbx)", F_ALL)                              \
+    X(mov_imm16,      "movw $0x1234, 10(%%rbx)", F_ALL)                           \
+    X(mov_imm32,      "movl $0x89abcdef, 12(%%rbx)", F_ALL)                       \
+    X(mov_imm64neg,   "movq $-2, 16(%%rbx)", F_ALL)                               \
+    X(mov_imm64pos,   "movq $0x7fffffff, 24(%%rbx)", F_ALL)                       \
+    /* MOV loads (8A, 8B) */                                                      \
+    X(mov_load8,      "mov 5(%%rbx), %%cl", F_ALL)                                \
+    X(mov_load8h,     "mov 5(%%rbx), %%ch", F_ALL)                                \
+    X(mov_load8sil,   "mov 3(%%rbx), %%sil", F_ALL)                               \
+    X(mov_load16,     "mov 6(%%rbx), %%cx", F_ALL)                                \
+    X(mov_load32,     "mov 8(%%rbx), %%ecx", F_ALL)                               \
+    X(mov_load64,     "mov 16(%%rbx), %%rcx", F_ALL)                              \
+    X(mov_load_r10,   "mov 24(%%rbx), %%r10; mov %%r10, %%rdx", F_ALL)            \
+    X(mov_load_r10d,  "mov %%rdx, %%r10; mov 28(%%rbx), %%r10d; mov %%r10, %%rdx", F_ALL) \
+    X(mov_load_a32,   "mov 8(%%ebx), %%eax", F_ALL)                               \
+    X(mov_load_es,    "mov %%es:16(%%rbx), %%rsi", F_ALL)                         \
+    X(mov_load_unal,  "mov 13(%%rbx), %%rdi", F_ALL)                              \
+    /* MOVZX / MOVSX / MOVSXD */                                                  \
+    X(movzbl,         "movzbl 3(%%rbx), %%ecx", F_ALL)                            \
+    X(movzwl,         "movzwl 4(%%rbx), %%ecx", F_ALL)                            \
+    X(movzbq,         "movzbq 3(%%rbx), %%rcx", F_ALL)                            \
+    X(movzwq,         "movzwq 4(%%rbx), %%rcx", F_ALL)                            \
+    X(movzbw,         "movzbw 3(%%rbx), %%cx", F_ALL)                             \
+    X(movsbl,         "movsbl 7(%%rbx), %%ecx", F_ALL)                            \
+    X(movswl,         "movswl 6(%%rbx), %%ecx", F_ALL)                            \
+    X(movsbq,         "movsbq 7(%%rbx), %%rcx", F_ALL)                            \
+    X(movswq,         "movswq 6(%%rbx), %%rcx", F_ALL)                            \
+    X(movsbw,         "movsbw 7(%%rbx), %%cx", F_ALL)                             \
+    X(movslq,         "movslq 12(%%rbx), %%rcx", F_ALL)                           \
+    X(movzx_r11,      "movzbl 1(%%rbx), %%r11d; mov %%r11, %%rdx", F_ALL)         \
+    /* MOVS (A4, A5) with and without REP, MMIO<->MMIO, MMIO<->RAM, DF = 1 */     \
+    X(movsb_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsw_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsw; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsl_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsq_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $3, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsl_once,     "lea 4(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsq_to_ram,   "lea 0(%%rbx), %%rsi; mov %%r8, %%rdi; mov $4, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL) \
+    X(movsb_from_ram, "mov %%r8, %%rsi; lea 32(%%rbx), %%rdi; mov $9, %%ecx; rep movsb; sub %%r8, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsw_back,     "lea 40(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; mov $4, %%ecx; std; rep movsw; cld; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsb_zero,     "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; xor %%ecx, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    /* STOS (AA, AB) */                                                           \
+    X(stosb_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosb; sub %%rbx, %%rdi", F_ALL) \
+    X(stosw_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosw; sub %%rbx, %%rdi", F_ALL) \
+    X(stosl_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosl; sub %%rbx, %%rdi", F_ALL) \
+    X(stosq_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosq; sub %%rbx, %%rdi", F_ALL) \
+    X(stosl_once,     "lea 60(%%rbx), %%rdi; stosl; sub %%rbx, %%rdi", F_ALL)     \
+    X(stosq_back,     "lea 96(%%rbx), %%rdi; mov $3, %%ecx; std; rep stosq; cld; sub %%rbx, %%rdi", F_ALL) \
+    /* ALU with a memory operand */                                               \
+    ALU_CASES(X, and, F_LOGIC)                                                    \
+    ALU_CASES(X, or, F_LOGIC)                                                     \
+    ALU_CASES(X, xor, F_LOGIC)                                                    \
+    ALU_CASES(X, add, F_ALL)                                                      \
+    ALU_CASES(X, sub, F_ALL)                                                      \
+    ALU_CASES(X, cmp, F_ALL)                                                      \
+    X(lock_add32,     "lock addl %%eax, 8(%%rbx)", F_ALL)                         \
+    X(lock_or64,      "lock orq $1, 16(%%rbx)", F_LOGIC)                          \
+    X(lock_xor8,      "lock xorb %%dl, 3(%%rbx)", F_LOGIC)                        \
+    /* TEST (84, 85, F6 /0, F7 /0) */                                             \
+    X(test_mr8,       "test %%al, 3(%%rbx)", F_LOGIC)                             \
+    X(test_mr16,      "test %%ax, 6(%%rbx)", F_LOGIC)                             \
+    X(test_mr32,      "test %%eax, 8(%%rbx)", F_LOGIC)                            \
+    X(test_mr64,      "test %%rax, 16(%%rbx)", F_LOGIC)                           \
+    X(test_mi8,       "testb $0x81, 9(%%rbx)", F_LOGIC)                           \
+    X(test_mi16,      "testw $0x8000, 10(%%rbx)", F_LOGIC)                        \
+    X(test_mi32,      "testl $0x80000001, 12(%%rbx)", F_LOGIC)                    \
+    X(test_mi64,      "testq $-1, 16(%%rbx)", F_LOGIC)                            \
+    X(test_zero,      "testl $0, 12(%%rbx)", F_LOGIC)                             \
+    /* XCHG (86, 87) */                                                           \
+    X(xchg8,          "xchg %%al, 3(%%rbx)", F_ALL)                               \
+    X(xchg16,         "xchg %%ax, 6(%%rbx)", F_ALL)                               \
+    X(xchg32,         "xchg %%eax, 8(%%rbx)", F_ALL)                              \
+    X(xchg64,         "xchg %%rax, 16(%%rbx)", F_ALL)                             \
+    X(xchg64_rm,      "xchg 24(%%rbx), %%rcx", F_ALL)                             \
+    /* BT (0F A3 with register offsets in and beyond the operand, 0F BA /4) */    \
+    X(bt_r32,         "mov $5, %%eax; btl %%eax, 8(%%rbx)", F_BT)                 \
+    X(bt_r32_far,     "mov $37, %%eax; btl %%eax, 8(%%rbx)", F_BT)                \
+    X(bt_r64_neg,     "mov $-3, %%rax; btq %%rax, 16(%%rbx)", F_BT)               \
+    X(bt_r16,         "mov $19, %%eax; btw %%ax, 6(%%rbx)", F_BT)                 \
+    X(bt_i32,         "btl $5, 8(%%rbx)", F_BT)                                   \
+    X(bt_i16,         "btw $17, 6(%%rbx)", F_BT)                                  \
+    X(bt_i64,         "btq $63, 16(%%rbx)", F_BT)
+
+CASES(DEFINE_OP)
+
+static const struct {
+    const char *name;
+    op_fn fn;
+    uint64_t mask;
+} cases[] = {
+#define TABLE_ENTRY(name, text, mask) { #name, op_##name, mask },
+    CASES(TABLE_ENTRY)
+#undef TABLE_ENTRY
+};
+
+static uint8_t ram[REGION] __attribute__((aligned(64)));
+static uint8_t other[64] __attribute__((aligned(64)));
+
+static const uint64_t flag_patterns[4] = {
+    0x2,
+    0x2 | RFLAGS_CF | RFLAGS_ZF,
+    0x2 | RFLAGS_SF | RFLAGS_OF | RFLAGS_PF | RFLAGS_AF,
+    0x2 | RFLAGS_STATUS,
+};
+
+/* 8-byte accesses only: on the scratch device each is one MOV exit. */
+static void region_fill(volatile uint64_t *region, unsigned seed)
+{
+    for (unsigned i = 0; i < REGION / 8; i++) {
+        uint64_t v = 0;
+        for (unsigned b = 0; b < 8; b++)
+            v |= (uint64_t)(uint8_t)((i * 8 + b) * 37 + 0x85 + seed * 11) << (8 * b);
+        region[i] = v;
+    }
+}
+
+static void region_read(const volatile uint64_t *region, uint64_t out[REGION / 8])
+{
+    for (unsigned i = 0; i < REGION / 8; i++)
+        out[i] = region[i];
+}
+
+struct outcome {
+    struct state state;
+    uint64_t region[REGION / 8];
+    uint8_t other[64];
+};
+
+static void run_case(unsigned index, unsigned pattern, uint8_t *base, struct outcome *out)
+{
+    region_fill((volatile uint64_t *)base, index);
+    for (unsigned i = 0; i < sizeof other; i++)
+        other[i] = (uint8_t)(i * 13 + index);
+    out->state = (struct state){
+        .rax = 0x8877665544332211ull ^ ((uint64_t)index << 40),
+        .rcx = 0x0123456789abcdefull,
+        .rdx = 0xfedcba9876543210ull,
+        .rsi = 0x13579bdf02468aceull,
+        .rdi = 0x2468ace013579bdfull,
+        .flags = flag_patterns[pattern],
+    };
+    cases[index].fn(base, other, &out->state);
+    region_read((const volatile uint64_t *)base, out->region);
+    memcpy(out->other, other, sizeof other);
+}
+
+static bool outcome_compare(const struct outcome *mmio, const struct outcome *ram_run,
+                            uint64_t mask)
+{
+    bool ok = true;
+    const uint64_t *a = &mmio->state.rax, *b = &ram_run->state.rax;
+    static const char *const names[] = { "rax", "rcx", "rdx", "rsi", "rdi" };
+
+    for (unsigned i = 0; i < 5; i++)
+        if (a[i] != b[i]) {
+            guest_printf("  %s: mmio 0x%llx, ram 0x%llx\n", names[i], (unsigned long long)a[i],
+                         (unsigned long long)b[i]);
+            ok = false;
+        }
+    if ((mmio->state.flags & mask) != (ram_run->state.flags & mask)) {
+        guest_printf("  flags: mmio 0x%llx, ram 0x%llx (mask 0x%llx)\n",
+                     (unsigned long long)mmio->state.flags,
+                     (unsigned long long)ram_run->state.flags, (unsigned long long)mask);
+        ok = false;
+    }
+    for (unsigned i = 0; i < REGION / 8; i++)
+        if (mmio->region[i] != ram_run->region[i]) {
+            guest_printf("  bytes %u..%u: mmio 0x%016llx, ram 0x%016llx\n", i * 8, i * 8 + 7,
+                         (unsigned long long)mmio->region[i],
+                         (unsigned long long)ram_run->region[i]);
+            ok = false;
+        }
+    if (memcmp(mmio->other, ram_run->other, sizeof mmio->other) != 0) {
+        guest_print("  the RAM buffer `other` differs\n");
+        ok = false;
+    }
+    return ok;
+}
+
+static void check_cases(void)
+{
+    static struct outcome on_mmio, on_ram;
+    uint8_t *mmio = (uint8_t *)(uintptr_t)MMIO_SCRATCH;
+    unsigned failed = 0;
+
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool ok = true;
+        for (unsigned p = 0; p < 4 && ok; p++) {
+            run_case(i, p, mmio, &on_mmio);
+            run_case(i, p, ram, &on_ram);
+            if (!outcome_compare(&on_mmio, &on_ram, cases[i].mask)) {
+                guest_printf("  (flag pattern %u)\n", p);
+                ok = false;
+            }
+        }
+        CHECK(cases[i].name, ok);
+        failed += !ok;
+    }
+    guest_printf("%u instruction forms, %u differ from RAM\n",
+                 (unsigned)(sizeof cases / sizeof cases[0]), failed);
+}
+
+/* MOV AL/rAX <-> moffs (A0-A3): absolute addresses, so checked on their own. */
+static void check_moffs(void)
+{
+    volatile uint64_t *scratch = (volatile uint64_t *)(uintptr_t)MMIO_SCRATCH;
+    uint64_t rax;
+
+    scratch[4] = 0x1122334455667788ull;   /* bytes 0x20..0x27 */
+    __asm__ volatile("movabs 0xC0000020, %%al" : "=a"(rax) : "a"(0xffffffffffffff00ull));
+    CHECK_EQ("moffs A0: movabs mem, al", rax, 0xffffffffffffff88ull);
+    __asm__ volatile("movabs 0xC0000020, %%eax" : "=a"(rax));
+    CHECK_EQ("moffs A1: movabs mem, eax", rax, 0x55667788ull);
+    __asm__ volatile("movabs 0xC0000020, %%rax" : "=a"(rax));
+    CHECK_EQ("moffs A1 REX.W: movabs mem, rax", rax, 0x1122334455667788ull);
+    __asm__ volatile("movabs 0xC0000020, %%ax" : "=a"(rax) : "a"(0xaaaaaaaaaaaaaaaaull));
+    CHECK_EQ("moffs 66 A1: movabs mem, ax", rax, 0xaaaaaaaaaaaa7788ull);
+    __asm__ volatile("movabs %%al, 0xC0000028" :: "a"(0x99));
+    __asm__ volatile("movabs %%eax, 0xC000002c" :: "a"(0xdeadbeef));
+    CHECK_EQ("moffs A2/A3: movabs al/eax, mem", scratch[5] & 0xffffffff000000ffull,
+             0xdeadbeef00000099ull);
+    __asm__ volatile("movabs %%rax, 0xC0000030" :: "a"(0x0102030405060708ull));
+    CHECK_EQ("moffs A3 REX.W: movabs rax, mem", scratch[6], 0x0102030405060708ull);
+}
+
+/* Guest virtual 0x40000000 maps guest-physical 0xC0000000 (boot.S): the
+ * kernel must walk the guest page tables to find the GPA, and RIP-relative
+ * operands must use the address of the next instruction. */
+static void check_alias(void)
+{
+    volatile uint64_t *scratch = (volatile uint64_t *)(uintptr_t)MMIO_SCRATCH;
+    volatile uint64_t *alias = (volatile uint64_t *)(uintptr_t)MMIO_SCRATCH_ALIAS;
+    uint64_t v;
+
+    scratch[9] = 0xa11a5a11a5a11a5aull;
+    CHECK_EQ("VA 0x40000048 reads GPA 0xC0000048", alias[9], 0xa11a5a11a5a11a5aull);
+    alias[10] = 0x5ca1ab1e5ca1ab1eull;
+    CHECK_EQ("a write through VA 0x40000050 lands at GPA 0xC0000050", scratch[10],
+             0x5ca1ab1e5ca1ab1eull);
+    __asm__ volatile(".set mmio_alias_48, 0x40000048\n\t"
+                     "movq mmio_alias_48(%%rip), %0" : "=r"(v));
+    CHECK_EQ("RIP-relative load from VA 0x40000048", v, 0xa11a5a11a5a11a5aull);
+    __asm__ volatile(".set mmio_alias_58, 0x40000058\n\t"
+                     "movl $0x600df00d, mmio_alias_58(%%rip)" ::: "memory");
+    CHECK_EQ("RIP-relative store with an immediate (RIP counts the imm32)",
+             scratch[11] & 0xffffffff, 0x600df00d);
+}
+
+/* Unmapped, unclaimed MMIO: reads all ones, writes vanish. */
+static void check_unclaimed(void)
+{
+    volatile uint32_t *hole = (volatile uint32_t *)(uintptr_t)0xD0000000ull;
+    volatile uint8_t *hole8 = (volatile uint8_t *)(uintptr_t)0xFEC00000ull;
+
+    CHECK_EQ("unclaimed MMIO dword reads all ones", hole[0], 0xffffffffu);
+    hole[1] = 0x12345678;
+    CHECK_EQ("unclaimed MMIO ignores writes", hole[1], 0xffffffffu);
+    CHECK_EQ("unclaimed MMIO byte reads 0xff", hole8[3], 0xff);
+}
+
+int guest_main(unsigned cpu, uint32_t info)
+{
+    (void)info;
+    guest_printf("mmio guest on vcpu %u: scratch device at 0x%llx\n", cpu,
+                 (unsigned long long)MMIO_SCRATCH);
+    check_moffs();
+    check_alias();
+    check_unclaimed();
+    check_cases();
+    return guest_finish();
+}
