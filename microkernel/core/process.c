@@ -320,41 +320,33 @@ static int64_t exec_checked(struct process *self, const struct copra_exec_args *
     if (nuls != a.argc || (a.argv_len && argv[a.argv_len - 1] != 0))
         return COPRA_EINVAL;
 
+    /* The handle table stays locked from the checks to the move, so another
+     * thread of this process cannot close or fill it in between. */
     int err = COPRA_OK;
     uint64_t f = spin_lock_irqsave(&self->lock);
-    for (uint32_t i = 0; i < a.nhandles; i++) {
+    for (uint32_t i = 0; !err && i < a.nhandles; i++) {
         err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
         for (uint32_t j = 0; !err && j < i; j++)
             if (hs[j] == hs[i])
                 err = COPRA_EINVAL;
-        if (err) {
-            spin_unlock_irqrestore(&self->lock, f);
-            return err;
-        }
     }
-    bool room = self->handles.used < self->handles.capacity;
-    spin_unlock_irqrestore(&self->lock, f);
-    if (!room)
-        return COPRA_EFULL;
-
-    struct process *child;
-    err = process_create(path, a.path_len, argv, a.argv_len, a.argc, a.nhandles, &child);
-    if (err)
+    if (!err && self->handles.used >= self->handles.capacity)
+        err = COPRA_EFULL;
+    struct process *child = NULL;
+    if (!err)
+        err = process_create(path, a.path_len, argv, a.argv_len, a.argc, a.nhandles, &child);
+    if (err) {
+        spin_unlock_irqrestore(&self->lock, f);
         return err;
-
-    /* The process is not preemptible in the kernel and has one thread, so
-     * the checks above still hold: move the handles, then hand out the child. */
-    f = spin_lock_irqsave(&self->lock);
+    }
     for (uint32_t i = 0; i < a.nhandles; i++) {
         struct kobject *o;
         uint32_t rights;
         handle_remove(&self->handles, hs[i], &o, &rights);
         handle_install(&child->handles, o, rights);
     }
-    int64_t h = handle_install(&self->handles, &child->obj,
-                               COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER);
+    int64_t h = handle_install(&self->handles, &child->obj, COPRA_RIGHTS_PROCESS);
     spin_unlock_irqrestore(&self->lock, f);
-    ASSERT(h > 0);
     process_start(child);
     return h;
 }

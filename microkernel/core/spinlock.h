@@ -4,7 +4,7 @@
  * handler can never spin on a lock its own CPU holds.
  *
  * Lock order (take only rightwards while holding a lock):
- *   process handle lock -> address space lock -> scheduler lock
+ *   process handle lock -> address space lock -> VM lock -> scheduler lock
  *   -> heap lock -> pmm lock -> console lock
  * Rules that keep it so:
  *   - no kobject_put() under the scheduler lock (a destroy function may take

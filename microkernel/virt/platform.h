@@ -60,6 +60,9 @@ struct platform {
     /* One piece of guest state, by enum copra_state_id (not GPRs). */
     uint64_t (*get_state)(struct vcpu *v, unsigned id);
     int (*set_state)(struct vcpu *v, unsigned id, uint64_t value);
+    /* Whether an event is already queued for the next entry (e.g. one whose
+     * delivery an exit interrupted, re-queued by the backend). */
+    bool (*event_pending)(struct vcpu *v);
     /* Whether an external interrupt can be delivered now (IF=1, no shadow). */
     bool (*irq_window_open)(struct vcpu *v);
     /* Queue an event (COPRA_EVENT_* format) for the next entry, or ask for an

@@ -332,10 +332,15 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
     return COPRA_OK;
 }
 
+static bool svm_event_pending(struct vcpu *v)
+{
+    return ((struct svm_vcpu *)v->arch)->vmcb->eventinj & (1u << 31);
+}
+
 static bool svm_irq_window_open(struct vcpu *v)
 {
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
-    return (c->rflags & (1u << 9)) && !(c->int_state & 1) && !(c->eventinj & (1u << 31));
+    return (c->rflags & (1u << 9)) && !(c->int_state & 1);
 }
 
 static void svm_inject(struct vcpu *v, uint64_t event)
@@ -371,9 +376,12 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     last_vmcb[cpu] = c;
     c->rax = v->gpr[COPRA_RAX];
     c->rsp = v->gpr[COPRA_RSP];
-    __asm__ volatile("clgi" : : : "memory");
+    /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
+     * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
+     * GIF=0, so a spinning guest is still preempted by the tick. */
+    __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
-    __asm__ volatile("stgi" : : : "memory");
+    __asm__ volatile("cli; stgi" : : : "memory");
     v->gpr[COPRA_RAX] = c->rax;
     v->gpr[COPRA_RSP] = c->rsp;
 
@@ -458,6 +466,7 @@ const struct platform platform_svm = {
     .vcpu_enter = svm_vcpu_enter,
     .get_state = svm_get_state,
     .set_state = svm_set_state,
+    .event_pending = svm_event_pending,
     .irq_window_open = svm_irq_window_open,
     .inject = svm_inject,
     .request_window = svm_request_window,

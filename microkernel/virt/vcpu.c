@@ -73,6 +73,14 @@ static bool guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, bool w
     return true;
 }
 
+static bool guest_translate(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
+{
+    struct gpt_regs r;
+    uint64_t err;
+    gpt_regs_of(v, &r);
+    return gpt_walk(&r, gva, write ? GPT_WRITE : 0, read_gpa, v->vm, gpa, &err) == 0;
+}
+
 static enum decode_mode guest_mode(struct vcpu *v)
 {
     uint64_t attr = state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_ATTR));
@@ -107,14 +115,20 @@ static void write_reg_sized(uint64_t *reg, uint64_t value, unsigned size)
     }
 }
 
-static int64_t string_step(struct vcpu *v)
+/* INS/OUTS: rSI/rDI move by one element, rCX counts, all at the
+ * instruction's address size (SDM vol. 1 §3.7.5). */
+static void string_step(struct vcpu *v, bool rep)
 {
     int64_t step = (state(v, COPRA_STATE_RFLAGS) & RFLAGS_DF) ? -(int64_t)v->bus.size : v->bus.size;
-    if (v->bus.write)
-        v->gpr[COPRA_RSI] += (uint64_t)step;
-    else
-        v->gpr[COPRA_RDI] += (uint64_t)step;
-    return step;
+    uint64_t *idx = &v->gpr[v->bus.write ? COPRA_RSI : COPRA_RDI];
+    write_reg_sized(idx, *idx + (uint64_t)step, v->string_asize);
+    if (rep)
+        write_reg_sized(&v->gpr[COPRA_RCX], v->gpr[COPRA_RCX] - 1, v->string_asize);
+}
+
+static uint64_t string_count(struct vcpu *v)
+{
+    return v->string_asize == 8 ? v->gpr[COPRA_RCX] : v->gpr[COPRA_RCX] & ((1ull << (8 * v->string_asize)) - 1);
 }
 
 /* Finishes the instruction behind the last exit.  Returns an exit reason
@@ -133,11 +147,9 @@ static int vcpu_complete(struct vcpu *v)
     case PENDING_STRING_IO: {
         if (!v->bus.write && !guest_copy(v, v->string_gva, &run->io.data, v->bus.size, true))
             return COPRA_EXIT_UNHANDLED;
-        string_step(v);
         bool rep = v->insn.rep;
-        if (rep)
-            v->gpr[COPRA_RCX]--;
-        if (!rep || !v->gpr[COPRA_RCX])
+        string_step(v, rep);
+        if (!rep || !string_count(v))
             set_rip(v, v->next_rip);
         return 0;
     }
@@ -152,10 +164,20 @@ static int vcpu_complete(struct vcpu *v)
         int st = emulate_complete(&v->insn, v->gpr, &rflags, p == PENDING_MMIO_READ ? run->mmio.data : 0, &wval);
         platform->set_state(v, COPRA_STATE_RFLAGS, rflags);
         if (p == PENDING_MMIO_READ && acc.write) {
-            if (v->insn.op == DECODE_MOVS) {
-                /* MMIO -> RAM: the kernel stores the element itself. */
-                if (!guest_copy(v, dst, &wval, acc.size, true))
+            uint64_t dst_gpa;
+            if (v->insn.op == DECODE_MOVS && guest_copy(v, dst, &wval, acc.size, true)) {
+                /* MMIO -> RAM: the kernel stored the element itself. */
+            } else if (v->insn.op == DECODE_MOVS) {
+                /* MMIO -> MMIO: the store is a second access, at the destination. */
+                if (!guest_translate(v, dst, true, &dst_gpa))
                     return COPRA_EXIT_UNHANDLED;
+                v->pending = PENDING_MMIO_WRITEBACK;
+                v->next_rip = st == EMULATE_DONE ? v->next_rip : state(v, COPRA_STATE_RIP);
+                v->bus = (struct bus_request){ true, true, true, acc.size, dst_gpa, wval };
+                run->mmio.gpa = dst_gpa;
+                run->mmio.write = 1;
+                run->mmio.data = wval;
+                return COPRA_EXIT_MMIO;
             } else {
                 /* Read-modify-write or XCHG: the new value goes back to the device. */
                 v->pending = PENDING_MMIO_WRITEBACK;
@@ -180,6 +202,26 @@ static int vcpu_complete(struct vcpu *v)
 
 /* ---- exits ---- */
 
+static unsigned string_addr_size(struct vcpu *v)
+{
+    enum decode_mode mode = guest_mode(v);
+    unsigned size = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
+    uint8_t b[15];
+    uint64_t rip = state(v, COPRA_STATE_RIP) +
+                   (mode == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
+    if (!guest_copy(v, rip, b, sizeof(b), false))
+        return size;
+    for (unsigned i = 0; i < sizeof(b); i++) {
+        if (b[i] == 0x67)
+            return mode == DECODE_MODE_64 ? 4 : mode == DECODE_MODE_32 ? 2 : 4;
+        if (!(b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x66 || b[i] == 0x2E || b[i] == 0x36 ||
+              b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF0 ||
+              (mode == DECODE_MODE_64 && (b[i] & 0xF0) == 0x40)))
+            break;
+    }
+    return size;
+}
+
 static int exit_io(struct vcpu *v, const struct vm_exit *e)
 {
     struct copra_run_page *run = v->run;
@@ -192,25 +234,29 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
     run->io.data = 0;
     if (!e->io.string) {
         if (!e->io.in)
-            run->io.data = v->gpr[COPRA_RAX] & ((1ull << (8 * e->io.size)) - 1);
+            v->bus.data = run->io.data = v->gpr[COPRA_RAX] & ((1ull << (8 * e->io.size)) - 1);
         v->pending = PENDING_IO;
         return COPRA_EXIT_IO;
     }
     /* INS/OUTS: one element per round trip; REP repeats the instruction. */
     memset(&v->insn, 0, sizeof(v->insn));
     v->insn.rep = e->io.rep;
-    if (e->io.rep && !v->gpr[COPRA_RCX]) {
+    /* QEMU leaves EXITINFO1's address-size bits clear (reference, pitfall
+     * 12): take the mode's default, switched by a 0x67 prefix. */
+    v->string_asize = string_addr_size(v);
+    unsigned mask_bits = v->string_asize * 8;
+    uint64_t amask = mask_bits >= 64 ? ~0ull : (1ull << mask_bits) - 1;
+    if (e->io.rep && !string_count(v)) {
         set_rip(v, v->next_rip);
         return 0;
     }
-    unsigned mask_bits = e->io.addr_size * 8;
-    uint64_t amask = mask_bits >= 64 ? ~0ull : (1ull << mask_bits) - 1;
     if (e->io.in) {
         v->string_gva = seg_base(v, DECODE_SEG_ES) + (v->gpr[COPRA_RDI] & amask);
     } else {
         uint64_t src = seg_base(v, DECODE_SEG_DS) + (v->gpr[COPRA_RSI] & amask);
         if (!guest_copy(v, src, &run->io.data, e->io.size, false))
             return COPRA_EXIT_UNHANDLED;
+        v->bus.data = run->io.data;
     }
     v->pending = PENDING_STRING_IO;
     return COPRA_EXIT_IO;
@@ -314,6 +360,8 @@ static bool irq_any(struct vcpu *v) { return v->nmi_pending || irq_highest(v) >=
 /* Before each entry: one event per entry, NMI first (APM vol. 2 §15.20). */
 static void vcpu_inject(struct vcpu *v)
 {
+    if (platform->event_pending(v))
+        return;   /* an interrupted delivery is being retried first */
     if (v->pending_event) {
         platform->inject(v, v->pending_event);
         v->pending_event = 0;
@@ -326,7 +374,7 @@ static void vcpu_inject(struct vcpu *v)
     int vec = irq_highest(v);
     if (vec < 0)
         return;
-    if (platform->irq_window_open(v)) {
+    if (platform->irq_window_open(v)) {   /* IF=1 and no interrupt shadow */
         __atomic_and_fetch(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_ACQ_REL);
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_INTR | (uint64_t)vec);
     } else {
@@ -499,9 +547,12 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         if (count > 1)
             others_watch(queues, w, count, vi, self, false);
         if (reason == PARK) {
-            /* HLT with interrupts enabled: sleep until something can wake the guest. */
+            /* HLT with interrupts enabled: sleep until something can wake the
+             * guest.  Other items that become ready meanwhile are reported
+             * (their signals were taken, so they must not be dropped). */
             while (!irq_any(v) && !v->kick && !self->proc->exiting &&
-                   !(deadline && time_ns() >= deadline) && !others_take(items, states, count, vi)) {
+                   !(deadline && time_ns() >= deadline) &&
+                   !(ret = count > 1 ? others_take(items, states, count, vi) : 0)) {
                 others_watch(queues, w, count, vi, self, true);
                 waitq_add_locked(&v->irq_waiters, &wirq, self);
                 sched_block_locked(deadline);
@@ -509,6 +560,8 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
                 others_watch(queues, w, count, vi, self, false);
             }
             reason = 0;
+            if (ret)
+                break;
         }
     }
     if (reason > 0) {

@@ -54,6 +54,7 @@ struct vcpu {
     struct decoded_insn insn;
     uint64_t next_rip;
     uint64_t string_gva;             /* INS: where the element goes */
+    uint8_t string_asize;            /* INS/OUTS address size in bytes */
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
     /* A request posted to a device model's range (scheduler lock). */

@@ -9,16 +9,21 @@
 
 static uint32_t next_vm_id = 1;
 
-static void vm_destroy(struct kobject *o)
+static void mappings_free(struct vm_mapping *m)
 {
-    struct vm *vm = container_of(o, struct vm, obj);
-    struct vm_mapping *m = vm->maps;
     while (m) {
         struct vm_mapping *next = m->next;
         memobj_put(m->mem);
         kfree(m);
         m = next;
     }
+}
+
+static void vm_destroy(struct kobject *o)
+{
+    struct vm *vm = container_of(o, struct vm, obj);
+    mappings_free(vm->maps);
+    mappings_free(vm->retired);
     platform->vm_destroy(vm);
     kfree(vm);
 }
@@ -68,16 +73,25 @@ static int vm_unmap_range(struct vm *vm, uint64_t gpa, uint64_t npages)
         for (uint64_t i = 0; i < npages; i++)
             platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
         __atomic_add_fetch(&vm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+        /* A VCPU running on another CPU may still reach the pages through
+         * its TLB until it next exits; the memory stays referenced by the
+         * VM until the VM dies, so it is never reused under the guest. */
+        m->next = vm->retired;
+        vm->retired = m;
     }
+    struct vcpu *kick[COPRA_VCPUS_MAX];
+    unsigned n = 0;
+    for (unsigned i = 0; m && i < COPRA_VCPUS_MAX; i++)
+        if (vm->vcpus[i] && kobject_get_unless_zero(&vm->vcpus[i]->obj))
+            kick[n++] = vm->vcpus[i];
     spin_unlock_irqrestore(&vm->lock, f);
     if (!m)
         return COPRA_EINVAL;   /* only whole mappings are unmapped */
     /* Running VCPUs leave the guest and flush before they enter again. */
-    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++)
-        if (vm->vcpus[i])
-            vcpu_kick_cpu(vm->vcpus[i]);
-    memobj_put(m->mem);
-    kfree(m);
+    while (n--) {
+        vcpu_kick_cpu(kick[n]);
+        kobject_put(&kick[n]->obj);
+    }
     return COPRA_OK;
 }
 

@@ -25,6 +25,7 @@ struct vm {
     struct spinlock lock;       /* guards maps and vcpus[] */
     struct vm_mapping *maps;
     struct range *ranges;       /* weak: a range unlinks itself when it dies */
+    struct vm_mapping *retired; /* unmapped, kept until the VM dies (see vm.c) */
     struct vcpu *vcpus[COPRA_VCPUS_MAX];  /* weak: a VCPU clears its slot when it dies */
     uint64_t npt_root;          /* backend: nested page table / EPT root */
     uint32_t asid;

@@ -13,3 +13,46 @@ target_link_libraries(test_config PRIVATE PkgConfig::CHECK)
 
 add_test(NAME unit.config COMMAND test_config)
 set_tests_properties(unit.config PROPERTIES LABELS unit)
+
+# The guest loader (loader.c): unit test and fuzzer.
+add_executable(test_loader
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_loader.c
+    ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
+target_include_directories(test_loader PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
+target_compile_options(test_loader PRIVATE ${COPRA_WARNINGS})
+target_link_libraries(test_loader PRIVATE PkgConfig::CHECK)
+add_test(NAME unit.loader COMMAND test_loader)
+set_tests_properties(unit.loader PROPERTIES LABELS unit)
+
+# fuzz.loader follows tests/fuzz/CMakeLists.txt's copra_fuzzer(): one clang
+# command, run by ctest -L fuzz from the seeds in tests/fuzz/corpus/loader.
+# This file is include()d before tests/fuzz/ is processed, so the rule is
+# deferred to the end of tests/, when COPRA_CLANG and the libFuzzer probe
+# result (both cache variables set there) are known.
+function(vmm_loader_fuzzer)
+  if(NOT COPRA_CLANG OR NOT COPRA_CLANG_LIBFUZZER_WORKS)
+    return()
+  endif()
+  set(fuzz_dir ${CMAKE_BINARY_DIR}/tests/fuzz)
+  set(exe ${fuzz_dir}/loader_fuzz)
+  set(sources ${CMAKE_SOURCE_DIR}/tests/fuzz/loader_fuzz.c ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
+  add_custom_command(OUTPUT ${exe}
+      COMMAND ${COPRA_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined
+              -fno-sanitize-recover=all ${COPRA_WARNINGS} -I${CMAKE_SOURCE_DIR}/abi
+              -I${CMAKE_SOURCE_DIR}/servers/vmm ${sources} -o ${exe}
+      DEPENDS ${sources} ${CMAKE_SOURCE_DIR}/servers/vmm/loader.h
+              ${CMAKE_SOURCE_DIR}/servers/vmm/config.h
+      COMMENT "Building fuzzer loader_fuzz with clang"
+      VERBATIM)
+  add_custom_target(loader_fuzz ALL DEPENDS ${exe})
+  set(work ${fuzz_dir}/loader)
+  file(MAKE_DIRECTORY ${work}/corpus)
+  add_test(NAME fuzz.loader
+      COMMAND ${exe} -max_total_time=${COPRA_FUZZ_SECONDS} -runs=${COPRA_FUZZ_RUNS}
+              -print_final_stats=1 -artifact_prefix=${work}/
+              ${work}/corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/loader
+      WORKING_DIRECTORY ${work})
+  math(EXPR timeout "${COPRA_FUZZ_SECONDS} * 3 + 60")
+  set_tests_properties(fuzz.loader PROPERTIES LABELS fuzz TIMEOUT ${timeout})
+endfunction()
+cmake_language(DEFER CALL vmm_loader_fuzzer)

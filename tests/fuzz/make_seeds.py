@@ -90,3 +90,46 @@ write("config", "full.conf",
       b"guest guest.bin multiboot\n"
       b"device uart port=0x3f8 irq=4 name=\n")
 write("config", "bad.conf", b"memory 64M\nvcpus many\n")
+write("config", "guest-options.conf",
+      b"memory 64M\nguest g.elf multiboot cmdline=console=ttyS0 expect=shutdown\n")
+
+
+# loader: the first byte picks the format (bit 0: multiboot) and the RAM size
+# (bits 1-3: 1..8 MiB, 0 = just past the boot information page); the rest is
+# the image (tests/fuzz/loader_fuzz.c).
+MB_MAGIC = 0x1BADB002
+
+
+def mb_header(flags, fields=()):
+    return struct.pack("<III", MB_MAGIC, flags, (-(MB_MAGIC + flags)) & 0xffffffff) + \
+        b"".join(struct.pack("<I", f) for f in fields)
+
+
+def elf32_multiboot():
+    """An ELF32 i386 ET_EXEC: one PT_LOAD at paddr 1 MiB (vaddr 0xC0100000),
+    the multiboot header at offset 0x80, code at 0x100."""
+    ehdr = b"\x7fELF" + bytes([1, 1, 1]) + b"\0" * 9 + struct.pack(
+        "<HHIIIIIHHHHHH", 2, 3, 1, 0xC0100000, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+    phdr = struct.pack("<IIIIIIII", 1, 0x100, 0xC0100000, 0x100000, 0x40, 0x1000, 5, 0x1000)
+    image = bytearray(0x140)
+    image[0:len(ehdr)] = ehdr
+    image[52:52 + 32] = phdr
+    image[0x80:0x8c] = mb_header(0x3)
+    image[0x100:0x104] = b"\xf4\xeb\xfd\x90"   # hlt; jmp .-1
+    return bytes(image)
+
+
+def aout_multiboot():
+    """A multiboot a.out-kludge image: header at 0x10, loaded at 1 MiB."""
+    fields = (0x100010, 0x100000, 0x100040, 0x101000, 0x100030)
+    image = bytearray(0x40)
+    header = mb_header(0x10002, fields)
+    image[0x10:0x10 + len(header)] = header
+    image[0x30:0x32] = b"\xf4\xf4"
+    return bytes(image)
+
+
+write("loader", "flat.bin", bytes([0x02]) + b"\xf4\xeb\xfd" + b"\x90" * 29)
+write("loader", "elf32.mb", bytes([0x03]) + elf32_multiboot())
+write("loader", "aout.mb", bytes([0x05]) + aout_multiboot())
+write("loader", "elf32-tiny-ram.mb", bytes([0x01]) + elf32_multiboot())

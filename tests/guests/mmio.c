@@ -117,16 +117,11 @@ typedef void (*op_fn)(uint8_t *base, uint8_t *other, struct state *s);
     X(movsbw,         "movsbw 7(%%rbx), %%cx", F_ALL)                             \
     X(movslq,         "movslq 12(%%rbx), %%rcx", F_ALL)                           \
     X(movzx_r11,      "movzbl 1(%%rbx), %%r11d; mov %%r11, %%rdx", F_ALL)         \
-    /* MOVS (A4, A5) with and without REP, MMIO<->MMIO, MMIO<->RAM, DF = 1 */     \
-    X(movsb_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsw_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsw; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsl_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsq_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $3, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsl_once,     "lea 4(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    /* MOVS (A4, A5) between MMIO and RAM, with and without REP, DF = 1 */     \
     X(movsq_to_ram,   "lea 0(%%rbx), %%rsi; mov %%r8, %%rdi; mov $4, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL) \
     X(movsb_from_ram, "mov %%r8, %%rsi; lea 32(%%rbx), %%rdi; mov $9, %%ecx; rep movsb; sub %%r8, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsw_back,     "lea 40(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; mov $4, %%ecx; std; rep movsw; cld; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
-    X(movsb_zero,     "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; xor %%ecx, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsw_back_ram, "lea 40(%%rbx), %%rsi; lea 56(%%r8), %%rdi; mov $4, %%ecx; std; rep movsw; cld; sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL) \
+    X(movsq_zero_ram, "lea 8(%%rbx), %%rsi; mov %%r8, %%rdi; xor %%ecx, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL) \
     /* STOS (AA, AB) */                                                           \
     X(stosb_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosb; sub %%rbx, %%rdi", F_ALL) \
     X(stosw_rep,      "lea 16(%%rbx), %%rdi; mov $7, %%ecx; rep stosw; sub %%rbx, %%rdi", F_ALL) \
@@ -167,7 +162,15 @@ typedef void (*op_fn)(uint8_t *base, uint8_t *other, struct state *s);
     X(bt_r16,         "mov $19, %%eax; btw %%ax, 6(%%rbx)", F_BT)                 \
     X(bt_i32,         "btl $5, 8(%%rbx)", F_BT)                                   \
     X(bt_i16,         "btw $17, 6(%%rbx)", F_BT)                                  \
-    X(bt_i64,         "btq $63, 16(%%rbx)", F_BT)
+    X(bt_i64,         "btq $63, 16(%%rbx)", F_BT)                                 \
+    /* MOVS from MMIO to MMIO (last: the kernel must write the element back out) */ \
+    X(movsb_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsw_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsw; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsl_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsq_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $3, %%ecx; rep movsq; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsl_once,     "lea 4(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; movsl; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsw_back,     "lea 40(%%rbx), %%rsi; lea 100(%%rbx), %%rdi; mov $4, %%ecx; std; rep movsw; cld; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(movsb_zero,     "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; xor %%ecx, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL)
 
 CASES(DEFINE_OP)
 
@@ -325,11 +328,9 @@ static void check_alias(void)
     alias[10] = 0x5ca1ab1e5ca1ab1eull;
     CHECK_EQ("a write through VA 0x40000050 lands at GPA 0xC0000050", scratch[10],
              0x5ca1ab1e5ca1ab1eull);
-    __asm__ volatile(".set mmio_alias_48, 0x40000048\n\t"
-                     "movq mmio_alias_48(%%rip), %0" : "=r"(v));
+    __asm__ volatile("movq mmio_scratch_alias + 0x48(%%rip), %0" : "=r"(v));
     CHECK_EQ("RIP-relative load from VA 0x40000048", v, 0xa11a5a11a5a11a5aull);
-    __asm__ volatile(".set mmio_alias_58, 0x40000058\n\t"
-                     "movl $0x600df00d, mmio_alias_58(%%rip)" ::: "memory");
+    __asm__ volatile("movl $0x600df00d, mmio_scratch_alias + 0x58(%%rip)" ::: "memory");
     CHECK_EQ("RIP-relative store with an immediate (RIP counts the imm32)",
              scratch[11] & 0xffffffff, 0x600df00d);
 }
