@@ -26,6 +26,7 @@ enum copra_object_type {
     COPRA_OBJ_MMIO    = 9,
     COPRA_OBJ_IOIO    = 10,
     COPRA_OBJ_IRQ     = 11,
+    COPRA_OBJ_CONSOLE = 12,   /* input from the system console (see below) */
     COPRA_OBJ_COUNT
 };
 
@@ -58,5 +59,14 @@ enum copra_object_type {
 #define COPRA_RIGHTS_MEMORY  (COPRA_RIGHT_READ | COPRA_RIGHT_WRITE | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
 #define COPRA_RIGHTS_EVENT   (COPRA_RIGHT_SIGNAL | COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
 #define COPRA_RIGHTS_TIMER   (COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
+
+/*
+ * The console: the first process receives one handle to it (its received
+ * handle 0), to hand on to whichever server owns console input (the UART
+ * device model).  WAIT: counting, value = bytes that arrived since the last
+ * such WAIT.  READ(console, buf, len, 0) takes up to len buffered bytes and
+ * never blocks (0 = nothing buffered).
+ */
+#define COPRA_RIGHTS_CONSOLE (COPRA_RIGHT_READ | COPRA_RIGHT_WAIT | COPRA_RIGHT_TRANSFER)
 
 #endif

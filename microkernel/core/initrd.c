@@ -6,6 +6,7 @@
  * manifest is printed at boot and reported by SYSINFO.
  */
 #include "core/initrd.h"
+#include "core/console.h"
 #include "core/cpio.h"
 #include "core/handle.h"
 #include "core/heap.h"
@@ -143,10 +144,21 @@ int64_t sys_open(uint64_t upath, uint64_t len)
 int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)h, COPRA_OBJ_FILE, COPRA_RIGHT_READ, &o);
-    if (err)
+    uint32_t rights;
+    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
+    if (!err && o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)
+        err = COPRA_ETYPE;
+    else if (!err && !(rights & COPRA_RIGHT_READ))
+        err = COPRA_ERIGHTS;
+    if (!err && o->type == COPRA_OBJ_CONSOLE) {
+        kobject_put(o);
+        return console_read(buf, len);
+    }
+    if (err) {
+        if (err != COPRA_EBADH)
+            kobject_put(o);
         return err;
+    }
     struct initrd_file *f = container_of(o, struct initrd_file, obj);
     int64_t ret;
     if (!user_range_ok(buf, len))

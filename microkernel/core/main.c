@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Boot: from the multiboot hand-off to the first user process. */
 #include "core/kernel.h"
+#include "core/console.h"
 #include "core/heap.h"
 #include "core/initrd.h"
 #include "core/pmm.h"
@@ -196,7 +197,8 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     char argv[512];
     uint32_t argc;
     size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc);
-    int err = process_create(argv, strlen(argv), argv, argv_len, argc, 0, &process_init);
+    console_init();
+    int err = process_create(argv, strlen(argv), argv, argv_len, argc, 1, &process_init);
     if (err) {
         kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
         cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
@@ -206,6 +208,8 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
         *(volatile uint64_t *)0xFFFFFFFFC0000000ull = 0;
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
+    /* The first process's received handle 0: console input, to hand on. */
+    process_install_handle(process_init, &console_input.obj, COPRA_RIGHTS_CONSOLE);
     process_start(process_init);
     apic_timer_start();
     sched_idle();

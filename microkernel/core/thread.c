@@ -10,6 +10,7 @@
  * it (so no CPU can pick up a thread whose registers are still being saved).
  */
 #include "core/thread.h"
+#include "core/console.h"
 #include "core/process.h"
 #include "core/heap.h"
 #include "core/spinlock.h"
@@ -282,8 +283,11 @@ void sched_tick(bool from_user)
     struct cpu *c = cpu_this();
     c->ticks++;
     sched_timers_expire_locked();
+    bool poll_console = c->index == 0;
     bool others = c->runq_head != NULL;
     sched_unlock(f);
+    if (poll_console)
+        console_poll();
     if (from_user && others)
         sched_yield();
 }

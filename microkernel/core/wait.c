@@ -6,6 +6,7 @@
  * cannot be lost.
  */
 #include "core/wait.h"
+#include "core/console.h"
 #include "core/event.h"
 #include "core/process.h"
 #include "core/timer.h"
@@ -34,6 +35,9 @@ static struct waitable *object_waitable(struct kobject *o, struct waitq **q)
         *q = &e->waiters;
         return &e->state;
     }
+    case COPRA_OBJ_CONSOLE:
+        *q = &console_input.waiters;
+        return &console_input.state;
     case COPRA_OBJ_MMIO:
     case COPRA_OBJ_IOIO: {
         struct range *r = container_of(o, struct range, obj);

@@ -30,3 +30,9 @@ void serial_write(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         serial_putc(s[i]);
 }
+
+/* A received byte, or -1 if none is waiting. */
+int serial_getc(void)
+{
+    return (inb(COM1 + 5) & 1) ? inb(COM1) : -1;
+}

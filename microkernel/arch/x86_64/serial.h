@@ -5,4 +5,5 @@
 void serial_init(void);
 void serial_putc(char c);
 void serial_write(const char *s, size_t n);
+int serial_getc(void);
 #endif
