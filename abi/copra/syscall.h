@@ -155,8 +155,12 @@ struct copra_sysinfo {
     uint64_t tsc_hz;        /* calibrated TSC frequency */
     uint64_t boot_tsc;      /* TSC at kernel entry */
     uint8_t  manifest_sha384[48];
+    /* Event counters summed over all CPUs since boot, for benchmarks: */
+    uint64_t kernel_entries;          /* interrupts, exceptions and syscalls */
+    uint64_t address_space_switches;  /* CR3 loads that changed the page tables */
+    uint64_t guest_entries;           /* VMRUNs (or the platform's equivalent) */
 };
-COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 88, "sysinfo");
+COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 112, "sysinfo");
 
 /*
  * Status the system reports to QEMU through isa-debug-exit (port 0xf4):

@@ -22,16 +22,20 @@ int aspace_init(struct aspace *as)
 void aspace_activate(struct aspace *as, struct cpu *cpu)
 {
     __atomic_or_fetch(&as->active_cpus, 1ull << cpu->index, __ATOMIC_SEQ_CST);
-    if (read_cr3() != as->root)
+    if (read_cr3() != as->root) {
         paging_switch(as->root);
+        cpu->cr3_switches++;
+    }
 }
 
 void aspace_deactivate(struct aspace *as, struct cpu *cpu)
 {
     /* Leave the tables before saying so: a CPU that has cleared its bit
      * must hold no TLB entry of `as` any more. */
-    if (read_cr3() == as->root)
+    if (read_cr3() == as->root) {
         paging_switch(paging_kernel_root());
+        cpu->cr3_switches++;
+    }
     __atomic_and_fetch(&as->active_cpus, ~(1ull << cpu->index), __ATOMIC_SEQ_CST);
 }
 

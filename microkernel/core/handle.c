@@ -54,6 +54,16 @@ int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, 
     return COPRA_OK;
 }
 
+int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights)
+{
+    const struct handle_entry *e = handle_entry(t, h);
+    if (!e)
+        return COPRA_EBADH;
+    *rights = e->rights;
+    *out = kobject_get(e->obj);
+    return COPRA_OK;
+}
+
 uint32_t handle_rights(const struct handle_table *t, copra_handle_t h)
 {
     const struct handle_entry *e = handle_entry(t, h);

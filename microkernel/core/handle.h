@@ -40,6 +40,8 @@ int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t
 int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
 /* Checks `h` as handle_get() does, without taking a reference. */
 int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights);
+/* Any type: *out gets a new reference and *rights what `h` holds. */
+int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
 /* The rights `h` holds, or 0 if it is not a live handle. */
 uint32_t handle_rights(const struct handle_table *t, copra_handle_t h);
 /* Drops every reference in the table (process teardown). */

@@ -244,8 +244,7 @@ int process_handle_lookup(copra_handle_t h, struct kobject **out, uint32_t *righ
 {
     struct process *p = process_current();
     uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_get(&p->handles, h, COPRA_OBJ_NONE, 0, out);
-    *rights = err ? 0 : handle_rights(&p->handles, h);
+    int err = handle_lookup(&p->handles, h, out, rights);
     spin_unlock_irqrestore(&p->lock, f);
     return err;
 }

@@ -138,5 +138,10 @@ int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
     info.tsc_hz = tsc_hz();
     info.boot_tsc = boot_tsc;
     memcpy(info.manifest_sha384, initrd_manifest_sha384, sizeof(info.manifest_sha384));
+    for (unsigned i = 0; i < cpu_count; i++) {
+        info.kernel_entries += cpus[i].entries;
+        info.address_space_switches += cpus[i].cr3_switches;
+        info.guest_entries += cpus[i].guest_entries;
+    }
     return copy_to_user(uinfo, &info, sizeof(info));
 }

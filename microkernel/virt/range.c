@@ -48,6 +48,8 @@ enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
     struct vm *vm = v->vm;
     uint8_t kind = bus->mmio ? COPRA_IO_KIND_MMIO : COPRA_IO_KIND_PIO;
     struct thread *self = thread_current();
+    if (!__atomic_load_n(&vm->ranges, __ATOMIC_ACQUIRE))
+        return RANGE_UNCLAIMED;   /* no device model at all: skip the lock */
     uint64_t f = spin_lock_irqsave(&vm->lock);
     struct range *r = vm->ranges;
     while (r && !(r->kind == kind && bus->addr >= r->base && bus->addr - r->base < r->len))

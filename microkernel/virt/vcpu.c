@@ -391,6 +391,8 @@ static void vcpu_inject(struct vcpu *v)
 static int vcpu_route(struct vcpu *v, int reason)
 {
     bool gone = false;
+    if (!__atomic_load_n(&v->vm->ranges, __ATOMIC_RELAXED))
+        return reason;   /* no device model in this VM */
     while ((reason == COPRA_EXIT_IO || reason == COPRA_EXIT_MMIO) &&
            v->pending != PENDING_MMIO_RAW && v->bus.active) {
         enum range_result r = range_dispatch(v, &v->bus);
@@ -422,6 +424,7 @@ static int vcpu_run_once(struct vcpu *v)
     }
     vcpu_inject(v);
     struct vm_exit e;
+    cpu_this()->guest_entries++;
     platform->vcpu_enter(v, &e);
     run->exits++;
     switch (e.kind) {

@@ -62,6 +62,30 @@ START_TEST(test_init)
 }
 END_TEST
 
+START_TEST(test_lookup_any_type)
+{
+    struct test_object a;
+    struct kobject *o = NULL;
+    uint32_t rights = 0xffff;
+    object_init(&a, COPRA_OBJ_EVENT);
+    copra_handle_t h = install(&a, COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP);
+    ck_assert_int_eq(handle_lookup(&table, h, &o, &rights), COPRA_OK);
+    ck_assert_ptr_eq(o, &a.obj);
+    ck_assert_uint_eq(rights, COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP);
+    ck_assert_uint_eq(a.obj.refs, 2);                  /* the lookup took a reference */
+    kobject_put(o);
+    /* A handle with no rights is still a handle. */
+    copra_handle_t z = install(&a, 0);
+    ck_assert_int_eq(handle_lookup(&table, z, &o, &rights), COPRA_OK);
+    ck_assert_uint_eq(rights, 0);
+    kobject_put(o);
+    o = NULL;
+    ck_assert_int_eq(handle_lookup(&table, make_handle(7, 3), &o, &rights), COPRA_EBADH);
+    ck_assert_ptr_null(o);
+    handle_table_clear(&table);
+}
+END_TEST
+
 START_TEST(test_install_get_remove)
 {
     struct test_object a;
@@ -457,6 +481,7 @@ static Suite *handle_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_init);
+    tcase_add_test(tc, test_lookup_any_type);
     tcase_add_test(tc, test_install_get_remove);
     tcase_add_test(tc, test_install_fills_lowest_free_slot);
     tcase_add_test(tc, test_stale_handle_after_reuse);

@@ -30,6 +30,7 @@ struct cpu {
     struct thread *dead;                    /* freed by the next thread to run here */
     volatile uint64_t tlb_flushes;          /* TLB shoot-down IPIs handled */
     uint64_t ticks;
+    uint64_t entries, cr3_switches, guest_entries;   /* SYSINFO counters */
     uint64_t gdt[7];                /* null, kcode, kdata, ucode, udata, tss (2) */
     struct tss tss;
 };

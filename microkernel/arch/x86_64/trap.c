@@ -4,6 +4,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "core/process.h"
+#include "core/thread.h"
 #include "core/syscall.h"
 
 extern char usercopy_start[], usercopy_end[], usercopy_fault[];
@@ -51,6 +52,7 @@ static void trap_exception(struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+    cpu_this()->entries++;
     if (f->vector < 32) {
         trap_exception(f);
     } else if (f->vector == COPRA_SYSCALL_VECTOR) {
