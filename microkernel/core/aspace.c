@@ -273,7 +273,7 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
     struct kobject *o = NULL;
     uint32_t rights = 0;
     if (h != COPRA_HANDLE_NONE) {
-        int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
+        int err = process_handle_lookup(h, &o, &rights);
         if (err)
             return err;
         if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&

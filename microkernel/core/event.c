@@ -34,10 +34,7 @@ int64_t sys_event_create(uint64_t pages)
         kobject_put(&e->obj);
         return COPRA_ENOMEM;
     }
-    int64_t h = process_handle_install(&e->obj, COPRA_RIGHTS_EVENT);
-    if (h < 0)
-        kobject_put(&e->obj);
-    return h;
+    return process_handle_install(&e->obj, COPRA_RIGHTS_EVENT);
 }
 
 /* SIGNAL an event, or complete the served requests of an MMIO/IOIO range. */
@@ -45,7 +42,7 @@ int64_t sys_signal(uint64_t h)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
+    int err = process_handle_lookup(h, &o, &rights);
     if (err)
         return err;
     if (o->type != COPRA_OBJ_EVENT && o->type != COPRA_OBJ_MMIO && o->type != COPRA_OBJ_IOIO)

@@ -131,21 +131,14 @@ int64_t sys_open(uint64_t upath, uint64_t len)
     struct initrd_file *f = initrd_find(path, len);
     if (!f)
         return COPRA_ENOENT;
-    struct process *p = process_current();
-    uint64_t fl = spin_lock_irqsave(&p->lock);
-    int64_t h = handle_install(&p->handles, kobject_get(&f->obj),
-                               COPRA_RIGHT_READ | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER);
-    spin_unlock_irqrestore(&p->lock, fl);
-    if (h < 0)
-        kobject_put(&f->obj);
-    return h;
+    return process_handle_install(kobject_get(&f->obj), COPRA_RIGHTS_FILE);
 }
 
 int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &rights);
+    int err = process_handle_lookup(h, &o, &rights);
     if (!err && o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)
         err = COPRA_ETYPE;
     else if (!err && !(rights & COPRA_RIGHT_READ))

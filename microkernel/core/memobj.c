@@ -65,8 +65,5 @@ int64_t sys_mem_create(uint64_t pages)
     struct memobj *m = memobj_create(pages);
     if (!m)
         return COPRA_ENOMEM;
-    int64_t h = process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
-    if (h < 0)
-        memobj_put(m);
-    return h;
+    return process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
 }

@@ -138,9 +138,11 @@ void process_start(struct process *p)
     thread_start(p->threads);
 }
 
-int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out)
+int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
 {
     struct process *p = process_current();
+    if (h > UINT32_MAX)
+        return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
     uint64_t f = spin_lock_irqsave(&p->lock);
     int err = handle_get(&p->handles, h, type, rights, out);
     spin_unlock_irqrestore(&p->lock, f);
@@ -237,12 +239,16 @@ int64_t process_handle_install(struct kobject *obj, uint32_t rights)
     uint64_t f = spin_lock_irqsave(&p->lock);
     int64_t h = handle_install(&p->handles, obj, rights);
     spin_unlock_irqrestore(&p->lock, f);
+    if (h < 0)
+        kobject_put(obj);   /* a full table: the reference the handle would have held */
     return h;
 }
 
-int process_handle_lookup(copra_handle_t h, struct kobject **out, uint32_t *rights)
+int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights)
 {
     struct process *p = process_current();
+    if (h > UINT32_MAX)
+        return COPRA_EBADH;
     uint64_t f = spin_lock_irqsave(&p->lock);
     int err = handle_lookup(&p->handles, h, out, rights);
     spin_unlock_irqrestore(&p->lock, f);
@@ -356,7 +362,7 @@ int64_t sys_dup(uint64_t h, uint64_t rights)
     uint32_t held;
     if (rights & ~(uint64_t)COPRA_RIGHTS_ALL)
         return COPRA_EINVAL;
-    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_lookup((copra_handle_t)h, &o, &held);
+    int err = process_handle_lookup(h, &o, &held);
     if (err)
         return err;
     int64_t ret;
@@ -365,8 +371,7 @@ int64_t sys_dup(uint64_t h, uint64_t rights)
     else if ((rights & held) != rights)
         ret = COPRA_ERIGHTS;   /* never more rights than the original */
     else
-        ret = process_handle_install(o, (uint32_t)rights);
-    if (ret < 0)
-        kobject_put(o);
+        return process_handle_install(o, (uint32_t)rights);
+    kobject_put(o);
     return ret;
 }

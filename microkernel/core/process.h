@@ -48,16 +48,17 @@ void process_thread_gone(struct process *p, struct thread *t);
 /* Address-space bookkeeping of the scheduler (scheduler lock held). */
 void process_switch_to(struct process *p, struct cpu *cpu);
 void process_switch_away(struct process *p, struct cpu *cpu);
-/* Installs a new handle for the current process; COPRA_EFULL when full. */
+/* Installs a new handle for the current process, taking over the caller's
+ * reference; when the table is full (COPRA_EFULL) the reference is dropped. */
 int64_t process_handle_install(struct kobject *obj, uint32_t rights);
 /* Kills the current process after an exception in user mode. */
 NORETURN void process_fault(const struct trap_frame *f);
 
 /* Looks up a handle of the current process (see handle_get()). */
-int process_handle_get(copra_handle_t h, uint32_t type, uint32_t rights, struct kobject **out);
+int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out);
 int process_handle_check(copra_handle_t h, uint32_t type, uint32_t rights);
 /* Looks up `h` of any type; *rights gets the rights it holds. */
-int process_handle_lookup(copra_handle_t h, struct kobject **out, uint32_t *rights);
+int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights);
 
 /* Status of a process killed by exception `vector`. */
 #define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))

@@ -347,7 +347,6 @@ int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg, uint
         return COPRA_ENOMEM;
     int64_t h = process_handle_install(kobject_get(&t->obj), COPRA_RIGHTS_THREAD);
     if (h < 0) {
-        kobject_put(&t->obj);
         thread_discard(t);
         return h;
     }
@@ -383,8 +382,7 @@ int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu)
         return COPRA_OK;
     }
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
+    int err = process_handle_get(h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
     sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);

@@ -34,17 +34,13 @@ int64_t sys_timer_create(void)
     kobject_init(&t->obj, COPRA_OBJ_TIMER, timer_destroy);
     waitable_init(&t->state, false);
     t->node.kind = TIMER_KIND_OBJECT;
-    int64_t h = process_handle_install(&t->obj, COPRA_RIGHTS_TIMER);
-    if (h < 0)
-        kobject_put(&t->obj);
-    return h;
+    return process_handle_install(&t->obj, COPRA_RIGHTS_TIMER);
 }
 
 int64_t sys_timer_set(uint64_t h, uint64_t deadline_ns, uint64_t period_ns)
 {
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)h, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
+    int err = process_handle_get(h, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
     if (period_ns && period_ns < TIMER_MIN_PERIOD_NS) {

@@ -118,8 +118,7 @@ void range_complete(struct range *r)
 static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t len)
 {
     struct kobject *o;
-    int err = hvm > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
+    int err = process_handle_get(hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
     struct vm *vm = container_of(o, struct vm, obj);
@@ -157,10 +156,7 @@ static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t 
         kobject_put(o);
         return err;
     }
-    int64_t h = process_handle_install(&r->obj, COPRA_RIGHTS_RANGE);
-    if (h < 0)
-        kobject_put(&r->obj);
-    return h;
+    return process_handle_install(&r->obj, COPRA_RIGHTS_RANGE);
 }
 
 int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len)

@@ -607,7 +607,7 @@ static void vcpu_destroy(struct kobject *o)
 static int vcpu_lookup(uint64_t h, uint32_t rights, struct vcpu **out)
 {
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH : process_handle_get((copra_handle_t)h, COPRA_OBJ_VCPU, rights, &o);
+    int err = process_handle_get(h, COPRA_OBJ_VCPU, rights, &o);
     if (!err)
         *out = container_of(o, struct vcpu, obj);
     return err;
@@ -616,8 +616,7 @@ static int vcpu_lookup(uint64_t h, uint32_t rights, struct vcpu **out)
 int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
 {
     struct kobject *o;
-    int err = hvm > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
+    int err = process_handle_get(hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
     struct vm *vm = container_of(o, struct vm, obj);
@@ -650,10 +649,7 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         return COPRA_ENOMEM;
     }
     v->run = phys_to_virt(v->run_mem->pages[0]);
-    int64_t h = process_handle_install(&v->obj, COPRA_RIGHTS_VCPU);
-    if (h < 0)
-        kobject_put(&v->obj);
-    return h;
+    return process_handle_install(&v->obj, COPRA_RIGHTS_VCPU);
 }
 
 int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
@@ -734,17 +730,13 @@ int64_t sys_irq_create(uint64_t h)
     }
     kobject_init(&irq->obj, COPRA_OBJ_IRQ, irq_destroy);
     irq->vcpu = v;
-    int64_t ret = process_handle_install(&irq->obj, COPRA_RIGHTS_IRQ);
-    if (ret < 0)
-        kobject_put(&irq->obj);
-    return ret;
+    return process_handle_install(&irq->obj, COPRA_RIGHTS_IRQ);
 }
 
 int64_t sys_irq_inject(uint64_t h, uint64_t vector)
 {
     struct kobject *o;
-    int err = h > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)h, COPRA_OBJ_IRQ, COPRA_RIGHT_SIGNAL, &o);
+    int err = process_handle_get(h, COPRA_OBJ_IRQ, COPRA_RIGHT_SIGNAL, &o);
     if (err)
         return err;
     struct vcpu *v = container_of(o, struct irq, obj)->vcpu;

@@ -56,10 +56,7 @@ int64_t sys_vm_create(void)
         kfree(vm);
         return COPRA_ENOMEM;
     }
-    int64_t h = process_handle_install(&vm->obj, COPRA_RIGHTS_VM);
-    if (h < 0)
-        kobject_put(&vm->obj);
-    return h;
+    return process_handle_install(&vm->obj, COPRA_RIGHTS_VM);
 }
 
 static int vm_unmap_range(struct vm *vm, uint64_t gpa, uint64_t npages)
@@ -98,15 +95,13 @@ static int vm_unmap_range(struct vm *vm, uint64_t gpa, uint64_t npages)
 int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, uint64_t len, uint64_t prot)
 {
     struct kobject *ovm, *omem = NULL;
-    int err = hvm > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &ovm);
+    int err = process_handle_get(hvm, COPRA_OBJ_VM, COPRA_RIGHT_MANAGE, &ovm);
     if (err)
         return err;
     struct vm *vm = container_of(ovm, struct vm, obj);
     uint32_t need = COPRA_RIGHT_MAP | ((prot & COPRA_GUEST_W) ? COPRA_RIGHT_WRITE : 0);
     if (hmem != COPRA_HANDLE_NONE)
-        err = hmem > UINT32_MAX ? COPRA_EBADH
-              : process_handle_get((copra_handle_t)hmem, COPRA_OBJ_MEMORY, need, &omem);
+        err = process_handle_get(hmem, COPRA_OBJ_MEMORY, need, &omem);
     bool bad_range = len == 0 || gpa >= GPA_LIMIT || len > GPA_LIMIT - gpa;
     if (!err && ((prot & ~(uint64_t)(COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X)) || bad_range))
         err = COPRA_EINVAL;
