@@ -242,35 +242,29 @@ static void svm_vcpu_destroy(struct vcpu *v)
     v->arch = NULL;
 }
 
+/* Where each enum copra_state_id lives in the VMCB (0: nowhere). */
+static const uint16_t state_offset[COPRA_STATE_COUNT] = {
+    [COPRA_STATE_RIP] = 0x578, [COPRA_STATE_RFLAGS] = 0x570, [COPRA_STATE_CR0] = 0x558,
+    [COPRA_STATE_CR2] = 0x640, [COPRA_STATE_CR3] = 0x550, [COPRA_STATE_CR4] = 0x548,
+    [COPRA_STATE_EFER] = 0x4d0, [COPRA_STATE_GDTR_BASE] = 0x468, [COPRA_STATE_IDTR_BASE] = 0x488,
+    [COPRA_STATE_PAT] = 0x668, [COPRA_STATE_STAR] = 0x600, [COPRA_STATE_LSTAR] = 0x608,
+    [COPRA_STATE_CSTAR] = 0x610, [COPRA_STATE_SFMASK] = 0x618, [COPRA_STATE_KERNEL_GS_BASE] = 0x620,
+    [COPRA_STATE_SYSENTER_CS] = 0x628, [COPRA_STATE_SYSENTER_ESP] = 0x630, [COPRA_STATE_SYSENTER_EIP] = 0x638,
+};
+_Static_assert(__builtin_offsetof(struct vmcb, sysenter_eip) == 0x638 &&
+               __builtin_offsetof(struct vmcb, star) == 0x600 &&
+               __builtin_offsetof(struct vmcb, gdtr) == 0x460, "state_offset[] matches struct vmcb");
+
+/* Segments in enum copra_segment order: ES CS SS DS FS GS LDTR TR. */
 static struct vmcb_seg *seg_of(struct vmcb *c, unsigned seg)
 {
-    struct vmcb_seg *segs[] = { &c->es, &c->cs, &c->ss, &c->ds, &c->fs, &c->gs, &c->ldtr, &c->tr };
-    return segs[seg];
+    static const uint16_t off[] = { 0x400, 0x410, 0x420, 0x430, 0x440, 0x450, 0x470, 0x490 };
+    return (struct vmcb_seg *)((uint8_t *)c + off[seg]);
 }
 
 static uint64_t *reg_of(struct vmcb *c, unsigned id)
 {
-    switch (id) {
-    case COPRA_STATE_RIP: return &c->rip;
-    case COPRA_STATE_RFLAGS: return &c->rflags;
-    case COPRA_STATE_CR0: return &c->cr0;
-    case COPRA_STATE_CR2: return &c->cr2;
-    case COPRA_STATE_CR3: return &c->cr3;
-    case COPRA_STATE_CR4: return &c->cr4;
-    case COPRA_STATE_EFER: return &c->efer;
-    case COPRA_STATE_GDTR_BASE: return &c->gdtr.base;
-    case COPRA_STATE_IDTR_BASE: return &c->idtr.base;
-    case COPRA_STATE_PAT: return &c->g_pat;
-    case COPRA_STATE_STAR: return &c->star;
-    case COPRA_STATE_LSTAR: return &c->lstar;
-    case COPRA_STATE_CSTAR: return &c->cstar;
-    case COPRA_STATE_SFMASK: return &c->sfmask;
-    case COPRA_STATE_KERNEL_GS_BASE: return &c->kernel_gs_base;
-    case COPRA_STATE_SYSENTER_CS: return &c->sysenter_cs;
-    case COPRA_STATE_SYSENTER_ESP: return &c->sysenter_esp;
-    case COPRA_STATE_SYSENTER_EIP: return &c->sysenter_eip;
-    default: return NULL;
-    }
+    return id < COPRA_STATE_COUNT && state_offset[id] ? (uint64_t *)((uint8_t *)c + state_offset[id]) : NULL;
 }
 
 static uint64_t svm_get_state(struct vcpu *v, unsigned id)
@@ -278,21 +272,15 @@ static uint64_t svm_get_state(struct vcpu *v, unsigned id)
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
     if (id >= COPRA_STATE_SEG_BASE_ID) {
         struct vmcb_seg *s = seg_of(c, (id - COPRA_STATE_SEG_BASE_ID) / 4);
-        switch ((id - COPRA_STATE_SEG_BASE_ID) % 4) {
-        case COPRA_SEG_SEL: return s->sel;
-        case COPRA_SEG_BASE: return s->base;
-        case COPRA_SEG_LIMIT: return s->limit;
-        default: return s->attr;
-        }
+        unsigned field = (id - COPRA_STATE_SEG_BASE_ID) % 4;
+        return field == COPRA_SEG_SEL ? s->sel : field == COPRA_SEG_BASE ? s->base
+             : field == COPRA_SEG_LIMIT ? s->limit : s->attr;
     }
-    if (id == COPRA_STATE_GDTR_LIMIT)
-        return c->gdtr.limit;
-    if (id == COPRA_STATE_IDTR_LIMIT)
-        return c->idtr.limit;
-    if (id == COPRA_STATE_EFER)
-        return c->efer & ~(uint64_t)EFER_SVME;
+    if (id == COPRA_STATE_GDTR_LIMIT || id == COPRA_STATE_IDTR_LIMIT)
+        return (id == COPRA_STATE_GDTR_LIMIT ? &c->gdtr : &c->idtr)->limit;
     uint64_t *r = reg_of(c, id);
-    return r ? *r : 0;
+    uint64_t value = r ? *r : 0;
+    return id == COPRA_STATE_EFER ? value & ~(uint64_t)EFER_SVME : value;
 }
 
 static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
@@ -318,7 +306,7 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
         return COPRA_OK;
     }
     /* Values VMRUN would refuse (APM §15.5.1 consistency checks) are refused here. */
-    if ((id == COPRA_STATE_CR0 && (value >> 32)) || (id == COPRA_STATE_CR4 && (value >> 32)))
+    if ((id == COPRA_STATE_CR0 || id == COPRA_STATE_CR4) && (value >> 32))
         return COPRA_EINVAL;
     if (id == COPRA_STATE_EFER) {
         if (value & ~0xD01ull)   /* SCE, LME, LMA, NXE */
