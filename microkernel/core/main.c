@@ -96,65 +96,42 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     heap_init(&pmm);
 }
 
-/* "init=PATH [-- ARG ...]"; returns the packed argv of the first process. */
-static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc)
+/*
+ * The command line is words: "init=PATH" names the first process (default
+ * "vmm"), words after "--" are its arguments, "crashtest" is a test hook.
+ * Returns the packed argv (abi/copra/syscall.h) of the first process.
+ */
+static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc, bool *crashtest)
 {
-    const char *path = "vmm";
-    size_t path_len = 3;
-    const char *rest = NULL;
-    for (const char *c = cmdline; *c;) {
+    size_t n = 4;
+    bool args = false;
+    memcpy(argv, "vmm", 4);
+    *argc = 1;
+    for (char *c = cmdline; *c;) {
         while (*c == ' ')
             c++;
-        const char *w = c;
+        char *w = c;
         while (*c && *c != ' ')
             c++;
-        if (c - w > 5 && !memcmp(w, "init=", 5)) {
-            path = w + 5;
-            path_len = (size_t)(c - w - 5);
-        } else if (c - w == 2 && !memcmp(w, "--", 2)) {
-            rest = c;
+        size_t len = (size_t)(c - w);
+        if (!len)
             break;
+        if (!args && len == 2 && !memcmp(w, "--", 2)) {
+            args = true;
+        } else if (!args && len == 9 && !memcmp(w, "crashtest", 9)) {
+            *crashtest = true;
+        } else if (args || (len > 5 && !memcmp(w, "init=", 5))) {
+            if (!args)
+                w += 5, len -= 5, n = 0, *argc = 0;   /* replaces the default path */
+            if (n + len + 1 > cap || *argc == COPRA_ARGC_MAX)
+                boot_fail("kernel command line: init= path or arguments too long");
+            memcpy(argv + n, w, len);
+            n += len;
+            argv[n++] = 0;
+            (*argc)++;
         }
     }
-    size_t n = 0;
-    *argc = 0;
-    if (path_len + 1 > cap)
-        boot_fail("init= path too long");
-    memcpy(argv, path, path_len);
-    n = path_len;
-    argv[n++] = 0;
-    (*argc)++;
-    while (rest && *rest) {
-        while (*rest == ' ')
-            rest++;
-        const char *w = rest;
-        while (*rest && *rest != ' ')
-            rest++;
-        if (rest == w)
-            break;
-        if (n + (size_t)(rest - w) + 1 > cap || *argc == COPRA_ARGC_MAX)
-            boot_fail("kernel command line has too many arguments");
-        memcpy(argv + n, w, (size_t)(rest - w));
-        n += (size_t)(rest - w);
-        argv[n++] = 0;
-        (*argc)++;
-    }
     return n;
-}
-
-static bool strstr_word(const char *s, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *c = s; *c;) {
-        while (*c == ' ')
-            c++;
-        const char *w = c;
-        while (*c && *c != ' ')
-            c++;
-        if ((size_t)(c - w) == n && !memcmp(w, word, n))
-            return true;
-    }
-    return false;
 }
 
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
@@ -196,7 +173,8 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 
     char argv[512];
     uint32_t argc;
-    size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc);
+    bool crashtest = false;
+    size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc, &crashtest);
     console_init();
     int err = process_create(argv, strlen(argv), argv, argv_len, argc, 1, &process_init);
     if (err) {
@@ -204,7 +182,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
         cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
     }
     /* "crashtest" proves the kernel-exception path (report, failure status) in CI. */
-    if (strstr_word(cmdline, "crashtest"))
+    if (crashtest)
         *(volatile uint64_t *)0xFFFFFFFFC0000000ull = 0;
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
