@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Port I/O and MMIO that no device model claims, served by the VMM itself:
+ * Port I/O and MMIO that no device model claims, served by the VMM itself.
+ * The UART (COM1) and isa-debug-exit (0xf4) are device-model processes
+ * (`device uart`, `device debugexit`: devmodels.c); without them their
+ * ports are unclaimed like any other.
  *
- *   0xf4        isa-debug-exit: an OUT of value v stops the VM, and the VMM
- *               exits with status v (0..0x7f; larger values give 1).  Test
- *               guests pass or fail through it, as under plain QEMU.
- *   0x3f8       COM1 THR: guest output, printed line by line as "[guest] ...";
- *               0x3fd (LSR) reads 0x60 (THR and transmitter empty) so
- *               polling guests proceed; the other COM1 ports read 0.
- *   0xe9        the Bochs/QEMU debug console: output like 0x3f8; reads 0xe9.
+ *   0xe9        the Bochs/QEMU debug console: output printed line by line as
+ *               "[guest] ..." ("[guest N]" with several VCPUs); reads 0xe9.
  *   0xf0        test interrupt service: OUT v asks for vector v (0x10..0xff,
  *               or 0x100 = NMI) to be injected into the writing VCPU about
  *               1 ms later (IRQ_INJECT from a timer thread).
@@ -25,17 +23,13 @@
  */
 #include "vm.h"
 
-#define PORT_DEBUG_EXIT   0xf4u
 #define PORT_TEST_IRQ     0xf0u
 #define PORT_DEBUGCON     0xe9u
-#define PORT_COM1         0x3f8u
-#define PORT_COM1_LSR     0x3fdu
 #define PORT_BANK         0x500u
 #define PORT_SEQUENCE     0x510u
 #define PORT_SUM          0x514u
 #define PORT_SUM_COUNT    0x518u
 
-#define LSR_THR_EMPTY     0x60u   /* THRE | TEMT */
 #define UNCLAIMED_LOG_MAX 8u
 #define TEST_IRQ_DELAY_NS 1000000ull
 
@@ -198,10 +192,6 @@ uint64_t devices_io_in(struct vmm_vcpu *v, uint16_t port, unsigned size)
     struct vmm_vm *vm = v->vm;
     uint64_t mask = size_mask(size), value;
 
-    if (port == PORT_COM1_LSR)
-        return LSR_THR_EMPTY;
-    if (port >= PORT_COM1 && port < PORT_COM1 + 8)
-        return 0;
     if (port == PORT_DEBUGCON)
         return PORT_DEBUGCON;
     if (port >= PORT_BANK && port < PORT_BANK + sizeof vm->port_bank) {
@@ -231,19 +221,10 @@ void devices_io_out(struct vmm_vcpu *v, uint16_t port, unsigned size, uint64_t v
     struct vmm_vm *vm = v->vm;
 
     value &= size_mask(size);
-    if (port == PORT_DEBUG_EXIT) {
-        int status = value <= 0x7f ? (int)value : VMM_STATUS_GUEST_CRASH;
-        vm_stop(vm, status, "vcpu %u: guest wrote 0x%llx to the debug-exit port 0x%x%s",
-                v->index, (unsigned long long)value, PORT_DEBUG_EXIT,
-                value <= 0x7f ? "" : " (not a status 0..0x7f: reported as 1)");
-        return;
-    }
-    if (port == PORT_COM1 || port == PORT_DEBUGCON) {
+    if (port == PORT_DEBUGCON) {
         serial_putc(v, (uint8_t)value);
         return;
     }
-    if (port > PORT_COM1 && port < PORT_COM1 + 8)
-        return;   /* UART set-up: nothing to emulate for output */
     if (port == PORT_TEST_IRQ) {
         test_irq_request(v, value);
         return;

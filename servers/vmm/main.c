@@ -145,7 +145,9 @@ int main(int argc, char **argv)
     if (config.has_guest) {
         /* The servers (irqd, device models) serve the guest; the VM's end
          * is the system's end. */
-        int status = vm_run(&config);
+        /* Received handle 0 is the console (abi/copra/object.h), for the
+         * UART model. */
+        int status = vm_run(&config, coco_handle_count() > 0 ? coco_handle(0) : COPRA_HANDLE_NONE);
         coco_printf("vmm: exiting with status %d\n", status);
         return status;
     }

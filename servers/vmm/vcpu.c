@@ -8,7 +8,9 @@
  *   CPUID         the CPUID policy below; RIP += 2.
  *   MSR           the MSR table below; RIP += 2.
  *   VMMCALL       no hypercalls yet: RAX = -1000 (as KVM's -KVM_ENOSYS); RIP += 3.
- *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED, DEVICE_GONE: the VM stops.
+ *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED: the VM stops.
+ *   DEVICE_GONE   a device model died mid-request: devmodels.c restarts it
+ *                 (or stops the VM: the debug-exit model's exit).
  *   KICK          nothing (the VM is stopping, or another item woke us).
  *
  * Lengths: TCG's SVM has no NRIPS (shared/reference/qemu-tcg-svm.md), and
@@ -48,8 +50,11 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
  *               (no nested VMX, MWAIT is not intercepted, no x2APIC model);
  *               EBX[31:24] = initial APIC ID = VCPU index, EBX[23:16] = VCPUs.
  *   0xB, 0x1F:  EDX = x2APIC ID = VCPU index.
- *   0x4000_0000: max hypervisor leaf 0x4000_0001, signature "CopraCopraCo";
- *   0x4000_0001..0x4000_00FF: zero (no paravirtual features yet).
+ *   0x4000_0000: max hypervisor leaf 0x4000_0010, signature "CopraCopraCo";
+ *   0x4000_0010: EAX = TSC frequency in kHz (the de-facto "timing
+ *               information" leaf of VMware and KVM), EBX = 0 (no bus clock);
+ *               guests time out with RDTSC, which is not intercepted;
+ *   other 0x4000_0001..0x4000_00FF: zero (no paravirtual features yet).
  *   0x8000_0001: ECX.SVM(2) clear (no nested SVM).
  *   0x8000_000A: zero (the SVM feature leaf of a CPU without SVM).
  */
@@ -68,8 +73,10 @@ static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t suble
 {
     if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
         r[0] = r[1] = r[2] = r[3] = 0;
+        if (leaf == 0x40000010u)
+            r[0] = (uint32_t)(v->vm->tsc_hz / 1000);
         if (leaf == 0x40000000u) {
-            r[0] = 0x40000001u;
+            r[0] = 0x40000010u;
             r[1] = CPUID_SIGNATURE_EBX;
             r[2] = CPUID_SIGNATURE_ECX;
             r[3] = CPUID_SIGNATURE_EDX;
@@ -370,8 +377,9 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
         exit_stop_crash(v, "an exit the kernel does not handle");
         break;
     case COPRA_EXIT_DEVICE_GONE:
-        vm_stop(v->vm, VMM_STATUS_GUEST_CRASH, "vcpu %u: a device model died mid-request",
-                v->index);
+        /* The access completed (all-ones or dropped); re-enter once the
+         * model has been restarted, or the VM stops (a debug exit). */
+        devmodels_device_gone(v);
         break;
     default:
         vm_stop(v->vm, VMM_STATUS_GUEST_CRASH, "vcpu %u: unknown exit reason %u", v->index,
@@ -387,6 +395,7 @@ int vcpu_thread(void *arg)
 
     while (!vm_stopping(v->vm)) {
         struct copra_wait_item item = { .handle = v->handle };
+        v->models_generation = __atomic_load_n(&v->vm->models_generation, __ATOMIC_ACQUIRE);
         int64_t r = coco_wait(&item, 1, COPRA_WAIT_FOREVER);
         if (r < 0) {
             vm_stop(v->vm, VMM_STATUS_GUEST_CRASH, "vcpu %u: WAIT_FOR_EVENT failed: %s",

@@ -229,10 +229,11 @@ static void vm_destroy(struct vmm_vm *vm)
         coco_close(vm->vm);
     if (vm->stop_event != COPRA_HANDLE_NONE)
         coco_close(vm->stop_event);
+    devmodels_stop(vm);
     free(vm);
 }
 
-int vm_run(const struct vmm_config *config)
+int vm_run(const struct vmm_config *config, copra_handle_t console)
 {
     struct loader_plan plan;
     struct copra_sysinfo info;
@@ -264,6 +265,11 @@ int vm_run(const struct vmm_config *config)
         goto out;
     }
     vm->ncpus = info.ncpus;
+    vm->tsc_hz = info.tsc_hz;
+    vm->console = console;
+    status = devmodels_configure(vm);
+    if (status != 0)
+        goto out;
 
     int64_t r = coco_vm_create();
     if (r < 0) {
@@ -292,6 +298,9 @@ int vm_run(const struct vmm_config *config)
     status = devices_start(vm);
     if (status != 0)
         goto out;
+    status = devmodels_start(vm);
+    if (status != 0)
+        goto out;
 
     coco_printf("vmm: starting %u vcpu(s) on %u cpu(s), %llu MiB of RAM\n", vm->nvcpus,
                 vm->ncpus, (unsigned long long)(vm->ram_size >> 20));
@@ -305,9 +314,14 @@ int vm_run(const struct vmm_config *config)
         vm->vcpus[i].thread = (copra_handle_t)r;
     }
 
+    /* Wait for the stop, and supervise the device models meanwhile. */
     for (;;) {
-        struct copra_wait_item item = { .handle = vm->stop_event };
-        r = coco_wait(&item, 1, COPRA_WAIT_FOREVER);
+        struct copra_wait_item items[1 + VMM_DEVMODELS_MAX];
+        items[0] = (struct copra_wait_item){ .handle = vm->stop_event };
+        unsigned n = 1 + devmodels_wait_items(vm, items + 1, VMM_DEVMODELS_MAX);
+        r = coco_wait(items, n, COPRA_WAIT_FOREVER);
+        if (r == COPRA_EBADH)
+            continue;   /* a VCPU thread replaced a model meanwhile */
         if (r < 0) {
             vm_stop(vm, VMM_STATUS_VM_SETUP, "WAIT_FOR_EVENT on the stop event failed: %s",
                     coco_strerror(r));
@@ -315,6 +329,11 @@ int vm_run(const struct vmm_config *config)
         }
         if (vm_stopping(vm))
             break;
+        for (unsigned i = 1; i < n; i++)
+            if (items[i].ready) {
+                devmodels_reap(vm, 0);
+                break;
+            }
     }
     vcpus_join(vm);
     devices_stop(vm);

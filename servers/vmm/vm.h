@@ -21,6 +21,7 @@
 #define VMM_VM_H
 
 #include <coco/coco.h>
+#include <coco/irqline.h>
 #include <coco/vm.h>
 
 #include "config.h"
@@ -39,6 +40,12 @@
 #define VMM_SERIAL_LINE_MAX    200u
 #define VMM_TEST_IRQ_PENDING   32u
 #define VMM_LOG_ONCE_MAX       32u
+
+/* Device models (devmodels.c). */
+#define VMM_DEVMODELS_MAX        8u
+#define VMM_DEVMODEL_RANGES_MAX  5u
+#define VMM_IRQ_LINES_MAX        3u   /* irqd takes 5 ranges + N IRQs + lines <= 16 handles */
+#define VMM_DEVMODEL_RESTARTS_MAX 3u
 
 /* A spinlock for the VMM's few shared tables (held for a few instructions,
  * or around one syscall at most). */
@@ -68,8 +75,37 @@ struct vmm_vcpu {
     bool joined;
     struct copra_run_page *run;
     uint64_t exits[VMM_EXIT_REASONS];  /* exits this thread served, by reason */
-    char line[VMM_SERIAL_LINE_MAX];    /* serial output up to the next '\n' */
+    char line[VMM_SERIAL_LINE_MAX];    /* debug-console output up to the next '\n' */
     unsigned line_len;
+    uint64_t models_generation;   /* vm->models_generation when the last WAIT began */
+};
+
+/* One MMIO or IOIO range a device model serves. */
+struct vmm_devmodel_range {
+    bool mmio;
+    uint64_t base, len;
+};
+
+/* A device model process the VMM starts, supervises and restarts. */
+struct vmm_devmodel {
+    const char *name;             /* its initrd program (and `device` name) */
+    struct vmm_devmodel_range ranges[VMM_DEVMODEL_RANGES_MAX];
+    unsigned nranges;
+    int line;                     /* index in vm->lines it drives, or -1 */
+    bool console;                 /* gets a DUP of the console handle */
+    bool debugexit;               /* its exit is the guest's debug-exit request */
+    bool irqd;                    /* the interrupt controllers: IRQ handles and every line */
+    bool required;                /* false: irqd started only because a device has a line */
+    bool debug_crash;             /* uart: debug-crash (a test aid) */
+    copra_handle_t process;       /* COPRA_HANDLE_NONE when not running */
+    unsigned restarts;
+};
+
+/* An interrupt line (coco/irqline.h): the VMM keeps a full-rights DUP so it
+ * can hand fresh DUPs to a restarted driver or irqd. */
+struct vmm_irq_line {
+    unsigned gsi;
+    copra_handle_t event;
 };
 
 /* A pending request of the test interrupt service. */
@@ -85,6 +121,7 @@ struct vmm_vm {
     uint8_t *ram;                 /* the guest's RAM, mapped into the VMM */
     uint64_t ram_size;
     unsigned nvcpus, ncpus;
+    uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */
     struct vmm_vcpu *vcpus;
 
     /* Stopping (see above).  `stopping` goes 0 -> 1 once. */
@@ -110,6 +147,17 @@ struct vmm_vm {
     uint32_t msr_logged[VMM_LOG_ONCE_MAX];
     unsigned nmsr_logged;
 
+    /* Device models (devmodels.c): the table and every process handle in it
+     * are guarded by models_lock (an event used as a sleeping lock, since
+     * the holder makes syscalls); models_generation counts handled exits. */
+    struct vmm_devmodel models[VMM_DEVMODELS_MAX];
+    unsigned nmodels;
+    struct vmm_irq_line lines[VMM_IRQ_LINES_MAX];
+    unsigned nlines;
+    copra_handle_t console;       /* the VMM's received handle 0, or NONE */
+    copra_handle_t models_lock;
+    uint64_t models_generation;
+
     /* The test interrupt service (devices.c), under test_irq_lock. */
     struct vmm_lock test_irq_lock;
     struct vmm_test_irq test_irq[VMM_TEST_IRQ_PENDING];
@@ -119,7 +167,7 @@ struct vmm_vm {
 
 /* Build, run and tear down the VM `config` describes; returns the VMM's
  * exit status (the guest's debug-exit value, or a VMM_STATUS_*). */
-int vm_run(const struct vmm_config *config);
+int vm_run(const struct vmm_config *config, copra_handle_t console);
 
 /* Stop the VM with exit status `status` (first call wins); `format` says why. */
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
@@ -141,5 +189,18 @@ uint64_t devices_mmio_read(struct vmm_vcpu *v, uint64_t gpa, unsigned size);
 void devices_mmio_write(struct vmm_vcpu *v, uint64_t gpa, unsigned size, uint64_t value);
 int devices_start(struct vmm_vm *vm);
 void devices_stop(struct vmm_vm *vm);
+
+/* devmodels.c: device-model processes (and irqd) from the `device` lines. */
+int devmodels_configure(struct vmm_vm *vm);          /* 0 or 2 (bad description) */
+int devmodels_start(struct vmm_vm *vm);              /* 0 or VMM_STATUS_VM_SETUP */
+/* Copy the process handles of running models into items (at most max). */
+unsigned devmodels_wait_items(struct vmm_vm *vm, struct copra_wait_item *items, unsigned max);
+/* Handle the models that exited: restart, or stop the VM (debug exit,
+ * too many restarts).  Waits up to timeout_ns for one to exit. */
+void devmodels_reap(struct vmm_vm *vm, uint64_t timeout_ns);
+/* A VCPU's request died with its model (COPRA_EXIT_DEVICE_GONE): wait
+ * until the exit has been handled (the model restarted, or the VM stops). */
+void devmodels_device_gone(struct vmm_vcpu *v);
+void devmodels_stop(struct vmm_vm *vm);
 
 #endif

@@ -82,9 +82,12 @@ int guest_main(unsigned cpu, uint32_t info_gpa)
     signature[12] = '\0';
     guest_printf("leaf 0x40000000: max 0x%x, signature '%s'\n", r[0], signature);
     CHECK("leaf 0x40000000: signature CopraCopraCo", memcmp(signature, "CopraCopraCo", 12) == 0);
-    CHECK_EQ("leaf 0x40000000: max hypervisor leaf", r[0], 0x40000001);
+    CHECK_EQ("leaf 0x40000000: max hypervisor leaf", r[0], 0x40000010);
     cpuid(0x40000001, 0, r);
     CHECK("leaf 0x40000001: no features", (r[0] | r[1] | r[2] | r[3]) == 0);
+    cpuid(0x40000010, 0, r);
+    guest_printf("leaf 0x40000010: TSC %u kHz\n", r[0]);
+    CHECK("leaf 0x40000010: a TSC frequency in kHz", r[0] >= 100000 && r[1] == 0);
 
     cpuid(0x80000000, 0, r);
     CHECK("leaf 0x80000000: extended leaves", r[0] >= 0x80000001);

@@ -6,9 +6,12 @@
  * VCPUs, guest_ap_main() (VCPU 1 and up; the default parks the VCPU in
  * HLT with interrupts on).
  *
- * Ports served by the VMM (servers/vmm/devices.c): 0xf4 debug exit, 0x3f8
- * COM1, 0xf0 test interrupt service, 0x500-0x518 test registers; MMIO
- * scratch device at 0xC0000000 (alias 0x40000000 in boot.S's page tables).
+ * Ports served by device-model processes (`device uart`, `device debugexit`
+ * in the VM description; servers/devmodel/): 0x3f8 COM1 (a 16550, output
+ * as "[uart] ..." lines), 0xf4 debug exit.  Served by the VMM
+ * (servers/vmm/devices.c): 0xe9 debug console, 0xf0 test interrupt
+ * service, 0x500-0x518 test registers; MMIO scratch device at 0xC0000000
+ * (alias 0x40000000 in boot.S's page tables).
  */
 #ifndef GUEST_H
 #define GUEST_H
@@ -79,7 +82,7 @@ static inline uint64_t read_rflags(void)
     return f;
 }
 
-/* Output to COM1 (the VMM prints it line by line as "[guest] ..."). */
+/* Output to COM1 (the UART model prints it line by line as "[uart] ..."). */
 void guest_putc(char c);
 void guest_print(const char *s);
 /* %s %c %d %u %x %p, length l/ll, zero padding and width ("%016llx"). */

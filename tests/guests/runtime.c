@@ -63,10 +63,25 @@ static void print_number(uint64_t v, unsigned base, unsigned width, char pad, bo
         guest_putc(digits[--n]);
 }
 
+/* One UART serves every VCPU, so guest_printf() keeps a line whole: it
+ * holds this lock for the call.  Bounded spinning, so that an interrupt
+ * handler printing over a holder it interrupted cannot hang the guest. */
+static volatile int print_lock;
+
+static void print_lock_take(void)
+{
+    for (unsigned i = 0; i < 10000000u; i++) {
+        if (!__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+            return;
+        __asm__ volatile("pause");
+    }
+}
+
 void guest_printf(const char *fmt, ...)
 {
     va_list ap;
 
+    print_lock_take();
     va_start(ap, fmt);
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
@@ -123,6 +138,7 @@ void guest_printf(const char *fmt, ...)
         }
     }
     va_end(ap);
+    __atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
 }
 
 bool guest_check(bool ok, const char *name, const char *file, int line)

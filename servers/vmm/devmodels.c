@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device models: each `device` line of the VM description is a process the
+ * VMM starts with EXEC, moving exactly the handles it serves with, and
+ * supervises for the VM's lifetime.
+ *
+ *   device uart [irq=N|none] [debug-crash=1]
+ *       program `uart` (servers/devmodel/uart16550.c): IOIO range
+ *       0x3f8-0x3ff, a DUP of the console (the VMM's received handle 0)
+ *       and the driver's DUP of the line of GSI N (default 4).
+ *   device debugexit
+ *       program `debugexit`: IOIO range 0xf4-0xf7.  It exits with
+ *       DEBUGEXIT_STATUS(vcpu, value) when the guest writes there, and
+ *       that exit stops the VM with the value (servers/devmodel/debugexit.h).
+ *   device irqd
+ *       program `irqd` (servers/irqd), also started without this line when
+ *       any device has an interrupt line (then a missing irqd program only
+ *       means "no interrupts").  The contract:
+ *       argv {"irqd", "vcpus=N", "lines=G1,G2,..."}; handles [0] MMIO LAPIC
+ *       0xFEE00000 +0x1000, [1] MMIO IOAPIC 0xFEC00000 +0x1000, [2] IOIO
+ *       PIC master 0x20 +2, [3] IOIO PIC slave 0xA0 +2, [4] IOIO ELCR 0x4D0
+ *       +2, [5..5+N-1] an IRQ handle per VCPU, [5+N..] one event per line
+ *       in `lines=` order (EVENT_CREATE(1), protocol in coco/irqline.h).
+ * Every model also gets `vcpus=N` (the slots of a range it must scan).
+ *
+ * Lines: the VMM creates each line's event, writes the GSI into its area
+ * and keeps one full-rights handle; a driver gets a DUP with
+ * SIGNAL | MAP | TRANSFER, irqd one with all event rights.
+ *
+ * Restarts: a model's ranges die with its handles when it exits.  The VMM
+ * hears of it from the process handle (the main thread waits on all of
+ * them) or, if a VCPU was waiting for an answer, from its VCPU wait
+ * (COPRA_EXIT_DEVICE_GONE: the access completed as all-ones, or the write
+ * was dropped).  Either way devmodels_reap() logs the exit, creates fresh
+ * ranges and EXECs the program again, at most VMM_DEVMODEL_RESTARTS_MAX
+ * times per model; after that the VM stops (status 1).  The VCPU that met
+ * DEVICE_GONE re-enters the guest only once the exit has been handled; a
+ * VCPU that touches the model's ports in between finds them unclaimed
+ * (reads all-ones, served by devices.c).
+ */
+#include "vm.h"
+
+#include "../devmodel/debugexit.h"
+
+#define GONE_WAIT_NS      (5000000000ull)   /* DEVICE_GONE to the model's exit */
+#define GONE_POLL_NS      (50000000ull)
+#define UART_DEFAULT_GSI  4u
+
+static const struct vmm_devmodel_range irqd_ranges[] = {
+    { true, 0xFEE00000ull, 0x1000 },   /* LAPIC */
+    { true, 0xFEC00000ull, 0x1000 },   /* IOAPIC */
+    { false, 0x20, 2 },                /* PIC master */
+    { false, 0xA0, 2 },                /* PIC slave */
+    { false, 0x4D0, 2 },               /* ELCR */
+};
+
+/* The lock: an event holding one pending SIGNAL while free. */
+static void models_lock(struct vmm_vm *vm)
+{
+    struct copra_wait_item item = { .handle = vm->models_lock };
+    while (coco_wait(&item, 1, COPRA_WAIT_FOREVER) < 0 || !item.ready)
+        item.ready = 0;
+}
+
+static void models_unlock(struct vmm_vm *vm)
+{
+    coco_signal(vm->models_lock);
+}
+
+/* ---- Configuration ---------------------------------------------------- */
+
+static const char *device_param(const struct vmm_config_device *d, const char *key)
+{
+    for (unsigned i = 0; i < d->nparams; i++)
+        if (strcmp(d->params[i].key, key) == 0)
+            return d->params[i].value;
+    return NULL;
+}
+
+static int config_fail(const struct vmm_config_device *d, const char *what)
+{
+    coco_printf("vmm: line %u: device %s: %s\n", d->line, d->name, what);
+    return 2;
+}
+
+static struct vmm_devmodel *model_add(struct vmm_vm *vm, const char *name)
+{
+    for (unsigned i = 0; i < vm->nmodels; i++)
+        if (strcmp(vm->models[i].name, name) == 0)
+            return NULL;   /* one instance of each */
+    if (vm->nmodels == VMM_DEVMODELS_MAX)
+        return NULL;
+    struct vmm_devmodel *m = &vm->models[vm->nmodels++];
+    *m = (struct vmm_devmodel){ .name = name, .line = -1, .required = true };
+    return m;
+}
+
+static void model_range(struct vmm_devmodel *m, bool mmio, uint64_t base, uint64_t len)
+{
+    m->ranges[m->nranges++] = (struct vmm_devmodel_range){ mmio, base, len };
+}
+
+static int line_add(struct vmm_vm *vm, unsigned gsi)
+{
+    for (unsigned i = 0; i < vm->nlines; i++)
+        if (vm->lines[i].gsi == gsi)
+            return (int)i;   /* a shared line: each driver gets its own DUP */
+    if (vm->nlines == VMM_IRQ_LINES_MAX)
+        return -1;
+    vm->lines[vm->nlines] = (struct vmm_irq_line){ .gsi = gsi };
+    return (int)vm->nlines++;
+}
+
+int devmodels_configure(struct vmm_vm *vm)
+{
+    const struct vmm_config *c = vm->config;
+    bool want_irqd = false;
+
+    for (unsigned i = 0; i < c->ndevices; i++) {
+        const struct vmm_config_device *d = &c->devices[i];
+        struct vmm_devmodel *m;
+        const char *v;
+
+        if (strcmp(d->name, "uart") == 0) {
+            if (!(m = model_add(vm, "uart")))
+                return config_fail(d, "a second uart, or too many devices");
+            model_range(m, false, 0x3f8, 8);
+            m->console = true;
+            unsigned long gsi = UART_DEFAULT_GSI;
+            if ((v = device_param(d, "irq")) != NULL && strcmp(v, "none") != 0) {
+                char *end;
+                gsi = strtoul(v, &end, 0);
+                if (*v == '\0' || *end != '\0' || gsi > 23)
+                    return config_fail(d, "irq= wants a GSI 0..23 or none");
+            }
+            if (v == NULL || strcmp(v, "none") != 0) {
+                m->line = line_add(vm, (unsigned)gsi);
+                if (m->line < 0)
+                    return config_fail(d, "too many interrupt lines");
+            }
+            m->debug_crash = (v = device_param(d, "debug-crash")) != NULL && strcmp(v, "0") != 0;
+        } else if (strcmp(d->name, "debugexit") == 0) {
+            if (!(m = model_add(vm, "debugexit")))
+                return config_fail(d, "a second debugexit, or too many devices");
+            model_range(m, false, 0xf4, 4);
+            m->debugexit = true;
+        } else if (strcmp(d->name, "irqd") == 0) {
+            want_irqd = true;
+            continue;
+        } else {
+            return config_fail(d, "unknown device (uart, debugexit or irqd)");
+        }
+        for (unsigned k = 0; k < d->nparams; k++)
+            if (strcmp(d->params[k].key, "irq") != 0 && strcmp(d->params[k].key, "debug-crash") != 0)
+                return config_fail(d, "unknown parameter (irq=, debug-crash=)");
+    }
+    if (want_irqd || vm->nlines > 0) {
+        struct vmm_devmodel *m = model_add(vm, "irqd");
+        if (m == NULL) {
+            coco_printf("vmm: too many devices for irqd\n");
+            return 2;
+        }
+        for (unsigned i = 0; i < sizeof irqd_ranges / sizeof irqd_ranges[0]; i++)
+            m->ranges[m->nranges++] = irqd_ranges[i];
+        m->irqd = true;
+        m->required = want_irqd;
+        if (5 + vm->nvcpus + vm->nlines > COPRA_EXEC_HANDLES_MAX) {
+            if (want_irqd) {
+                coco_printf("vmm: irqd takes at most %u handles: %u vcpus and %u lines are too many\n",
+                            COPRA_EXEC_HANDLES_MAX, vm->nvcpus, vm->nlines);
+                return 2;
+            }
+            coco_printf("vmm: %u vcpus and %u lines do not fit irqd's %u handles: no interrupts\n",
+                        vm->nvcpus, vm->nlines, COPRA_EXEC_HANDLES_MAX);
+            vm->nmodels--;
+        }
+    }
+    return 0;
+}
+
+/* ---- Starting --------------------------------------------------------- */
+
+static void handles_close(copra_handle_t *handles, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        coco_close(handles[i]);
+}
+
+/* Create m's handles and EXEC it; returns 0 or a negative error. */
+static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
+{
+    copra_handle_t handles[COPRA_EXEC_HANDLES_MAX];
+    char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16];
+    const char *argv[6];
+    unsigned n = 0, argc = 0;
+    int64_t r = 0;
+
+    for (unsigned i = 0; i < m->nranges && r >= 0; i++) {
+        const struct vmm_devmodel_range *g = &m->ranges[i];
+        r = g->mmio ? coco_mmio_event(vm->vm, g->base, g->len)
+                    : coco_ioio_event(vm->vm, (uint16_t)g->base, (uint32_t)g->len);
+        if (r >= 0)
+            handles[n++] = (copra_handle_t)r;
+    }
+    argv[argc++] = m->name;
+    snprintf(vcpus, sizeof vcpus, "vcpus=%u", vm->nvcpus);
+    argv[argc++] = vcpus;
+    if (m->irqd) {
+        size_t used = 0;
+        for (unsigned i = 0; i < vm->nvcpus && r >= 0; i++)
+            if ((r = coco_irq_create(vm->vcpus[i].handle)) >= 0)
+                handles[n++] = (copra_handle_t)r;
+        used += (size_t)snprintf(lines, sizeof lines, "lines=");
+        for (unsigned i = 0; i < vm->nlines && r >= 0; i++) {
+            if ((r = coco_dup(vm->lines[i].event, COPRA_RIGHTS_EVENT)) >= 0)
+                handles[n++] = (copra_handle_t)r;
+            used += (size_t)snprintf(lines + used, sizeof lines - used, "%s%u", i ? "," : "",
+                                     vm->lines[i].gsi);
+        }
+        argv[argc++] = lines;
+    } else {
+        if (m->console && vm->console != COPRA_HANDLE_NONE && r >= 0) {
+            if ((r = coco_dup(vm->console, COPRA_RIGHTS_CONSOLE)) >= 0) {
+                handles[n++] = (copra_handle_t)r;
+                argv[argc++] = "console";
+            }
+        }
+        if (m->line >= 0 && r >= 0) {
+            if ((r = coco_dup(vm->lines[m->line].event, COCO_IRQ_LINE_DRIVER_RIGHTS)) >= 0) {
+                handles[n++] = (copra_handle_t)r;
+                snprintf(irq, sizeof irq, "irq=%u", vm->lines[m->line].gsi);
+                argv[argc++] = irq;
+            }
+        }
+        if (m->debug_crash)
+            argv[argc++] = "debug-crash";
+    }
+    if (r >= 0)
+        r = coco_spawn(m->name, (int)argc, argv, handles, n);
+    if (r < 0) {
+        handles_close(handles, n);   /* EXEC moves nothing when it fails */
+        return r;
+    }
+    m->process = (copra_handle_t)r;
+    return 0;
+}
+
+int devmodels_start(struct vmm_vm *vm)
+{
+    int64_t r = coco_event_create(0);
+    if (r < 0)
+        goto fail;
+    vm->models_lock = (copra_handle_t)r;
+    coco_signal(vm->models_lock);
+
+    for (unsigned i = 0; i < vm->nlines; i++) {
+        struct vmm_irq_line *l = &vm->lines[i];
+        r = coco_event_create(COCO_IRQ_LINE_PAGES);
+        if (r < 0)
+            goto fail;
+        l->event = (copra_handle_t)r;
+        r = coco_mmap(l->event, NULL, COCO_IRQ_LINE_PAGES * COPRA_PAGE_SIZE,
+                      COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+        if (r < 0)
+            goto fail;
+        ((struct coco_irq_line *)(uintptr_t)r)->gsi = l->gsi;
+        coco_munmap((void *)(uintptr_t)r, COCO_IRQ_LINE_PAGES * COPRA_PAGE_SIZE);
+    }
+    /* irqd (last in the table) first, so its controllers exist before any
+     * device model can raise a line. */
+    for (unsigned k = vm->nmodels; k-- > 0;) {
+        struct vmm_devmodel *m = &vm->models[k];
+        r = model_exec(vm, m);
+        if (r == COPRA_ENOENT && m->irqd && !m->required) {
+            coco_printf("vmm: no irqd in the initrd: devices run without interrupts\n");
+            continue;
+        }
+        if (r < 0) {
+            coco_printf("vmm: cannot start device model %s: %s\n", m->name, coco_strerror(r));
+            return VMM_STATUS_VM_SETUP;
+        }
+        coco_printf("vmm: device model %s started (%u range(s)%s%s)\n", m->name, m->nranges,
+                    m->line >= 0 ? ", an interrupt line" : "", m->console && vm->console ? ", the console" : "");
+    }
+    return 0;
+fail:
+    coco_printf("vmm: cannot set up the device models: %s\n", coco_strerror(r));
+    return VMM_STATUS_VM_SETUP;
+}
+
+void devmodels_stop(struct vmm_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nlines; i++)
+        if (vm->lines[i].event != COPRA_HANDLE_NONE)
+            coco_close(vm->lines[i].event);
+    if (vm->models_lock != COPRA_HANDLE_NONE)
+        coco_close(vm->models_lock);
+    /* Running models live on until the VMM (the first process) exits,
+     * which ends the system; there is no call to kill them earlier. */
+}
+
+/* ---- Supervision ------------------------------------------------------ */
+
+unsigned devmodels_wait_items(struct vmm_vm *vm, struct copra_wait_item *items, unsigned max)
+{
+    unsigned n = 0;
+
+    models_lock(vm);
+    for (unsigned i = 0; i < vm->nmodels && n < max; i++)
+        if (vm->models[i].process != COPRA_HANDLE_NONE)
+            items[n++] = (struct copra_wait_item){ .handle = vm->models[i].process };
+    models_unlock(vm);
+    return n;
+}
+
+/* m's process exited with `status`.  Under models_lock. */
+static void model_exited(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t status)
+{
+    coco_close(m->process);
+    m->process = COPRA_HANDLE_NONE;
+    __atomic_add_fetch(&vm->models_generation, 1, __ATOMIC_RELEASE);
+
+    if (m->debugexit && status >= DEBUGEXIT_STATUS_BASE &&
+        status < DEBUGEXIT_STATUS_BASE + (int64_t)(COPRA_VCPUS_MAX << 8)) {
+        unsigned vcpu = (unsigned)((status - DEBUGEXIT_STATUS_BASE) >> 8);
+        unsigned value = (unsigned)(status & 0xff);
+        if (value <= 0x7f)
+            vm_stop(vm, (int)value, "vcpu %u: guest wrote 0x%x to the debug-exit port 0xf4", vcpu,
+                    value);
+        else
+            vm_stop(vm, VMM_STATUS_GUEST_CRASH, "vcpu %u: guest wrote a value above 0x7f to the "
+                    "debug-exit port 0xf4 (reported as 1)", vcpu);
+        return;
+    }
+    if (status >= 0x100 && status < 0x200)
+        coco_printf("vmm: device model %s killed by a fault (vector %lld)\n", m->name,
+                    (long long)(status - 0x100));
+    else
+        coco_printf("vmm: device model %s exited with status %lld\n", m->name, (long long)status);
+    if (vm_stopping(vm))
+        return;
+    if (m->restarts >= VMM_DEVMODEL_RESTARTS_MAX) {
+        vm_stop(vm, VMM_STATUS_GUEST_CRASH, "device model %s died after %u restarts: giving up",
+                m->name, m->restarts);
+        return;
+    }
+    m->restarts++;
+    int64_t r = model_exec(vm, m);
+    if (r < 0) {
+        vm_stop(vm, VMM_STATUS_GUEST_CRASH, "cannot restart device model %s: %s", m->name,
+                coco_strerror(r));
+        return;
+    }
+    coco_printf("vmm: device model %s restarted with fresh ranges (restart %u of %u)\n", m->name,
+                m->restarts, VMM_DEVMODEL_RESTARTS_MAX);
+}
+
+void devmodels_reap(struct vmm_vm *vm, uint64_t timeout_ns)
+{
+    struct copra_wait_item items[VMM_DEVMODELS_MAX];
+    struct vmm_devmodel *owner[VMM_DEVMODELS_MAX];
+    unsigned n = 0;
+
+    models_lock(vm);
+    for (unsigned i = 0; i < vm->nmodels; i++) {
+        if (vm->models[i].process == COPRA_HANDLE_NONE)
+            continue;
+        owner[n] = &vm->models[i];
+        items[n++] = (struct copra_wait_item){ .handle = vm->models[i].process };
+    }
+    if (n > 0 && coco_wait(items, n, timeout_ns) > 0)
+        for (unsigned i = 0; i < n; i++)
+            if (items[i].ready)
+                model_exited(vm, owner[i], (int64_t)items[i].value);
+    models_unlock(vm);
+}
+
+void devmodels_device_gone(struct vmm_vcpu *v)
+{
+    struct vmm_vm *vm = v->vm;
+    uint64_t deadline = (uint64_t)coco_clock() + GONE_WAIT_NS;
+
+    /* The range died before the process is reported exited (the kernel
+     * closes the handles first): wait for that exit to be handled. */
+    while (!vm_stopping(vm) &&
+           __atomic_load_n(&vm->models_generation, __ATOMIC_ACQUIRE) == v->models_generation) {
+        if ((uint64_t)coco_clock() >= deadline) {
+            coco_printf("vmm: vcpu %u: a device model went away mid-request, but none exited\n",
+                        v->index);
+            return;
+        }
+        devmodels_reap(vm, GONE_POLL_NS);
+    }
+}
