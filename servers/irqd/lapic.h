@@ -36,7 +36,10 @@
  * cannot be set).  A periodic period is at least LAPIC_TIMER_MIN_PERIOD_NS
  * (100 us, the kernel's shortest periodic TIMER); the current count then
  * runs down over the stretched period.  A new divide configuration takes
- * effect at the next write of the initial count.  The caller runs one
+ * effect at the next write of the initial count.  Expiries are as exact
+ * as the kernel's TIMER objects, which expire on its 1 kHz tick: a 500 us
+ * periodic timer delivers once per millisecond (expirations coalesce in
+ * IRR as on hardware when the CPU cannot keep up).  The caller runs one
  * kernel TIMER per LAPIC: whenever `timer_changed` is set it re-arms it
  * from lapic_timer_deadline()/lapic_timer_period() and clears the flag,
  * and on each expiration calls lapic_timer_fired().

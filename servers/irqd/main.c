@@ -20,8 +20,8 @@
  * number of lines is at most 11.
  *
  * One thread, one loop: WAIT on the five ranges, the line events and one
- * kernel TIMER per LAPIC; serve every request in the ready ranges' slots,
- * take every line's new state, fire every expired LAPIC timer; let the
+ * kernel TIMER per LAPIC; take every line's new state, serve every request
+ * in the ready ranges' slots, fire every expired LAPIC timer; let the
  * irqchip work out what to inject; then one BATCH does the IRQ_INJECTs,
  * re-arms the timers that changed, SIGNALs the served ranges (the kernel
  * resumes those VCPUs) and WAITs again.  Injections go before the SIGNALs
@@ -48,6 +48,9 @@
 #define LINES_MAX    (HANDLES_MAX - FIXED_HANDLES - 1u)
 #define VCPUS_MAX    (HANDLES_MAX - FIXED_HANDLES)
 #define BATCH_MAX    COPRA_BATCH_MAX
+
+COPRA_STATIC_ASSERT(IRQCHIP_VECTOR_NMI == COPRA_IRQ_NMI, "irqchip's NMI is IRQ_INJECT's");
+COPRA_STATIC_ASSERT(IRQCHIP_VCPUS_MAX == COPRA_VCPUS_MAX, "a LAPIC per possible VCPU");
 
 struct line {
     copra_handle_t event;
@@ -356,13 +359,17 @@ int main(int argc, char **argv)
             coco_printf("irqd: WAIT failed: %s\n", coco_strerror(r));
             return 4;
         }
-        struct copra_wait_item *item = d->items;
-        for (unsigned i = 0; i < RANGES; i++, item++)
-            if (item->ready)
-                range_serve(d, i);
+        /* Lines before ranges: a device model lowers its line before it
+         * completes the access that served the device, so an EOI that
+         * arrives together with the lowering must see the line low (or a
+         * level-triggered IOAPIC entry would deliver once more). */
+        struct copra_wait_item *item = d->items + RANGES;
         for (unsigned i = 0; i < d->nlines; i++, item++)
             if (item->ready)
                 line_update(d, &d->line[i]);
+        for (unsigned i = 0; i < RANGES; i++)
+            if (d->items[i].ready)
+                range_serve(d, i);
         for (unsigned v = 0; v < d->nvcpus; v++, item++) {
             if (item->ready)
                 timer_expired(d, v);
