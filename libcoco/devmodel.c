@@ -60,11 +60,9 @@ void devmodel_stop(struct devmodel *dm, int status)
 int devmodel_run(struct devmodel *dm)
 {
     struct copra_wait_item items[DEVMODEL_WAIT_MAX];
-    struct copra_batch_call calls[DEVMODEL_WAIT_MAX + 1];
-    struct copra_batch_result results[DEVMODEL_WAIT_MAX + 1];
     unsigned nitems = dm->nranges + dm->nsources;
     unsigned nslots = dm->nslots ? dm->nslots : COPRA_VCPUS_MAX;
-    unsigned ncalls = 0;
+    bool served_any = false;
 
     if (nitems == 0 || nitems > DEVMODEL_WAIT_MAX || nslots > COPRA_VCPUS_MAX)
         return COPRA_EINVAL;
@@ -82,38 +80,21 @@ int devmodel_run(struct devmodel *dm)
             .handle = i < dm->nranges ? dm->ranges[i].handle : dm->sources[i - dm->nranges].handle,
         };
     while (!dm->stopping) {
-        /* SIGNAL what the last round served and WAIT again: one BATCH. */
-        calls[ncalls++] = (struct copra_batch_call){
-            .nr = COPRA_SYS_WAIT_FOR_EVENT,
-            .args = { (uint64_t)(uintptr_t)items, nitems, COPRA_WAIT_FOREVER },
-        };
-        int64_t ready;
-        if (ncalls == 1) {
-            ready = coco_wait(items, nitems, COPRA_WAIT_FOREVER);
-        } else {
-            int64_t done = coco_batch(calls, results, ncalls, 0);
-            if (done < 0)
-                return (int)done;
-            if ((unsigned)done < ncalls)
-                return COPRA_EINVAL;   /* only an exiting process stops a batch early */
-            ready = results[ncalls - 1].result;
-        }
+        /* The WAIT itself completes what the last round served (the kernel
+         * completes DONE slots of the ranges we wait on): one syscall. */
+        int64_t ready = coco_wait(items, nitems, COPRA_WAIT_FOREVER);
         dm->syscalls++;
-        ncalls = 0;
         if (ready < 0)
             return (int)ready;
         dm->wakeups++;
-
+        served_any = false;
         for (unsigned i = 0; i < nitems; i++) {
             if (!items[i].ready)
                 continue;
             if (i < dm->nranges) {
                 unsigned served = range_serve(&dm->ranges[i], nslots);
                 dm->requests += served;
-                if (served != 0)
-                    calls[ncalls++] = (struct copra_batch_call){
-                        .nr = COPRA_SYS_SIGNAL, .args = { dm->ranges[i].handle },
-                    };
+                served_any |= served != 0;
             } else {
                 struct devmodel_source *s = &dm->sources[i - dm->nranges];
                 if (s->ready != NULL)
@@ -122,8 +103,8 @@ int devmodel_run(struct devmodel *dm)
         }
     }
     /* Complete what the last round served before returning. */
-    if (ncalls != 0) {
-        coco_batch(calls, results, ncalls, 0);
+    for (unsigned i = 0; served_any && i < dm->nranges; i++) {
+        coco_signal(dm->ranges[i].handle);
         dm->syscalls++;
     }
     return dm->status;

@@ -169,8 +169,11 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
  * of the exiting VCPU in the range's mapped area, makes the range ready
  * (counting, like an event) and parks the VCPU.  The device model waits on
  * the range, serves every slot in state COPRA_IO_REQUEST (for a read it
- * writes `data`), sets the slot to COPRA_IO_DONE and SIGNALs the range; the
- * kernel then completes the instruction in the guest and resumes it.  If
+ * writes `data`), sets the slot to COPRA_IO_DONE and SIGNALs the range -- or
+ * simply waits on the range again: a WAIT_FOR_EVENT by a holder of SIGNAL
+ * on the range completes its DONE slots first, so serving a request costs
+ * one syscall.  The kernel then completes the instruction in the guest and
+ * resumes it.  If
  * the range goes away (its last handle closed: the device model exited or
  * crashed) with requests outstanding, reads complete as all-ones, writes
  * are dropped, and the VMM's VCPU wait returns COPRA_EXIT_DEVICE_GONE.

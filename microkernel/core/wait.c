@@ -69,7 +69,8 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     if (copy_from_user(items, uitems, count * sizeof(items[0])))
         return COPRA_EFAULT;
     int64_t ret = COPRA_OK;
-    uint64_t n;
+    uint64_t n, complete = 0;   /* ranges whose served requests this wait completes */
+    bool timers = false;
     int vi = -1;   /* the VCPU item, if any: at most one per wait */
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
@@ -86,6 +87,10 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         }
         if (!ret && !(rights & COPRA_RIGHT_WAIT))
             ret = COPRA_ERIGHTS;
+        if (!ret && (objs[n]->type == COPRA_OBJ_MMIO || objs[n]->type == COPRA_OBJ_IOIO) &&
+            (rights & COPRA_RIGHT_SIGNAL))
+            complete |= 1ull << n;
+        timers |= !ret && objs[n]->type == COPRA_OBJ_TIMER;
         if (ret && ret != COPRA_EBADH)
             kobject_put(objs[n]);
         if (ret)
@@ -110,8 +115,14 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     struct thread *self = thread_current();
     uint64_t f = sched_lock();
     self->timed_out = false;   /* a flag left from an earlier wait means nothing */
+    /* A device model's WAIT on its range first completes what it served:
+     * serving a request then costs one syscall, not SIGNAL + WAIT. */
+    for (uint64_t i = 0; complete && i < count; i++)
+        if (complete & (1ull << i))
+            range_complete_locked(container_of(objs[i], struct range, obj));
     for (;;) {
-        sched_timers_expire_locked();
+        if (timers)
+            sched_timers_expire_locked();   /* exact counts, not one tick late */
         ret = 0;
         for (uint64_t i = 0; i < count; i++) {
             items[i].value = 0;

@@ -69,6 +69,7 @@ enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
     s->seq++;
     __atomic_store_n(&s->state, COPRA_IO_REQUEST, __ATOMIC_RELEASE);
     r->waiting[v->index] = v;
+    r->pending |= 1ull << v->index;
     v->io_state = IO_WAITING;
     waitable_signal(&r->state, 1);
     waitq_wake_all_locked(&r->waiters);
@@ -84,8 +85,10 @@ enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
     if (v->io_state == IO_WAITING) {
         /* The VMM is exiting: withdraw the request if the range still lives. */
         v->io_state = IO_GONE;
-        if (r->waiting[v->index] == v && !r->dead)
+        if (r->waiting[v->index] == v && !r->dead) {
             r->waiting[v->index] = NULL;
+            r->pending &= ~(1ull << v->index);
+        }
     }
     if (res == RANGE_DONE)
         bus->data = v->io_data;
@@ -98,10 +101,19 @@ enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
 void range_complete(struct range *r)
 {
     uint64_t f = sched_lock();
-    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
+    range_complete_locked(r);
+    sched_unlock(f);
+}
+
+void range_complete_locked(struct range *r)
+{
+    /* Only the slots with a parked VCPU: a scan of all 64 would cost more
+     * than the rest of the round trip. */
+    for (uint64_t pending = r->pending; pending; pending &= pending - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(pending);
         struct vcpu *v = r->waiting[i];
         struct copra_io_slot *s = &r->area->slot[i];
-        if (!v || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != COPRA_IO_DONE)
+        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != COPRA_IO_DONE)
             continue;
         /* Only `data` is taken from the device model, cut to the access size;
          * nothing else it wrote into the slot is believed. */
@@ -110,9 +122,9 @@ void range_complete(struct range *r)
         v->io_state = IO_DONE;
         s->state = COPRA_IO_FREE;
         r->waiting[i] = NULL;
+        r->pending &= ~(1ull << i);
         waitq_wake_all_locked(&v->io_waiters);
     }
-    sched_unlock(f);
 }
 
 static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t len)

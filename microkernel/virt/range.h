@@ -24,6 +24,7 @@ struct range {
     struct waitable state;                /* counting: requests posted */
     struct waitq waiters;
     struct vcpu *waiting[COPRA_VCPUS_MAX]; /* VCPU parked on each slot */
+    uint64_t pending;                     /* bit i: waiting[i] is set */
     bool dead;
 };
 
@@ -36,8 +37,10 @@ enum range_result {
 /* Sends the VCPU's pending access to the range that covers it and waits
  * for the device model (called by the VCPU's thread, no lock held). */
 enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus);
-/* SIGNAL on a range: completes every slot the device model marked done. */
+/* SIGNAL on a range (or the owner's WAIT on it): completes every slot the
+ * device model marked done.  The _locked form needs the scheduler lock. */
 void range_complete(struct range *r);
+void range_complete_locked(struct range *r);
 
 int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len);
 int64_t sys_ioio_event(uint64_t vm, uint64_t port, uint64_t count);
