@@ -313,12 +313,12 @@ unsigned devmodels_wait_items(struct vmm_vm *vm, struct copra_wait_item *items, 
     return n;
 }
 
-/* m's process exited with `status`.  Under models_lock. */
-static void model_exited(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t status)
+/* m's process exited with `status`: restart it or stop the VM.  Under
+ * models_lock; model_exited() then tells waiting VCPUs (see below). */
+static void model_restart(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t status)
 {
     coco_close(m->process);
     m->process = COPRA_HANDLE_NONE;
-    __atomic_add_fetch(&vm->models_generation, 1, __ATOMIC_RELEASE);
 
     if (m->debugexit && status >= DEBUGEXIT_STATUS_BASE &&
         status < DEBUGEXIT_STATUS_BASE + (int64_t)(COPRA_VCPUS_MAX << 8)) {
@@ -353,6 +353,14 @@ static void model_exited(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t stat
     }
     coco_printf("vmm: device model %s restarted with fresh ranges (restart %u of %u)\n", m->name,
                 m->restarts, VMM_DEVMODEL_RESTARTS_MAX);
+}
+
+/* The generation moves only once the new ranges exist (or the VM is
+ * stopping): a VCPU released earlier would find its ports unclaimed. */
+static void model_exited(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t status)
+{
+    model_restart(vm, m, status);
+    __atomic_add_fetch(&vm->models_generation, 1, __ATOMIC_RELEASE);
 }
 
 void devmodels_reap(struct vmm_vm *vm, uint64_t timeout_ns)
