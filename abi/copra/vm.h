@@ -173,7 +173,9 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
  * simply waits on the range again: a WAIT_FOR_EVENT by a holder of SIGNAL
  * on the range completes its DONE slots first, so serving a request costs
  * one syscall.  The kernel then completes the instruction in the guest and
- * resumes it.  If
+ * resumes it.  Only `data` is taken from a slot (cut to the access size).
+ * An explicit SIGNAL returns COPRA_EINVAL (and resets the slots) when a slot
+ * is marked done with no request behind it or holds an undefined state.  If
  * the range goes away (its last handle closed: the device model exited or
  * crashed) with requests outstanding, reads complete as all-ones, writes
  * are dropped, and the VMM's VCPU wait returns COPRA_EXIT_DEVICE_GONE.

@@ -52,7 +52,7 @@ int64_t sys_signal(uint64_t h)
     else if (o->type == COPRA_OBJ_EVENT)
         event_signal(container_of(o, struct event, obj));
     else
-        range_complete(container_of(o, struct range, obj));
+        err = range_complete(container_of(o, struct range, obj));
     kobject_put(o);
     return err;
 }

@@ -98,11 +98,25 @@ enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
     return res;
 }
 
-void range_complete(struct range *r)
+int range_complete(struct range *r)
 {
     uint64_t f = sched_lock();
     range_complete_locked(r);
+    /* An explicit SIGNAL also audits the area: a slot marked done with no
+     * request behind it, or in no defined state, is the model's error. */
+    unsigned bad = 0;
+    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
+        uint32_t st = __atomic_load_n(&r->area->slot[i].state, __ATOMIC_ACQUIRE);
+        if (st > COPRA_IO_DONE || (st == COPRA_IO_DONE && !r->waiting[i])) {
+            r->area->slot[i].state = COPRA_IO_FREE;
+            bad++;
+        }
+    }
     sched_unlock(f);
+    if (bad)
+        kprintf("copra: '%s' completed %u slot(s) of a range with no request or a bad state\n",
+                process_current()->name, bad);
+    return bad ? COPRA_EINVAL : COPRA_OK;
 }
 
 void range_complete_locked(struct range *r)

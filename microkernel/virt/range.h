@@ -39,7 +39,7 @@ enum range_result {
 enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus);
 /* SIGNAL on a range (or the owner's WAIT on it): completes every slot the
  * device model marked done.  The _locked form needs the scheduler lock. */
-void range_complete(struct range *r);
+int range_complete(struct range *r);   /* COPRA_EINVAL: malformed slots */
 void range_complete_locked(struct range *r);
 
 int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len);

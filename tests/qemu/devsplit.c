@@ -44,6 +44,11 @@ static int device_model(bool crash)
     if ((int64_t)a[0] < 0 || (int64_t)a[1] < 0)
         return 11;
     uint32_t regs[4] = { 0, 0x12345678, 0x100, 0 };
+    /* A malformed completion first: the kernel refuses it, and lives. */
+    a[0]->slot[5].state = COPRA_IO_DONE;
+    a[0]->slot[6].state = 77;
+    if (!crash && coco_signal(io) != COPRA_EINVAL)
+        return 14;
     for (;;) {
         struct copra_wait_item w[2] = { { .handle = io }, { .handle = mmio } };
         if (coco_wait(w, 2, COPRA_WAIT_FOREVER) < 0)
