@@ -64,12 +64,6 @@ int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out
     return COPRA_OK;
 }
 
-uint32_t handle_rights(const struct handle_table *t, copra_handle_t h)
-{
-    const struct handle_entry *e = handle_entry(t, h);
-    return e ? e->rights : 0;
-}
-
 int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
                struct kobject **out)
 {

@@ -42,8 +42,6 @@ int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out
 int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights);
 /* Any type: *out gets a new reference and *rights what `h` holds. */
 int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
-/* The rights `h` holds, or 0 if it is not a live handle. */
-uint32_t handle_rights(const struct handle_table *t, copra_handle_t h);
 /* Drops every reference in the table (process teardown). */
 void handle_table_clear(struct handle_table *t);
 

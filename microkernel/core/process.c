@@ -149,15 +149,6 @@ int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobjec
     return err;
 }
 
-int process_handle_check(copra_handle_t h, uint32_t type, uint32_t rights)
-{
-    struct process *p = process_current();
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_check(&p->handles, h, type, rights);
-    spin_unlock_irqrestore(&p->lock, f);
-    return err;
-}
-
 void process_thread_gone(struct process *p, struct thread *t)
 {
     for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {

@@ -56,7 +56,6 @@ NORETURN void process_fault(const struct trap_frame *f);
 
 /* Looks up a handle of the current process (see handle_get()). */
 int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out);
-int process_handle_check(copra_handle_t h, uint32_t type, uint32_t rights);
 /* Looks up `h` of any type; *rights gets the rights it holds. */
 int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights);
 

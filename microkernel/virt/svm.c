@@ -243,23 +243,22 @@ static void svm_vcpu_destroy(struct vcpu *v)
 }
 
 /* Where each enum copra_state_id lives in the VMCB (0: nowhere). */
+#define STATE_AT(id, field) [COPRA_STATE_##id] = (uint16_t)__builtin_offsetof(struct vmcb, field)
 static const uint16_t state_offset[COPRA_STATE_COUNT] = {
-    [COPRA_STATE_RIP] = 0x578, [COPRA_STATE_RFLAGS] = 0x570, [COPRA_STATE_CR0] = 0x558,
-    [COPRA_STATE_CR2] = 0x640, [COPRA_STATE_CR3] = 0x550, [COPRA_STATE_CR4] = 0x548,
-    [COPRA_STATE_EFER] = 0x4d0, [COPRA_STATE_GDTR_BASE] = 0x468, [COPRA_STATE_IDTR_BASE] = 0x488,
-    [COPRA_STATE_PAT] = 0x668, [COPRA_STATE_STAR] = 0x600, [COPRA_STATE_LSTAR] = 0x608,
-    [COPRA_STATE_CSTAR] = 0x610, [COPRA_STATE_SFMASK] = 0x618, [COPRA_STATE_KERNEL_GS_BASE] = 0x620,
-    [COPRA_STATE_SYSENTER_CS] = 0x628, [COPRA_STATE_SYSENTER_ESP] = 0x630, [COPRA_STATE_SYSENTER_EIP] = 0x638,
+    STATE_AT(RIP, rip), STATE_AT(RFLAGS, rflags), STATE_AT(CR0, cr0), STATE_AT(CR2, cr2),
+    STATE_AT(CR3, cr3), STATE_AT(CR4, cr4), STATE_AT(EFER, efer), STATE_AT(GDTR_BASE, gdtr.base),
+    STATE_AT(IDTR_BASE, idtr.base), STATE_AT(PAT, g_pat), STATE_AT(STAR, star), STATE_AT(LSTAR, lstar),
+    STATE_AT(CSTAR, cstar), STATE_AT(SFMASK, sfmask), STATE_AT(KERNEL_GS_BASE, kernel_gs_base),
+    STATE_AT(SYSENTER_CS, sysenter_cs), STATE_AT(SYSENTER_ESP, sysenter_esp),
+    STATE_AT(SYSENTER_EIP, sysenter_eip),
 };
-_Static_assert(__builtin_offsetof(struct vmcb, sysenter_eip) == 0x638 &&
-               __builtin_offsetof(struct vmcb, star) == 0x600 &&
-               __builtin_offsetof(struct vmcb, gdtr) == 0x460, "state_offset[] matches struct vmcb");
+#undef STATE_AT
 
 /* Segments in enum copra_segment order: ES CS SS DS FS GS LDTR TR. */
 static struct vmcb_seg *seg_of(struct vmcb *c, unsigned seg)
 {
-    static const uint16_t off[] = { 0x400, 0x410, 0x420, 0x430, 0x440, 0x450, 0x470, 0x490 };
-    return (struct vmcb_seg *)((uint8_t *)c + off[seg]);
+    struct vmcb_seg *const segs[] = { &c->es, &c->cs, &c->ss, &c->ds, &c->fs, &c->gs, &c->ldtr, &c->tr };
+    return segs[seg];
 }
 
 static uint64_t *reg_of(struct vmcb *c, unsigned id)
