@@ -43,8 +43,9 @@ static void range_destroy(struct kobject *o)
     kfree(r);
 }
 
-enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus)
+enum range_result range_dispatch(struct vcpu *v)
 {
+    struct bus_request *bus = &v->bus;
     struct vm *vm = v->vm;
     uint8_t kind = bus->mmio ? COPRA_IO_KIND_MMIO : COPRA_IO_KIND_PIO;
     struct thread *self = thread_current();

@@ -10,7 +10,6 @@
 
 struct vm;
 struct vcpu;
-struct bus_request;
 
 struct range {
     struct kobject obj;
@@ -34,9 +33,9 @@ enum range_result {
     RANGE_GONE,        /* the device model went away; reads give all-ones */
 };
 
-/* Sends the VCPU's pending access to the range that covers it and waits
+/* Sends the VCPU's pending access (v->bus) to the range that covers it and waits
  * for the device model (called by the VCPU's thread, no lock held). */
-enum range_result range_dispatch(struct vcpu *v, struct bus_request *bus);
+enum range_result range_dispatch(struct vcpu *v);
 /* SIGNAL on a range (or the owner's WAIT on it): completes every slot the
  * device model marked done.  The _locked form needs the scheduler lock. */
 int range_complete(struct range *r);   /* COPRA_EINVAL: malformed slots */

@@ -156,8 +156,7 @@ static int vcpu_complete(struct vcpu *v)
     case PENDING_MMIO_READ:
     case PENDING_MMIO_WRITE: {
         uint64_t rflags = state(v, COPRA_STATE_RFLAGS), wval = 0;
-        struct emulate_access acc;
-        emulate_prepare(&v->insn, v->gpr, &acc);
+        const struct emulate_access acc = v->acc;   /* as decided at the exit */
         uint64_t dst = 0;
         if (v->insn.op == DECODE_MOVS || v->insn.op == DECODE_STOS)
             dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);
@@ -288,6 +287,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     struct emulate_access acc;
     if (emulate_prepare(&v->insn, v->gpr, &acc))
         return COPRA_EXIT_MMIO;
+    v->acc = acc;
     v->next_rip = rip + v->insn.length;
     if (acc.none) {
         set_rip(v, v->next_rip);
@@ -400,7 +400,7 @@ static int vcpu_route(struct vcpu *v, int reason)
         return reason;   /* no device model in this VM */
     while ((reason == COPRA_EXIT_IO || reason == COPRA_EXIT_MMIO) &&
            v->pending != PENDING_MMIO_RAW && v->bus.active) {
-        enum range_result r = range_dispatch(v, &v->bus);
+        enum range_result r = range_dispatch(v);
         if (r == RANGE_UNCLAIMED)
             return reason;
         gone |= r == RANGE_GONE;

@@ -7,7 +7,7 @@
 #include "core/memobj.h"
 #include "core/object.h"
 #include "core/waitable.h"
-#include "virt/decode.h"
+#include "virt/emulate.h"
 #include "virt/vm.h"
 
 struct thread;
@@ -52,6 +52,7 @@ struct vcpu {
     /* The exit user space is serving. */
     enum vcpu_pending pending;
     struct decoded_insn insn;
+    struct emulate_access acc;       /* the decoded insn's bus access, from the exit */
     uint64_t next_rip;
     uint64_t string_gva;             /* INS: where the element goes */
     uint8_t string_asize;            /* INS/OUTS address size in bytes */
