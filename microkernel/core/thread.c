@@ -23,11 +23,8 @@ void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
 void thread_trampoline(void);
 void thread_started(void);
 
-static struct spinlock sched_spin;
+struct spinlock sched_spin;
 static struct timerq timers;
-
-uint64_t sched_lock(void) { return spin_lock_irqsave(&sched_spin); }
-void sched_unlock(uint64_t flags) { spin_unlock_irqrestore(&sched_spin, flags); }
 
 static struct cpu *thread_target_cpu(struct thread *t)
 {

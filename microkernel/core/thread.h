@@ -3,6 +3,8 @@
 #ifndef CORE_THREAD_H
 #define CORE_THREAD_H
 
+#include "core/spinlock.h"
+
 #include "core/kernel.h"
 #include "core/object.h"
 #include "core/timerq.h"
@@ -83,8 +85,9 @@ void sched_set_affinity(struct thread *t, int32_t cpu);
  * "check, then block" cannot lose a wake-up on any CPU: a waker must take
  * the same lock.
  */
-uint64_t sched_lock(void);
-void sched_unlock(uint64_t flags);
+extern struct spinlock sched_spin;
+static inline uint64_t sched_lock(void) { return spin_lock_irqsave(&sched_spin); }
+static inline void sched_unlock(uint64_t flags) { spin_unlock_irqrestore(&sched_spin, flags); }
 /* With the lock held: sleeps until thread_wake_locked() or `deadline_ns`
  * (0 = none) passes; returns with the lock held again. */
 void sched_block_locked(uint64_t deadline_ns);

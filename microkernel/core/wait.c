@@ -9,6 +9,7 @@
 #include "core/console.h"
 #include "core/event.h"
 #include "core/process.h"
+#include "core/handle.h"
 #include "core/timer.h"
 #include "virt/range.h"
 #include "virt/vcpu.h"
@@ -72,10 +73,14 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     uint64_t n, complete = 0;   /* ranges whose served requests this wait completes */
     bool timers = false;
     int vi = -1;   /* the VCPU item, if any: at most one per wait */
+    /* One acquisition of the handle table for all items: WAIT is the device
+     * models' only syscall per request. */
+    struct process *p = process_current();
+    uint64_t pf = spin_lock_irqsave(&p->lock);
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
         uint32_t rights;
-        ret = process_handle_lookup(items[n].handle, &objs[n], &rights);
+        ret = handle_lookup(&p->handles, items[n].handle, &objs[n], &rights);
         if (!ret && objs[n]->type == COPRA_OBJ_VCPU) {
             states[n] = NULL;
             if (vi >= 0)
@@ -91,11 +96,12 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
             (rights & COPRA_RIGHT_SIGNAL))
             complete |= 1ull << n;
         timers |= !ret && objs[n]->type == COPRA_OBJ_TIMER;
-        if (ret && ret != COPRA_EBADH)
-            kobject_put(objs[n]);
-        if (ret)
+        if (ret) {
+            n += ret != COPRA_EBADH;   /* that item holds a reference too */
             break;
+        }
     }
+    spin_unlock_irqrestore(&p->lock, pf);
     if (ret) {
         while (n--)
             kobject_put(objs[n]);

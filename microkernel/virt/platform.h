@@ -30,13 +30,16 @@ enum vm_exit_kind {
     VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
 };
 
+/* What the backend reports of an exit: kind, raw values, RIP and insn_len
+ * always; the other fields only for the kinds they belong to. */
 struct vm_exit {
     enum vm_exit_kind kind;
     uint64_t code, info1, info2;   /* raw platform values */
+    uint64_t rip;                  /* of the exiting instruction */
     uint8_t insn_len;              /* length of the exiting instruction if known, else 0 */
     struct {
         uint16_t port;
-        uint8_t size, in, string, rep, addr_size;
+        uint8_t size, in, string, rep;
     } io;
     uint64_t gpa;
     bool write, fetch;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ranges.  The VM keeps a list of its ranges (weak pointers, vm->lock); a
+ * Ranges.  The VM keeps a list of its ranges (weak pointers); a
  * VCPU that exits inside one posts the access in its slot of the range's
  * area and sleeps on its own io_waiters until the device model SIGNALs the
  * range or the range dies.  The sleeping VCPU never touches the range
  * again, so the range can die (its last handle closed) while VCPUs wait:
  * its destroy function fails their requests under the same locks.
- * Lock order: vm->lock, then the scheduler lock.
+ * The list, the slots and the waiting VCPUs are all guarded by the scheduler
+ * lock: an exit finds its range, posts the request and blocks under one
+ * acquisition.
  */
 #include "virt/range.h"
 #include "virt/vcpu.h"
@@ -19,14 +21,13 @@ static void range_destroy(struct kobject *o)
 {
     struct range *r = container_of(o, struct range, obj);
     struct vm *vm = r->vm;
-    uint64_t f = spin_lock_irqsave(&vm->lock);
+    uint64_t f = sched_lock();
     for (struct range **pp = &vm->ranges; *pp; pp = &(*pp)->next) {
         if (*pp == r) {
             *pp = r->next;
             break;
         }
     }
-    sched_lock();
     r->dead = true;
     for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
         struct vcpu *v = r->waiting[i];
@@ -36,8 +37,7 @@ static void range_destroy(struct kobject *o)
             waitq_wake_all_locked(&v->io_waiters);
         }
     }
-    sched_unlock(0);
-    spin_unlock_irqrestore(&vm->lock, f);
+    sched_unlock(f);
     memobj_put(r->area_mem);
     kobject_put(&vm->obj);
     kfree(r);
@@ -51,15 +51,14 @@ enum range_result range_dispatch(struct vcpu *v)
     struct thread *self = thread_current();
     if (!__atomic_load_n(&vm->ranges, __ATOMIC_ACQUIRE))
         return RANGE_UNCLAIMED;   /* no device model at all: skip the lock */
-    uint64_t f = spin_lock_irqsave(&vm->lock);
+    uint64_t f = sched_lock();
     struct range *r = vm->ranges;
     while (r && !(r->kind == kind && bus->addr >= r->base && bus->addr - r->base < r->len))
         r = r->next;
     if (!r) {
-        spin_unlock_irqrestore(&vm->lock, f);
+        sched_unlock(f);
         return RANGE_UNCLAIMED;
     }
-    sched_lock();
     struct copra_io_slot *s = &r->area->slot[v->index];
     s->vcpu = v->index;
     s->kind = kind;
@@ -74,7 +73,6 @@ enum range_result range_dispatch(struct vcpu *v)
     v->io_state = IO_WAITING;
     waitable_signal(&r->state, 1);
     waitq_wake_all_locked(&r->waiters);
-    spin_unlock_irqrestore(&vm->lock, 0);   /* the scheduler lock stays held */
 
     struct waiter w;
     while (v->io_state == IO_WAITING && !self->proc->exiting) {
@@ -168,7 +166,7 @@ static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t 
     r->base = base;
     r->len = len;
     r->area = phys_to_virt(r->area_mem->pages[0]);
-    uint64_t f = spin_lock_irqsave(&vm->lock);
+    uint64_t f = sched_lock();
     for (struct range *x = vm->ranges; x && !err; x = x->next)
         if (x->kind == kind && base < x->base + x->len && x->base < base + len)
             err = COPRA_EEXIST;   /* overlapping ranges would make the owner ambiguous */
@@ -176,7 +174,7 @@ static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t 
         r->next = vm->ranges;
         vm->ranges = r;
     }
-    spin_unlock_irqrestore(&vm->lock, f);
+    sched_unlock(f);
     if (err) {
         memobj_put(r->area_mem);
         kfree(r);

@@ -18,7 +18,7 @@ struct range {
     uint64_t base, len;
     struct memobj *area_mem;
     struct copra_io_area *area;
-    struct range *next;                   /* the VM's list (vm->lock) */
+    struct range *next;                   /* the VM's list (scheduler lock) */
     /* Scheduler lock: */
     struct waitable state;                /* counting: requests posted */
     struct waitq waiters;

@@ -269,6 +269,8 @@ static uint64_t *reg_of(struct vmcb *c, unsigned id)
 static uint64_t svm_get_state(struct vcpu *v, unsigned id)
 {
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
+    if (id == COPRA_STATE_RIP)
+        return c->rip;   /* read and written on every exit: no table walk */
     if (id >= COPRA_STATE_SEG_BASE_ID) {
         struct vmcb_seg *s = seg_of(c, (id - COPRA_STATE_SEG_BASE_ID) / 4);
         unsigned field = (id - COPRA_STATE_SEG_BASE_ID) % 4;
@@ -285,6 +287,10 @@ static uint64_t svm_get_state(struct vcpu *v, unsigned id)
 static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
 {
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
+    if (id == COPRA_STATE_RIP) {
+        c->rip = value;
+        return COPRA_OK;
+    }
     if (id >= COPRA_STATE_SEG_BASE_ID) {
         struct vmcb_seg *s = seg_of(c, (id - COPRA_STATE_SEG_BASE_ID) / 4);
         unsigned field = (id - COPRA_STATE_SEG_BASE_ID) % 4;
@@ -378,10 +384,12 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     else
         c->eventinj = 0;
 
-    memset(e, 0, sizeof(*e));
+    /* Only the fields of the exit's kind are set (struct vm_exit). */
     e->code = c->exitcode;
     e->info1 = c->exitinfo1;
     e->info2 = c->exitinfo2;
+    e->rip = c->rip;
+    e->insn_len = 0;
     switch ((uint32_t)c->exitcode) {
     case EXIT_INTR:
     case EXIT_NMI:
@@ -410,7 +418,6 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         e->io.in = c->exitinfo1 & 1;
         e->io.string = (c->exitinfo1 >> 2) & 1;
         e->io.rep = (c->exitinfo1 >> 3) & 1;
-        e->io.addr_size = (c->exitinfo1 & 0x200) ? 8 : (c->exitinfo1 & 0x100) ? 4 : (c->exitinfo1 & 0x80) ? 2 : 8;
         e->insn_len = (uint8_t)(c->exitinfo2 - c->rip);
         break;
     case EXIT_MSR:

@@ -224,7 +224,7 @@ static unsigned string_addr_size(struct vcpu *v)
 static int exit_io(struct vcpu *v, const struct vm_exit *e)
 {
     struct copra_run_page *run = v->run;
-    v->next_rip = state(v, COPRA_STATE_RIP) + e->insn_len;
+    v->next_rip = e->rip + e->insn_len;
     v->bus = (struct bus_request){ true, false, !e->io.in, e->io.size, e->io.port, 0 };
     run->io.port = e->io.port;
     run->io.size = e->io.size;
@@ -352,6 +352,10 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
 
 static int irq_highest(struct vcpu *v)
 {
+    const uint64_t *p = v->irq_pending;
+    if (!(__atomic_load_n(&p[0], __ATOMIC_RELAXED) | __atomic_load_n(&p[1], __ATOMIC_RELAXED) |
+          __atomic_load_n(&p[2], __ATOMIC_RELAXED) | __atomic_load_n(&p[3], __ATOMIC_RELAXED)))
+        return -1;   /* one test on the path of every entry */
     for (int w = 3; w >= 0; w--) {
         uint64_t bits = __atomic_load_n(&v->irq_pending[w], __ATOMIC_ACQUIRE);
         if (bits)
@@ -549,6 +553,13 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         sched_unlock(f);
 
         reason = vcpu_run_once(v);
+        /* Served in the kernel or by a device model: enter again at once
+         * while nothing else could need this thread.  A kick or an exiting
+         * process seen late costs one more entry: in_guest stays set, so
+         * their IPI still forces that entry out. */
+        while (reason == 0 && count == 1 && !deadline && !poll && !__atomic_load_n(&v->kick, __ATOMIC_RELAXED) &&
+               !__atomic_load_n(&self->proc->exiting, __ATOMIC_RELAXED) && !cpu_this()->runq_head)
+            reason = vcpu_run_once(v);
 
         f = sched_lock();
         self->in_guest = false;

@@ -10,7 +10,7 @@
  * loop instructions).  `vmexit wall` reports wall-clock exits per second
  * (run it without -icount).
  *
- * `vmexit dm-io|dm-mmio [wall]` -- served by a device model in its own
+ * `vmexit dm-io|dm-mmio [wall|endless]` -- served by a device model in its own
  * process (issue 5): this process creates an IOIO range (ports 0x80-0x81)
  * and an MMIO range (0xC0000000, one page) and EXECs itself as `vmexit dm`,
  * a device model on libcoco's devmodel loop, with both.  The guest's N
@@ -21,7 +21,8 @@
  * its wake-ups per request.  VM entries, kernel entries and address-space
  * switches per exit come from the kernel's counters (SYSINFO) across the
  * loop; two switches per exit are expected (VCPU thread -> model -> VCPU
- * thread).
+ * thread).  `endless` makes the loop 2^32 exits long, for
+ * tests/bench/trace-profile to attach to.
  */
 #include <coco/coco.h>
 #include <coco/devmodel.h>
@@ -97,7 +98,7 @@ static int device_model(int argc, char **argv)
 
 /* ---- The VMM side of dm-io / dm-mmio ---------------------------------- */
 
-static int run_dm(bool mmio, bool wall)
+static int run_dm(bool mmio, bool wall, bool endless)
 {
     const char *name = mmio ? (wall ? "vmexit_mmio_dm_wall" : "vmexit_mmio_dm")
                             : (wall ? "vmexit_io_dm_wall" : "vmexit_io_dm");
@@ -108,6 +109,7 @@ static int run_dm(bool mmio, bool wall)
         0x0F, 0xA2,                                               /* cpuid (t0)   */
         0xB9, ITERATIONS & 0xff, (ITERATIONS >> 8) & 0xff, 0, 0,  /* mov ecx, N   */
     };
+    const unsigned ecx = sizeof head - 4;
     const uint8_t io_loop[] = { 0xE6, 0x80, 0x49, 0x75, 0xFB };  /* out 0x80, al; dec ecx; jnz */
     const uint8_t mmio_loop[] = { 0xA3, 0x00, 0x00, 0x00, 0xC0,  /* mov [0xC0000000], eax */
                                   0x49, 0x75, 0xF8 };             /* dec ecx; jnz */
@@ -117,6 +119,8 @@ static int run_dm(bool mmio, bool wall)
         0xFA, 0xF4,                                               /* cli; hlt     */
     };
     memcpy(guest + n, head, sizeof head), n += sizeof head;
+    if (endless)
+        guest[ecx] = guest[ecx + 1] = 0;   /* 2^32 exits: for tests/bench/trace-profile */
     if (mmio)
         memcpy(guest + n, mmio_loop, sizeof mmio_loop), n += sizeof mmio_loop;
     else
@@ -180,7 +184,8 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "dm"))
         return device_model(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "dm-io") || !strcmp(argv[1], "dm-mmio")))
-        return run_dm(!strcmp(argv[1], "dm-mmio"), argc >= 3 && !strcmp(argv[2], "wall"));
+        return run_dm(!strcmp(argv[1], "dm-mmio"), argc >= 3 && !strcmp(argv[2], "wall"),
+                      argc >= 3 && !strcmp(argv[2], "endless"));
     bool wall = argc >= 2 && !strcmp(argv[1], "wall");
     const uint8_t guest[] = {
         0xB9, ITERATIONS & 0xff, (ITERATIONS >> 8) & 0xff, 0, 0,  /* mov ecx, N   */

@@ -53,10 +53,10 @@ static void trap_exception(struct trap_frame *f)
 void trap_dispatch(struct trap_frame *f)
 {
     cpu_this()->entries++;
-    if (f->vector < 32) {
-        trap_exception(f);
-    } else if (f->vector == COPRA_SYSCALL_VECTOR) {
+    if (f->vector == COPRA_SYSCALL_VECTOR) {
         syscall_dispatch(f);
+    } else if (f->vector < 32) {
+        trap_exception(f);
     } else if (f->vector == VECTOR_TIMER) {
         apic_eoi();
         sched_tick(trap_from_user(f));
