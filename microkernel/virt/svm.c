@@ -257,8 +257,12 @@ static const uint16_t state_offset[COPRA_STATE_COUNT] = {
 /* Segments in enum copra_segment order: ES CS SS DS FS GS LDTR TR. */
 static struct vmcb_seg *seg_of(struct vmcb *c, unsigned seg)
 {
-    struct vmcb_seg *const segs[] = { &c->es, &c->cs, &c->ss, &c->ds, &c->fs, &c->gs, &c->ldtr, &c->tr };
-    return segs[seg];
+    static const uint16_t off[] = {
+        offsetof(struct vmcb, es), offsetof(struct vmcb, cs), offsetof(struct vmcb, ss),
+        offsetof(struct vmcb, ds), offsetof(struct vmcb, fs), offsetof(struct vmcb, gs),
+        offsetof(struct vmcb, ldtr), offsetof(struct vmcb, tr),
+    };
+    return (struct vmcb_seg *)((uint8_t *)c + off[seg]);
 }
 
 static uint64_t *reg_of(struct vmcb *c, unsigned id)
