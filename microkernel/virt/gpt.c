@@ -245,16 +245,12 @@ int gpt_fetch(const struct gpt_regs *r, uint64_t gva, unsigned access, gpt_read_
         size_t chunk = 4096 - (size_t)(va & 0xFFF);
         if (chunk > want - n)
             chunk = want - n;
-        for (size_t i = 0; i < chunk; i++, n++) {
-            uint64_t byte;
-            if (read_gpa(ctx, gpa + i, &byte, 1)) {
-                e = GPT_EREAD;
-                goto out;
-            }
-            buf[n] = (uint8_t)byte;
+        if (read_gpa(ctx, gpa, buf + n, (unsigned)chunk)) {
+            e = GPT_EREAD;
+            break;
         }
+        n += chunk;
     }
-out:
     *got = n;
     return e;
 }

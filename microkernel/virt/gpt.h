@@ -40,9 +40,10 @@ enum gpt_error {
     GPT_EREAD        = -3,  /* read_gpa failed: a table outside guest memory */
 };
 
-/* Reads `size` (4 or 8, or 1 for gpt_fetch's bytes) bytes of guest-physical
- * memory, little-endian; returns 0, or nonzero if gpa is not readable RAM. */
-typedef int (*gpt_read_fn)(void *ctx, uint64_t gpa, uint64_t *val, unsigned size);
+/* Copies `size` bytes of guest-physical memory at gpa to buf: 4 or 8 for a
+ * table entry (little-endian into a uint64_t), up to 15 for gpt_fetch; never
+ * across a page.  Returns 0, or nonzero if gpa is not readable RAM. */
+typedef int (*gpt_read_fn)(void *ctx, uint64_t gpa, void *buf, unsigned size);
 
 /* Translates gva.  With paging off the GPA is gva truncated to 32 bits.
  * Returns 0 with *gpa_out set, or a negative enum gpt_error. */

@@ -33,13 +33,12 @@ static uint64_t state(struct vcpu *v, unsigned id) { return platform->get_state(
 
 /* ---- guest memory ---- */
 
-static int read_gpa(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
+static int read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned size)
 {
     uint64_t hpa = vm_gpa_to_hpa(ctx, gpa, NULL);
     if (!hpa || (gpa % PAGE_SIZE) + size > PAGE_SIZE)
         return -1;
-    *val = 0;
-    memcpy(val, phys_to_virt(hpa), size);
+    memcpy(buf, phys_to_virt(hpa), size);
     return 0;
 }
 
@@ -271,14 +270,13 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     memset(&run->mmio, 0, sizeof(run->mmio));
     run->mmio.gpa = e->gpa;
     run->mmio.write = e->write;
-    /* One walk and one copy per page (a byte-wise fetch costs ~1,000 counted
-     * instructions more per exit); the second page only if the insn crosses. */
-    size_t first = MIN(15u, PAGE_SIZE - lin_rip % PAGE_SIZE);
-    if (guest_copy(v, lin_rip, run->mmio.insn, first, false)) {
-        got = first;
-        if (first < 15 && guest_copy(v, lin_rip + first, run->mmio.insn + first, 15 - first, false))
-            got = 15;
-    }
+    /* As the CPU fetched it: execute permission, 32-bit wrap outside long
+     * mode, the second page only if the instruction crosses; what could be
+     * read is what the decoder gets. */
+    struct gpt_regs r;
+    uint64_t fault_gva, fault_err;
+    gpt_regs_of(v, &r);
+    gpt_fetch(&r, lin_rip, 0, read_gpa, v->vm, run->mmio.insn, 15, &got, &fault_gva, &fault_err);
     run->mmio.insn_len = (uint8_t)got;
     v->pending = PENDING_MMIO_RAW;
     if (e->fetch || decode_insn(run->mmio.insn, got, mode, &v->insn))
