@@ -86,7 +86,8 @@ struct uart {
 
     bool has_console;
     copra_handle_t console;
-    uint64_t console_pending;     /* bytes the console reported, not yet read */
+    uint64_t console_pending;     /* bytes the console reported, not yet read;
+                                   * CONSOLE_UNKNOWN: read until it is empty */
 
     bool has_irq;
     struct devmodel_irq irq;
@@ -109,8 +110,14 @@ static void rx_push(struct uart *u, uint8_t byte)
     u->rx_count++;
 }
 
+#define CONSOLE_UNKNOWN UINT64_MAX
+
 /* Move console input into the FIFO while there is room; the console keeps
- * what does not fit, so input is never lost to an overrun. */
+ * what does not fit, so input is never lost to an overrun.  The console's
+ * WAIT counts say how much to read; after a (re)start the count is unknown
+ * (a predecessor may have been told), so the model reads until a READ comes
+ * back empty, and counts that arrive meanwhile are already covered.  (Adding
+ * them to a sentinel once wrapped the count and lost the last bytes.) */
 static void rx_refill(struct uart *u)
 {
     if (u->mcr & MCR_LOOP)
@@ -120,10 +127,11 @@ static void rx_refill(struct uart *u)
         uint64_t room = rx_depth(u) - u->rx_count;
         int64_t got = coco_read(u->console, buf, room < u->console_pending ? room : u->console_pending, 0);
         if (got <= 0) {
-            u->console_pending = 0;
+            u->console_pending = 0;   /* empty: from now on the counts are exact */
             break;
         }
-        u->console_pending -= (uint64_t)got < u->console_pending ? (uint64_t)got : u->console_pending;
+        if (u->console_pending != CONSOLE_UNKNOWN)
+            u->console_pending -= (uint64_t)got < u->console_pending ? (uint64_t)got : u->console_pending;
         for (int64_t i = 0; i < got; i++)
             rx_push(u, buf[i]);
     }
@@ -302,7 +310,10 @@ static void console_ready(void *state, uint64_t value)
 {
     struct uart *u = state;
 
-    u->console_pending += value;
+    /* Over-counting is harmless (a READ comes back empty); wrapping is not. */
+    if (u->console_pending != CONSOLE_UNKNOWN)
+        u->console_pending = CONSOLE_UNKNOWN - 1 - u->console_pending < value ? CONSOLE_UNKNOWN - 1
+                                                                            : u->console_pending + value;
     rx_refill(u);
     uart_irq_update(u);
 }
@@ -327,7 +338,7 @@ int main(int argc, char **argv)
         u->console = coco_handle(next++);
         /* A restarted model cannot know what its predecessor was told:
          * look for buffered input once. */
-        u->console_pending = UINT64_MAX;
+        u->console_pending = CONSOLE_UNKNOWN;
     }
     if (devmodel_arg_u64(argc, argv, "irq", &gsi) && next < coco_handle_count()) {
         int r = devmodel_irq_init(&u->irq, coco_handle(next++));
