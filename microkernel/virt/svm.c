@@ -292,7 +292,12 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
 {
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
     if (id == COPRA_STATE_RIP) {
+        /* A new RIP means the instruction was completed for the guest: an
+         * STI shadow it sat in ends with it, as KVM's skip does.  (Left
+         * set, a HLT after STI passed the shadow on to the next
+         * instruction, often a CLI, and the interrupt waited.) */
         c->rip = value;
+        c->int_state &= ~1ull;
         return COPRA_OK;
     }
     if (id >= COPRA_STATE_SEG_BASE_ID) {

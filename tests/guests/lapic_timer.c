@@ -129,6 +129,20 @@ int guest_main(unsigned cpu, uint32_t info)
     CHECK_EQ("delivered once the TPR drops", hits[ONESHOT_VECTOR], 2);
     CHECK("IRR clear after", !lapic_bit(LAPIC_IRR, ONESHOT_VECTOR));
 
+    /* 6b. STI's shadow covers one instruction, even one the kernel
+     * completes: with the vector pending at IF=0, `sti; out; cli` takes it
+     * after the OUT (an IO exit inside the shadow), before the CLI. */
+    lapic_write(LAPIC_TPR, 0x50);
+    lapic_write(LAPIC_TIMER_INITIAL, 100000);   /* one-shot, vector 0x41 again */
+    __asm__ volatile("sti");
+    t0 = clock_us();
+    while (!lapic_bit(LAPIC_IRR, ONESHOT_VECTOR) && clock_us() - t0 < 1000000)
+        __asm__ volatile("pause");
+    __asm__ volatile("cli");
+    lapic_write(LAPIC_TPR, 0);                  /* injected now, held by IF=0 */
+    __asm__ volatile("sti; outb %%al, $0x80; cli" : : "a"(0) : "memory");
+    CHECK_EQ("taken right after the instruction in STI's shadow", hits[ONESHOT_VECTOR], 3);
+
     /* 7. Self-IPI through the ICR. */
     lapic_write(LAPIC_ICR_HIGH, 0);
     lapic_write(LAPIC_ICR_LOW, 0x40000 | SELF_VECTOR);
