@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/handle.h"
 
-#define SLOT_MASK ((1u << HANDLE_SLOT_BITS) - 1)
 
 void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint32_t capacity)
 {
@@ -30,17 +29,6 @@ int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rig
     return COPRA_EFULL;
 }
 
-static struct handle_entry *handle_entry(const struct handle_table *t, copra_handle_t h)
-{
-    uint32_t slot = h & SLOT_MASK;
-    uint32_t gen = h >> HANDLE_SLOT_BITS;
-    if (slot >= t->capacity || gen == 0 || gen > HANDLE_GEN_MAX)
-        return 0;
-    struct handle_entry *e = &t->slots[slot];
-    if (!e->obj || e->gen != gen)
-        return 0;
-    return e;
-}
 
 int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights)
 {
@@ -54,15 +42,6 @@ int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, 
     return COPRA_OK;
 }
 
-int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights)
-{
-    const struct handle_entry *e = handle_entry(t, h);
-    if (!e)
-        return COPRA_EBADH;
-    *rights = e->rights;
-    *out = kobject_get(e->obj);
-    return COPRA_OK;
-}
 
 int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
                struct kobject **out)

@@ -40,8 +40,31 @@ int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t
 int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
 /* Checks `h` as handle_get() does, without taking a reference. */
 int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights);
+/* The entry `h` names, or NULL if it is stale, forged or free.  Inline:
+ * WAIT runs it for every item of every wait. */
+static inline struct handle_entry *handle_entry(const struct handle_table *t, copra_handle_t h)
+{
+    uint32_t slot = h & ((1u << HANDLE_SLOT_BITS) - 1);
+    uint32_t gen = h >> HANDLE_SLOT_BITS;
+    if (slot >= t->capacity || gen == 0 || gen > HANDLE_GEN_MAX)
+        return 0;
+    struct handle_entry *e = &t->slots[slot];
+    if (!e->obj || e->gen != gen)
+        return 0;
+    return e;
+}
+
 /* Any type: *out gets a new reference and *rights what `h` holds. */
-int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
+static inline int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out,
+                                uint32_t *rights)
+{
+    const struct handle_entry *e = handle_entry(t, h);
+    if (!e)
+        return COPRA_EBADH;
+    *rights = e->rights;
+    *out = kobject_get(e->obj);
+    return COPRA_OK;
+}
 /* Drops every reference in the table (process teardown). */
 void handle_table_clear(struct handle_table *t);
 

@@ -123,9 +123,11 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     self->timed_out = false;   /* a flag left from an earlier wait means nothing */
     /* A device model's WAIT on its range first completes what it served:
      * serving a request then costs one syscall, not SIGNAL + WAIT. */
-    for (uint64_t i = 0; complete && i < count; i++)
-        if (complete & (1ull << i))
-            range_complete_locked(container_of(objs[i], struct range, obj));
+    for (uint64_t i = 0; complete && i < count; i++) {
+        struct range *r = container_of(objs[i], struct range, obj);
+        if ((complete & (1ull << i)) && r->pending)   /* a VCPU waits on it */
+            range_complete_locked(r);
+    }
     for (;;) {
         if (timers)
             sched_timers_expire_locked();   /* exact counts, not one tick late */
