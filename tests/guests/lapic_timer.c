@@ -84,6 +84,8 @@ int guest_main(unsigned cpu, uint32_t info)
     __asm__ volatile("cli");
     CHECK_EQ("initial count 0 stops the timer", hits[TIMER_VECTOR], before);
     CHECK_EQ("current count 0 when stopped", lapic_read(LAPIC_TIMER_CURRENT), 0);
+    CHECK("nothing in service once the stopped timer's interrupts are handled",
+          !lapic_bit(LAPIC_ISR, TIMER_VECTOR) && !lapic_bit(LAPIC_IRR, TIMER_VECTOR));
 
     /* 4. One-shot, 2 ms, divide by 2: exactly one interrupt. */
     lapic_write(LAPIC_TIMER_DIVIDE, 0x0);
@@ -124,6 +126,7 @@ int guest_main(unsigned cpu, uint32_t info)
     CHECK_EQ("TPR blocks a lower class", hits[ONESHOT_VECTOR], 1);
     CHECK("the vector waits in IRR", lapic_bit(LAPIC_IRR, ONESHOT_VECTOR));
     CHECK_EQ("PPR = TPR", lapic_read(LAPIC_PPR), 0x50);
+    CHECK_EQ("nothing in service (vectors 0x40-0x5f)", lapic_read(LAPIC_ISR + 0x20), 0);
     lapic_write(LAPIC_TPR, 0);
     wait_for(&hits[ONESHOT_VECTOR], 2, 100);
     CHECK_EQ("delivered once the TPR drops", hits[ONESHOT_VECTOR], 2);
