@@ -364,6 +364,28 @@ static int irq_highest(struct vcpu *v)
 
 static bool irq_any(struct vcpu *v) { return v->nmi_pending || irq_highest(v) >= 0; }
 
+/*
+ * An interrupt is pending but an STI (or MOV SS) shadow holds it, and the
+ * shadowed instruction is a HLT: the idle idiom `sti; hlt`.  QEMU before
+ * 9.1 does not load the shadow from the VMCB at VMRUN, so the window would
+ * open on the HLT, the interrupt would land before it and the guest would
+ * then halt with its wake-up spent (seen as a rare hang under load).  Do
+ * what the CPU does instead: the HLT executes and the interrupt ends it,
+ * returning past the HLT.  True if the HLT was skipped (shadow gone).
+ */
+static bool skip_shadowed_hlt(struct vcpu *v)
+{
+    if (!(state(v, COPRA_STATE_RFLAGS) & RFLAGS_IF))
+        return false;
+    uint64_t rip = state(v, COPRA_STATE_RIP);
+    uint64_t lin = rip + (guest_mode(v) == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
+    uint8_t insn;
+    if (!guest_copy(v, lin, &insn, 1, false) || insn != 0xF4)
+        return false;
+    set_rip(v, rip + 1);   /* a new RIP ends the shadow (platform set_state) */
+    return true;
+}
+
 /* Before each entry: one event per entry, NMI first (APM vol. 2 §15.20). */
 static void vcpu_inject(struct vcpu *v)
 {
@@ -381,7 +403,7 @@ static void vcpu_inject(struct vcpu *v)
     int vec = irq_highest(v);
     if (vec < 0)
         return;
-    if (platform->irq_window_open(v)) {   /* IF=1 and no interrupt shadow */
+    if (platform->irq_window_open(v) || skip_shadowed_hlt(v)) {   /* IF=1 and no shadow */
         __atomic_and_fetch(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_ACQ_REL);
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_INTR | (uint64_t)vec);
     } else {
