@@ -24,7 +24,7 @@ struct vm {
     uint32_t id;
     struct spinlock lock;       /* guards maps and vcpus[] */
     struct vm_mapping *maps;
-    struct range *ranges;       /* weak: a range unlinks itself when it dies */
+    struct range *ranges;       /* weak, scheduler lock: a range unlinks itself when it dies */
     struct vm_mapping *retired; /* unmapped, kept until the VM dies (see vm.c) */
     struct vcpu *vcpus[COPRA_VCPUS_MAX];  /* weak: a VCPU clears its slot when it dies */
     uint64_t npt_root;          /* backend: nested page table / EPT root */
