@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/handle.h"
 
-
 void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint32_t capacity)
 {
     t->capacity = capacity;
@@ -29,7 +28,6 @@ int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rig
     return COPRA_EFULL;
 }
 
-
 int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights)
 {
     const struct handle_entry *e = handle_entry(t, h);
@@ -41,7 +39,6 @@ int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, 
         return COPRA_ERIGHTS;
     return COPRA_OK;
 }
-
 
 int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
                struct kobject **out)

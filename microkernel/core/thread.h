@@ -3,10 +3,9 @@
 #ifndef CORE_THREAD_H
 #define CORE_THREAD_H
 
-#include "core/spinlock.h"
-
 #include "core/kernel.h"
 #include "core/object.h"
+#include "core/spinlock.h"
 #include "core/timerq.h"
 #include "core/waitable.h"
 #include "arch/x86_64/asm.h"

@@ -89,12 +89,8 @@ static bool access_allowed(const struct walk *w)
 
 static int read_entry(gpt_read_fn read_gpa, void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
 {
-    *entry = 0;
-    if (read_gpa(ctx, gpa, entry, size))
-        return GPT_EREAD;
-    if (size == 4)
-        *entry &= 0xFFFFFFFFull;
-    return 0;
+    *entry = 0;   /* a 4-byte entry fills the low half (little-endian) */
+    return read_gpa(ctx, gpa, entry, size) ? GPT_EREAD : 0;
 }
 
 /* 32-bit paging: two levels of 4-byte entries, 4 MiB pages with CR4.PSE

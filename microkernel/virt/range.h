@@ -18,8 +18,8 @@ struct range {
     uint64_t base, len;
     struct memobj *area_mem;
     struct copra_io_area *area;
-    struct range *next;                   /* the VM's list (scheduler lock) */
     /* Scheduler lock: */
+    struct range *next;                   /* the VM's list */
     struct waitable state;                /* counting: requests posted */
     struct waitq waiters;
     struct vcpu *waiting[COPRA_VCPUS_MAX]; /* VCPU parked on each slot */

@@ -88,6 +88,12 @@ static enum decode_mode guest_mode(struct vcpu *v)
     return (attr & (1u << 10)) ? DECODE_MODE_32 : DECODE_MODE_16;          /* CS.D */
 }
 
+/* CS:rip as a linear address (CS is flat in 64-bit mode). */
+static uint64_t linear_rip(struct vcpu *v, enum decode_mode mode, uint64_t rip)
+{
+    return rip + (mode == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
+}
+
 static uint64_t seg_base(struct vcpu *v, unsigned decode_seg)
 {
     static const uint8_t map[] = { COPRA_ES, COPRA_CS, COPRA_SS, COPRA_DS, COPRA_FS, COPRA_GS };
@@ -205,9 +211,7 @@ static unsigned string_addr_size(struct vcpu *v)
     enum decode_mode mode = guest_mode(v);
     unsigned size = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
     uint8_t b[15];
-    uint64_t rip = state(v, COPRA_STATE_RIP) +
-                   (mode == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
-    if (!guest_copy(v, rip, b, sizeof(b), false))
+    if (!guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), false))
         return size;
     for (unsigned i = 0; i < sizeof(b); i++) {
         if (b[i] == 0x67)
@@ -263,10 +267,9 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
 static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
 {
     struct copra_run_page *run = v->run;
-    uint64_t rip = state(v, COPRA_STATE_RIP);
+    uint64_t rip = e->rip;
     size_t got = 0;
     enum decode_mode mode = guest_mode(v);
-    uint64_t lin_rip = rip + (mode == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
     memset(&run->mmio, 0, sizeof(run->mmio));
     run->mmio.gpa = e->gpa;
     run->mmio.write = e->write;
@@ -276,7 +279,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     struct gpt_regs r;
     uint64_t fault_gva, fault_err;
     gpt_regs_of(v, &r);
-    gpt_fetch(&r, lin_rip, 0, read_gpa, v->vm, run->mmio.insn, 15, &got, &fault_gva, &fault_err);
+    gpt_fetch(&r, linear_rip(v, mode, rip), 0, read_gpa, v->vm, run->mmio.insn, 15, &got, &fault_gva, &fault_err);
     run->mmio.insn_len = (uint8_t)got;
     v->pending = PENDING_MMIO_RAW;
     if (e->fetch || decode_insn(run->mmio.insn, got, mode, &v->insn))
@@ -378,9 +381,8 @@ static bool skip_shadowed_hlt(struct vcpu *v)
     if (!(state(v, COPRA_STATE_RFLAGS) & RFLAGS_IF))
         return false;
     uint64_t rip = state(v, COPRA_STATE_RIP);
-    uint64_t lin = rip + (guest_mode(v) == DECODE_MODE_64 ? 0 : state(v, COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE)));
     uint8_t insn;
-    if (!guest_copy(v, lin, &insn, 1, false) || insn != 0xF4)
+    if (!guest_copy(v, linear_rip(v, guest_mode(v), rip), &insn, 1, false) || insn != 0xF4)
         return false;
     set_rip(v, rip + 1);   /* a new RIP ends the shadow (platform set_state) */
     return true;

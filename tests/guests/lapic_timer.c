@@ -30,6 +30,19 @@ static void on_timer(struct guest_frame *frame)
     lapic_eoi();
 }
 
+/* TPR 0x50, a 100 us one-shot of vector 0x41 (class 4): wait (IF=1) until
+ * it sits in IRR, held by the TPR; returns with IF=0. */
+static void oneshot_behind_tpr(void)
+{
+    lapic_write(LAPIC_TPR, 0x50);
+    lapic_write(LAPIC_TIMER_INITIAL, 100000);
+    __asm__ volatile("sti");
+    uint32_t t0 = clock_us();
+    while (!lapic_bit(LAPIC_IRR, ONESHOT_VECTOR) && clock_us() - t0 < 1000000)
+        __asm__ volatile("pause");
+    __asm__ volatile("cli");
+}
+
 int guest_main(unsigned cpu, uint32_t info)
 {
     (void)info;
@@ -115,14 +128,8 @@ int guest_main(unsigned cpu, uint32_t info)
     lapic_write(LAPIC_TIMER_INITIAL, 0);
 
     /* 6. TPR 0x50 holds vector 0x41 (class 4) in IRR. */
-    lapic_write(LAPIC_TPR, 0x50);
     lapic_write(LAPIC_LVT_TIMER, ONESHOT_VECTOR);
-    lapic_write(LAPIC_TIMER_INITIAL, 100000);   /* 100 us */
-    __asm__ volatile("sti");
-    t0 = clock_us();
-    while (!lapic_bit(LAPIC_IRR, ONESHOT_VECTOR) && clock_us() - t0 < 1000000)
-        __asm__ volatile("pause");
-    __asm__ volatile("cli");
+    oneshot_behind_tpr();
     CHECK_EQ("TPR blocks a lower class", hits[ONESHOT_VECTOR], 1);
     CHECK("the vector waits in IRR", lapic_bit(LAPIC_IRR, ONESHOT_VECTOR));
     CHECK_EQ("PPR = TPR", lapic_read(LAPIC_PPR), 0x50);
@@ -135,13 +142,7 @@ int guest_main(unsigned cpu, uint32_t info)
     /* 6b. STI's shadow covers one instruction, even one the kernel
      * completes: with the vector pending at IF=0, `sti; out; cli` takes it
      * after the OUT (an IO exit inside the shadow), before the CLI. */
-    lapic_write(LAPIC_TPR, 0x50);
-    lapic_write(LAPIC_TIMER_INITIAL, 100000);   /* one-shot, vector 0x41 again */
-    __asm__ volatile("sti");
-    t0 = clock_us();
-    while (!lapic_bit(LAPIC_IRR, ONESHOT_VECTOR) && clock_us() - t0 < 1000000)
-        __asm__ volatile("pause");
-    __asm__ volatile("cli");
+    oneshot_behind_tpr();
     lapic_write(LAPIC_TPR, 0);                  /* injected now, held by IF=0 */
     __asm__ volatile("sti; outb %%al, $0x80; cli" : : "a"(0) : "memory");
     CHECK_EQ("taken right after the instruction in STI's shadow", hits[ONESHOT_VECTOR], 3);
