@@ -146,6 +146,10 @@ enum copra_state_id {
     COPRA_STATE_SYSENTER_ESP = 34,
     COPRA_STATE_SYSENTER_EIP = 35,
     COPRA_STATE_PENDING_EVENT = 36, /* read: queued event or 0; write: see COPRA_EVENT_* */
+    COPRA_STATE_CR8       = 37,   /* the task-priority register as CR8 shows it (0-15) */
+    COPRA_STATE_DR0       = 38,   /* DR0-DR3: 38-41 */
+    COPRA_STATE_DR6       = 42,
+    COPRA_STATE_DR7       = 43,
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };

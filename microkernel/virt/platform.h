@@ -26,7 +26,9 @@ enum vm_exit_kind {
     VMX_VMMCALL,
     VMX_INTR,          /* a host interrupt arrived: the host must take it */
     VMX_WINDOW,        /* the guest can take an interrupt now */
-    VMX_FAIL,          /* the platform refused the entry (bad state) */
+    VMX_CR_WRITE,      /* a write to ctl_reg (CR0, CR4, CR8) the kernel checks */
+    VMX_DR,            /* a debug-register access: ctl_reg, ctl_write */
+    VMX_FAIL,          /* the platform refused the entry; the backend reset the VCPU's state */
     VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
 };
 
@@ -44,6 +46,9 @@ struct vm_exit {
     uint64_t gpa;
     bool write, fetch;
     bool msr_write;
+    uint8_t ctl_reg;               /* VMX_CR_WRITE, VMX_DR: register number */
+    bool ctl_write;                /* VMX_DR */
+    int8_t ctl_gpr;                /* the GPR operand if the platform decoded it, else -1 */
 };
 
 struct platform {

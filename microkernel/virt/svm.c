@@ -22,6 +22,7 @@
 #define INTERCEPT_SMI      (1u << 2)
 #define INTERCEPT_INIT     (1u << 3)
 #define INTERCEPT_VINTR    (1u << 4)
+#define INTERCEPT_CR0_SEL  (1u << 5)    /* CR0 writes that change bits other than TS, MP */
 #define INTERCEPT_CPUID    (1u << 18)
 #define INTERCEPT_INVD     (1u << 22)
 #define INTERCEPT_HLT      (1u << 24)
@@ -31,12 +32,18 @@
 /* misc2: VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, RDTSCP? no; ICEBP, WBINVD, MONITOR, MWAIT */
 #define INTERCEPT2_SVM_INSNS 0x7Fu
 #define INTERCEPT2_VMMCALL   (1u << 1)
+/* CR4 and CR8 writes (CR0 through the selective intercept), every DR0-7 access. */
+#define INTERCEPT_CR_WRITES  ((1u << (16 + 4)) | (1u << (16 + 8)))
+#define INTERCEPT_DR_ALL     0x00FF00FFu
 
+#define EXIT_CR_WRITE 0x10   /* + CR number */
+#define EXIT_DR_READ  0x20   /* + DR number; writes at 0x30 */
 #define EXIT_INTR     0x60
 #define EXIT_NMI      0x61
 #define EXIT_SMI      0x62
 #define EXIT_INIT     0x63
 #define EXIT_VINTR    0x64
+#define EXIT_CR0_SEL  0x65
 #define EXIT_CPUID    0x72
 #define EXIT_HLT      0x78
 #define EXIT_IOIO     0x7B
@@ -189,6 +196,54 @@ static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr, uint32_t li
     s->base = 0;
 }
 
+/* Every control field the kernel owns.  Set at creation and again after a
+ * failed entry, whose #VMEXIT may have written anything back (reference,
+ * pitfall 6); V_INTR_MASKING is also re-set before every entry. */
+static void vmcb_controls(struct vmcb *c, struct vcpu *v)
+{
+    c->cr_intercepts = INTERCEPT_CR_WRITES;
+    c->dr_intercepts = INTERCEPT_DR_ALL;
+    c->exc_intercepts = 0;
+    c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CR0_SEL |
+               INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR |
+               INTERCEPT_SHUTDOWN;
+    c->misc2 = INTERCEPT2_SVM_INSNS;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
+    c->iopm_pa = iopm_pa;
+    c->msrpm_pa = msrpm_pa;
+    c->tsc_offset = 0;
+    c->asid = v->vm->asid;
+    c->int_ctl = 1ull << 24;           /* V_INTR_MASKING: guest IF gates only virtual interrupts */
+    c->int_state = 0;
+    c->eventinj = 0;
+    c->np_enable = 1;
+    c->ncr3 = v->vm->npt_root;
+}
+
+/* The documented initial state: 32-bit protected mode, paging off, flat
+ * segments (the multiboot v1 entry state); the VMM sets RIP, RAX, RBX.
+ * Also what a failed entry leaves, so no host value reaches GET_STATE. */
+static void vmcb_reset_state(struct vmcb *c, struct vcpu *v)
+{
+    memset(&c->es, 0, sizeof(*c) - offsetof(struct vmcb, es));
+    seg_set(&c->cs, 0x08, 0xC9B, 0xFFFFFFFF);
+    seg_set(&c->ds, 0x10, 0xC93, 0xFFFFFFFF);
+    c->es = c->ss = c->fs = c->gs = c->ds;
+    seg_set(&c->gdtr, 0, 0, 0xFFFF);
+    seg_set(&c->idtr, 0, 0, 0xFFFF);
+    seg_set(&c->ldtr, 0, 0x82, 0xFFFF);
+    /* An available 32-bit TSS: QEMU aborts on a ring transition through a
+     * cached TR of busy type (its LTR caches the available type); the CPU
+     * uses the cached base and limit either way. */
+    seg_set(&c->tr, 0, 0x89, 0xFFFF);
+    c->cr0 = 0x11;                      /* PE | ET */
+    c->efer = EFER_SVME;                /* required by VMRUN; hidden from the guest */
+    c->rflags = 2;
+    c->dr6 = 0xFFFF0FF0;
+    c->dr7 = 0x400;                     /* guest breakpoints live in struct vcpu, never here */
+    c->g_pat = 0x0007040600070406ull;
+    memset(v->gpr, 0, sizeof(v->gpr));
+}
+
 static int svm_vcpu_init(struct vcpu *v)
 {
     struct svm_vcpu *s = kmalloc(sizeof(*s));
@@ -203,31 +258,8 @@ static int svm_vcpu_init(struct vcpu *v)
     s->vmcb = phys_to_virt(pa);
     s->last_cpu = -1;
     v->arch = s;
-    struct vmcb *c = s->vmcb;
-    c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
-               INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
-    c->misc2 = INTERCEPT2_SVM_INSNS;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
-    c->iopm_pa = iopm_pa;
-    c->msrpm_pa = msrpm_pa;
-    c->asid = v->vm->asid;
-    c->int_ctl = 1ull << 24;           /* V_INTR_MASKING: guest IF gates only virtual interrupts */
-    c->np_enable = 1;
-    c->ncr3 = v->vm->npt_root;
-    /* The documented initial state: 32-bit protected mode, paging off, flat
-     * segments (the multiboot v1 entry state); the VMM sets RIP, RAX, RBX. */
-    seg_set(&c->cs, 0x08, 0xC9B, 0xFFFFFFFF);
-    seg_set(&c->ds, 0x10, 0xC93, 0xFFFFFFFF);
-    c->es = c->ss = c->fs = c->gs = c->ds;
-    seg_set(&c->gdtr, 0, 0, 0xFFFF);
-    seg_set(&c->idtr, 0, 0, 0xFFFF);
-    seg_set(&c->ldtr, 0, 0x82, 0xFFFF);
-    seg_set(&c->tr, 0, 0x8B, 0xFFFF);
-    c->cr0 = 0x11;                      /* PE | ET */
-    c->efer = EFER_SVME;                /* required by VMRUN; hidden from the guest */
-    c->rflags = 2;
-    c->dr6 = 0xFFFF0FF0;
-    c->dr7 = 0x400;
-    c->g_pat = 0x0007040600070406ull;
+    vmcb_controls(s->vmcb, v);
+    vmcb_reset_state(s->vmcb, v);
     return COPRA_OK;
 }
 
@@ -250,7 +282,7 @@ static const uint16_t state_offset[COPRA_STATE_COUNT] = {
     STATE_AT(IDTR_BASE, idtr.base), STATE_AT(PAT, g_pat), STATE_AT(STAR, star), STATE_AT(LSTAR, lstar),
     STATE_AT(CSTAR, cstar), STATE_AT(SFMASK, sfmask), STATE_AT(KERNEL_GS_BASE, kernel_gs_base),
     STATE_AT(SYSENTER_CS, sysenter_cs), STATE_AT(SYSENTER_ESP, sysenter_esp),
-    STATE_AT(SYSENTER_EIP, sysenter_eip),
+    STATE_AT(SYSENTER_EIP, sysenter_eip), STATE_AT(DR6, dr6),
 };
 #undef STATE_AT
 
@@ -283,6 +315,8 @@ static uint64_t svm_get_state(struct vcpu *v, unsigned id)
     }
     if (id == COPRA_STATE_GDTR_LIMIT || id == COPRA_STATE_IDTR_LIMIT)
         return (id == COPRA_STATE_GDTR_LIMIT ? &c->gdtr : &c->idtr)->limit;
+    if (id == COPRA_STATE_CR8)
+        return c->int_ctl & 0xF;   /* V_TPR */
     uint64_t *r = reg_of(c, id);
     uint64_t value = r ? *r : 0;
     return id == COPRA_STATE_EFER ? value & ~(uint64_t)EFER_SVME : value;
@@ -311,6 +345,8 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
             s->limit = (uint32_t)value;
         else
             s->attr = value & 0xFFF;
+        if (s == &c->tr && field == COPRA_SEG_ATTR)
+            s->attr &= ~2u;   /* cached as available, as QEMU's LTR does (vmcb_reset_state) */
         if (s == &c->ss)
             c->cpl = (s->attr >> 5) & 3;   /* CPL follows SS.DPL (reference, pitfall 8) */
         return COPRA_OK;
@@ -319,18 +355,19 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
         (id == COPRA_STATE_GDTR_LIMIT ? &c->gdtr : &c->idtr)->limit = (uint32_t)(value & 0xFFFF);
         return COPRA_OK;
     }
-    /* Values VMRUN would refuse (APM §15.5.1 consistency checks) are refused here. */
-    if ((id == COPRA_STATE_CR0 || id == COPRA_STATE_CR4) && (value >> 32))
-        return COPRA_EINVAL;
-    if (id == COPRA_STATE_EFER) {
-        if (value & ~0xD01ull)   /* SCE, LME, LMA, NXE */
-            return COPRA_EINVAL;
-        value |= EFER_SVME;
+    /* Values were checked against what VMRUN accepts (ctrlreg.c). */
+    if (id == COPRA_STATE_CR8) {
+        c->int_ctl = (c->int_ctl & ~0xFull) | (value & 0xF);
+        return COPRA_OK;
     }
+    if (id == COPRA_STATE_EFER)
+        value |= EFER_SVME;
     uint64_t *r = reg_of(c, id);
     if (!r)
         return COPRA_EINVAL;
     *r = value;
+    if (id == COPRA_STATE_CR0 || id == COPRA_STATE_CR3 || id == COPRA_STATE_CR4 || id == COPRA_STATE_EFER)
+        ((struct svm_vcpu *)v->arch)->last_cpu = -1;   /* translations change: flush at entry */
     return COPRA_OK;
 }
 
@@ -378,6 +415,7 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     last_vmcb[cpu] = c;
     c->rax = v->gpr[COPRA_RAX];
     c->rsp = v->gpr[COPRA_RSP];
+    c->int_ctl |= 1ull << 24;   /* V_INTR_MASKING, whatever an exit wrote back */
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
@@ -387,11 +425,21 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     v->gpr[COPRA_RAX] = c->rax;
     v->gpr[COPRA_RSP] = c->rsp;
 
+    if ((uint32_t)c->exitcode == EXIT_INVALID) {
+        /* Refused: the save area now holds a mix of guest and host state
+         * (reference, pitfall 6).  Start over from the reset state, so no
+         * host value reaches GET_STATE and no refused event is retried. */
+        vmcb_controls(c, v);
+        vmcb_reset_state(c, v);
+        s->last_cpu = -1;
+        e->kind = VMX_FAIL;
+        e->code = EXIT_INVALID;
+        e->info1 = e->info2 = e->rip = 0;
+        e->insn_len = 0;
+        return;
+    }
     /* An event the exit interrupted is delivered again on the next entry. */
-    if (c->exitintinfo & (1u << 31))
-        c->eventinj = c->exitintinfo;
-    else
-        c->eventinj = 0;
+    c->eventinj = (c->exitintinfo & (1u << 31)) ? c->exitintinfo : 0;
 
     /* Only the fields of the exit's kind are set (struct vm_exit). */
     e->code = c->exitcode;
@@ -399,7 +447,21 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     e->info2 = c->exitinfo2;
     e->rip = c->rip;
     e->insn_len = 0;
-    switch ((uint32_t)c->exitcode) {
+    uint32_t code = (uint32_t)c->exitcode;
+    /* Decode assists name the GPR of a MOV CR/DR (APM §15.8.1); QEMU has none. */
+    e->ctl_gpr = (c->exitinfo1 >> 63) ? (int8_t)(c->exitinfo1 & 15) : -1;
+    if (code == EXIT_CR0_SEL || (code >= EXIT_CR_WRITE && code < EXIT_CR_WRITE + 16)) {
+        e->kind = VMX_CR_WRITE;
+        e->ctl_reg = code == EXIT_CR0_SEL ? 0 : (uint8_t)(code - EXIT_CR_WRITE);
+        return;
+    }
+    if (code >= EXIT_DR_READ && code < EXIT_DR_READ + 32) {
+        e->kind = VMX_DR;
+        e->ctl_reg = (uint8_t)(code & 15);
+        e->ctl_write = code >= EXIT_DR_READ + 16;
+        return;
+    }
+    switch (code) {
     case EXIT_INTR:
     case EXIT_NMI:
     case EXIT_SMI:
@@ -447,9 +509,6 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         e->gpa = c->exitinfo2;
         e->write = (c->exitinfo1 >> 1) & 1;
         e->fetch = (c->exitinfo1 >> 4) & 1;
-        break;
-    case EXIT_INVALID:
-        e->kind = VMX_FAIL;
         break;
     default:
         e->kind = VMX_OTHER;

@@ -8,6 +8,7 @@
  * the VMM served (IN data into RAX, an MMIO read into its register, RIP).
  */
 #include "virt/vcpu.h"
+#include "virt/ctrlreg.h"
 #include "virt/emulate.h"
 #include "virt/gpt.h"
 #include "virt/platform.h"
@@ -60,9 +61,10 @@ static bool guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, bool w
     while (n) {
         uint64_t gpa, err, hpa;
         size_t chunk = MIN(n, PAGE_SIZE - gva % PAGE_SIZE);
+        uint32_t prot = 0;
         if (gpt_walk(&r, gva, write ? GPT_WRITE : 0, read_gpa, v->vm, &gpa, &err) ||
-            !(hpa = vm_gpa_to_hpa(v->vm, gpa, NULL)))
-            return false;
+            !(hpa = vm_gpa_to_hpa(v->vm, gpa, &prot)) || (write && !(prot & COPRA_GUEST_W)))
+            return false;   /* not RAM, or RAM the VM may not write: as an NPF would */
         if (write)
             memcpy(phys_to_virt(hpa), b, chunk);
         else
@@ -206,21 +208,34 @@ static int vcpu_complete(struct vcpu *v)
 
 /* ---- exits ---- */
 
+/* Legacy prefixes (and a REX in 64-bit mode) before the opcode of b[0..n):
+ * their count; *asize67 and *lock say whether 0x67 and LOCK were among them. */
+static unsigned insn_prefixes(const uint8_t *b, unsigned n, enum decode_mode mode, bool *asize67, bool *lock)
+{
+    unsigned i = 0;
+    *asize67 = *lock = false;
+    for (; i < n; i++) {
+        *asize67 |= b[i] == 0x67;
+        *lock |= b[i] == 0xF0;
+        if (!(b[i] == 0x67 || b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x66 || b[i] == 0x2E || b[i] == 0x36 ||
+              b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF0 ||
+              (mode == DECODE_MODE_64 && (b[i] & 0xF0) == 0x40)))
+            break;
+    }
+    return i;
+}
+
 static unsigned string_addr_size(struct vcpu *v)
 {
     enum decode_mode mode = guest_mode(v);
     unsigned size = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
     uint8_t b[15];
+    bool a67, lock;
     if (!guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), false))
         return size;
-    for (unsigned i = 0; i < sizeof(b); i++) {
-        if (b[i] == 0x67)
-            return mode == DECODE_MODE_64 ? 4 : mode == DECODE_MODE_32 ? 2 : 4;
-        if (!(b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x66 || b[i] == 0x2E || b[i] == 0x36 ||
-              b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF0 ||
-              (mode == DECODE_MODE_64 && (b[i] & 0xF0) == 0x40)))
-            break;
-    }
+    insn_prefixes(b, sizeof(b), mode, &a67, &lock);
+    if (a67)
+        return mode == DECODE_MODE_64 ? 4 : mode == DECODE_MODE_32 ? 2 : 4;
     return size;
 }
 
@@ -329,6 +344,54 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     return COPRA_EXIT_MMIO;
 }
 
+/* The guest takes exception `vector` (CTRL_GP with error code 0, CTRL_UD)
+ * at the instruction, as the CPU would have raised it. */
+static int vcpu_fault(struct vcpu *v, int vector)
+{
+    v->pending_event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | (uint64_t)vector |
+                       (vector == CTRL_GP ? COPRA_EVENT_ERROR_CODE : 0);
+    return 0;
+}
+
+/*
+ * MOV to CR0/CR4/CR8, MOV to or from DR0-7: the operand GPR comes from the
+ * platform when it decodes (decode assists, TDX exit qualification), else
+ * from the instruction bytes, 0F 20-23 /r with the register in ModRM.rm.
+ */
+static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
+{
+    enum decode_mode mode = guest_mode(v);
+    unsigned len = 0;
+    int gpr = e->ctl_gpr;
+    if (gpr < 0) {
+        uint8_t b[15];
+        size_t got = 0;
+        uint64_t fault_gva, fault_err;
+        bool a67, lock;
+        struct gpt_regs r;
+        gpt_regs_of(v, &r);
+        gpt_fetch(&r, linear_rip(v, mode, e->rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
+        unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
+        uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
+        if (i + 3 > got || b[i] != 0x0F || b[i + 1] < 0x20 || b[i + 1] > 0x23)
+            return COPRA_EXIT_UNHANDLED;   /* LMSW, CLTS, or bytes gone: the VMM decides */
+        gpr = (b[i + 2] & 7) | ((rex & 1) << 3);
+        len = i + 3;
+    }
+    uint64_t value = v->gpr[gpr], width = mode == DECODE_MODE_64 ? ~0ull : 0xFFFFFFFFull;
+    int fault;
+    if (e->kind == VMX_CR_WRITE)
+        fault = ctrl_write_cr(v, e->ctl_reg, value & width);
+    else if (e->ctl_write)
+        fault = ctrl_dr_write(v, e->ctl_reg, value & width);
+    else if (!(fault = ctrl_dr_read(v, e->ctl_reg, &value)))
+        v->gpr[gpr] = value & width;
+    if (fault)
+        return vcpu_fault(v, fault);
+    set_rip(v, e->rip + (len ? len : e->insn_len));
+    return 0;
+}
+
 static int exit_msr(struct vcpu *v, const struct vm_exit *e)
 {
     uint32_t index = (uint32_t)v->gpr[COPRA_RCX];
@@ -336,8 +399,9 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
     if (index == MSR_EFER_INDEX) {
         /* EFER is the backend's (SVM keeps SVME set underneath); no policy here. */
         if (e->msr_write) {
-            if (platform->set_state(v, COPRA_STATE_EFER, (v->gpr[COPRA_RDX] << 32) | (uint32_t)v->gpr[COPRA_RAX]))
-                return COPRA_EXIT_MSR_WRITE;
+            int fault = ctrl_write_efer(v, (v->gpr[COPRA_RDX] << 32) | (uint32_t)v->gpr[COPRA_RAX]);
+            if (fault)
+                return vcpu_fault(v, fault);
         } else {
             uint64_t efer = state(v, COPRA_STATE_EFER);
             v->gpr[COPRA_RAX] = (uint32_t)efer;
@@ -453,6 +517,15 @@ static int vcpu_run_once(struct vcpu *v)
         }
         run->dirty = 0;
     }
+    if (v->state_set) {
+        v->state_set = false;
+        if (!ctrl_check_entry(v)) {
+            /* The VMM's state is one VMRUN refuses: no entry happened. */
+            memset(&run->fail, 0, sizeof(run->fail));
+            run->fail.info1 = 1;
+            return COPRA_EXIT_FAIL;
+        }
+    }
     vcpu_inject(v);
     struct vm_exit e;
     cpu_this()->guest_entries++;
@@ -485,6 +558,9 @@ static int vcpu_run_once(struct vcpu *v)
         return COPRA_EXIT_CPUID;
     case VMX_MSR:
         return exit_msr(v, &e);
+    case VMX_CR_WRITE:
+    case VMX_DR:
+        return exit_ctl(v, &e);
     case VMX_SHUTDOWN:
         return COPRA_EXIT_SHUTDOWN;
     case VMX_VMMCALL:
@@ -544,14 +620,18 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
     struct waiter w[COPRA_WAIT_MAX], wirq;
     if (cpu_this()->index != (unsigned)v->cpu)
         sched_migrate(v->cpu);
-    if (!__atomic_compare_exchange_n(&v->runner, &none, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    uint64_t f = spin_lock_irqsave(&v->state_lock);
+    bool claimed = __atomic_compare_exchange_n(&v->runner, &none, self, false, __ATOMIC_ACQ_REL,
+                                               __ATOMIC_ACQUIRE);
+    spin_unlock_irqrestore(&v->state_lock, f);
+    if (!claimed)
         return COPRA_EBUSY;   /* another thread runs this VCPU */
 
     int64_t ret;
     int reason = vcpu_complete(v);
     items[vi].ready = 0;
     /* The scheduler lock is held at the top of every iteration. */
-    uint64_t f = sched_lock();
+    f = sched_lock();
     for (;;) {
         ret = count > 1 ? others_take(items, states, count, vi) : 0;
         if (ret || reason > 0)
@@ -690,6 +770,35 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
     return process_handle_install(&v->obj, COPRA_RIGHTS_VCPU);
 }
 
+/* One piece of state, read or written while no thread runs the VCPU: the
+ * state lock orders it against vcpu_wait's claim of the VCPU. */
+static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool write)
+{
+    if (id >= COPRA_STATE_COUNT)
+        return COPRA_EINVAL;
+    if (write && ctrl_check_state((unsigned)id, *value))
+        return COPRA_EINVAL;   /* VMRUN would refuse it */
+    int err = COPRA_OK;
+    uint64_t *slot = id < 16 ? &v->gpr[id] : id == COPRA_STATE_PENDING_EVENT ? &v->pending_event
+                   : id == COPRA_STATE_DR7 ? &v->dr7
+                   : id >= COPRA_STATE_DR0 && id < COPRA_STATE_DR0 + 4 ? &v->dr[id - COPRA_STATE_DR0] : NULL;
+    uint64_t f = spin_lock_irqsave(&v->state_lock);
+    if (v->runner)
+        err = COPRA_EBUSY;   /* its state is in the CPU */
+    else if (slot && write)
+        *slot = id == COPRA_STATE_PENDING_EVENT && !(*value & COPRA_EVENT_VALID) ? 0 : *value;
+    else if (slot)
+        *value = *slot;
+    else if (write)
+        err = platform->set_state(v, (unsigned)id, *value);
+    else
+        *value = platform->get_state(v, (unsigned)id);
+    if (write && !err)
+        v->state_set = true;
+    spin_unlock_irqrestore(&v->state_lock, f);
+    return err;
+}
+
 int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
 {
     struct vcpu *v;
@@ -697,16 +806,7 @@ int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
     if (err)
         return err;
     uint64_t value = 0;
-    if (id >= COPRA_STATE_COUNT)
-        err = COPRA_EINVAL;
-    else if (v->runner)
-        err = COPRA_EBUSY;   /* its state is in the CPU */
-    else if (id < 16)
-        value = v->gpr[id];
-    else if (id == COPRA_STATE_PENDING_EVENT)
-        value = v->pending_event;
-    else
-        value = platform->get_state(v, (unsigned)id);
+    err = vcpu_state_access(v, id, &value, false);
     if (!err)
         err = copy_to_user(uvalue, &value, sizeof(value));
     kobject_put(&v->obj);
@@ -719,16 +819,7 @@ int64_t sys_vcpu_set_state(uint64_t h, uint64_t id, uint64_t value)
     int err = vcpu_lookup(h, COPRA_RIGHT_WRITE, &v);
     if (err)
         return err;
-    if (id >= COPRA_STATE_COUNT)
-        err = COPRA_EINVAL;
-    else if (v->runner)
-        err = COPRA_EBUSY;
-    else if (id < 16)
-        v->gpr[id] = value;
-    else if (id == COPRA_STATE_PENDING_EVENT)
-        v->pending_event = value & COPRA_EVENT_VALID ? value : 0;
-    else
-        err = platform->set_state(v, (unsigned)id, value);
+    err = vcpu_state_access(v, id, &value, true);
     kobject_put(&v->obj);
     return err;
 }

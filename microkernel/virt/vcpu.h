@@ -49,6 +49,7 @@ struct vcpu {
     struct waitq irq_waiters;        /* a VCPU parked in HLT waits here */
     volatile bool kick;              /* leave the guest and return to user space */
     struct thread *runner;           /* the thread inside WAIT_FOR_EVENT on it */
+    struct spinlock state_lock;      /* GET/SET_STATE against the runner's claim */
     /* The exit user space is serving. */
     enum vcpu_pending pending;
     struct decoded_insn insn;
@@ -58,6 +59,8 @@ struct vcpu {
     uint8_t string_asize;            /* INS/OUTS address size in bytes */
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
+    uint64_t dr[4], dr7;             /* the guest's; never loaded into the CPU (ctrlreg.c) */
+    bool state_set;                  /* the VMM set state: check it before the next entry */
     /* A request posted to a device model's range (scheduler lock). */
     enum { IO_IDLE, IO_WAITING, IO_DONE, IO_GONE } io_state;
     uint64_t io_data;
