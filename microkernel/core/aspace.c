@@ -136,10 +136,10 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
  * take interrupts ourselves, so two CPUs shooting down at once cannot wait
  * for each other.
  */
-static void tlb_shootdown(struct aspace *as)
+static void tlb_shootdown_mask(uint64_t mask)
 {
     struct cpu *self = cpu_this();
-    uint64_t targets = as->active_cpus & ~(1ull << self->index);
+    uint64_t targets = mask & ~(1ull << self->index);
     uint64_t seen[COPRA_CPUS_MAX];
     cpu_flush_tlb();
     for (unsigned i = 0; i < cpu_count; i++) {
@@ -155,6 +155,11 @@ static void tlb_shootdown(struct aspace *as)
             __asm__ volatile("sti; pause; cli" : : : "memory");
     }
 }
+
+static void tlb_shootdown(struct aspace *as) { tlb_shootdown_mask(as->active_cpus); }
+
+/* Every CPU flushes (kstack.c, before it reuses a stack's addresses). */
+void tlb_shootdown_all(void) { tlb_shootdown_mask(~0ull); }
 
 int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
 {

@@ -42,4 +42,7 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len);
 void aspace_activate(struct aspace *as, struct cpu *cpu);
 void aspace_deactivate(struct aspace *as, struct cpu *cpu);
 
+/* Makes every CPU flush its TLB and waits for it (no lock held). */
+void tlb_shootdown_all(void);
+
 #endif

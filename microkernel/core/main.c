@@ -5,6 +5,7 @@
 #include "core/heap.h"
 #include "core/initrd.h"
 #include "core/pmm.h"
+#include "arch/x86_64/kstack.h"
 #include "core/process.h"
 #include "core/string.h"
 #include "arch/x86_64/apic.h"
@@ -157,6 +158,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 
     memory_init(mb, mod_start, mod_end);
     paging_init(ram, nram);
+    kstack_init();
     idt_init();
     cpu_init(&cpu_boot);
     apic_init();

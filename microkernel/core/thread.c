@@ -10,6 +10,7 @@
  * it (so no CPU can pick up a thread whose registers are still being saved).
  */
 #include "core/thread.h"
+#include "arch/x86_64/kstack.h"
 #include "core/console.h"
 #include "core/process.h"
 #include "core/heap.h"
@@ -88,7 +89,7 @@ static void reap(struct cpu *c)
     if (!t || t == thread_current())
         return;
     c->dead = NULL;
-    page_free(virt_to_phys((void *)t->kstack), KSTACK_SIZE / PAGE_SIZE);
+    kstack_free(t->kstack);
     if (t->proc)
         process_thread_gone(t->proc, t);
     kobject_put(&t->obj);
@@ -137,6 +138,7 @@ void thread_init_idle(struct thread *t, struct cpu *cpu, uint64_t kstack)
     kobject_init(&t->obj, COPRA_OBJ_THREAD, NULL);
     t->kstack = kstack;
     *(struct thread **)kstack = t;
+    cpu_set_kernel_stack(cpu, kstack + KSTACK_SIZE);
     t->state = THREAD_RUNNING;
     t->on_cpu = t->home = cpu;
     t->affinity = (int32_t)cpu->index;
@@ -150,7 +152,7 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
     struct thread *t = kmalloc(sizeof(*t));
     if (!t)
         return NULL;
-    uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE, KSTACK_SIZE / PAGE_SIZE);
+    uint64_t stack = kstack_alloc();
     if (!stack) {
         kfree(t);
         return NULL;
@@ -158,7 +160,7 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
     kobject_init(&t->obj, COPRA_OBJ_THREAD, thread_destroy);
     waitable_init(&t->exit, true);
     t->timeout.kind = TIMER_KIND_THREAD;
-    t->kstack = (uint64_t)(uintptr_t)phys_to_virt(stack);
+    t->kstack = stack;
     *(struct thread **)t->kstack = t;
     t->proc = p;
     kobject_get(&p->obj);
@@ -320,7 +322,7 @@ void sched_idle(void)
 /* A thread that never ran (its creation failed half-way). */
 static void thread_discard(struct thread *t)
 {
-    page_free(virt_to_phys((void *)t->kstack), KSTACK_SIZE / PAGE_SIZE);
+    kstack_free(t->kstack);
     kobject_put(&t->proc->obj);
     kobject_put(&t->obj);
 }

@@ -362,7 +362,7 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 {
     enum decode_mode mode = guest_mode(v);
     unsigned len = 0;
-    int gpr = e->ctl_gpr;
+    int gpr = e->ctl_gpr < 0 ? -1 : (int)(uint8_t)e->ctl_gpr;
     if (gpr < 0) {
         uint8_t b[15];
         size_t got = 0;

@@ -10,6 +10,7 @@
 #define APIC_ICR_LO   0x300
 #define APIC_ICR_HI   0x310
 #define APIC_LVT_TMR  0x320
+#define APIC_LVT_LINT0 0x350
 #define APIC_TMR_INIT 0x380
 #define APIC_TMR_CUR  0x390
 #define APIC_TMR_DIV  0x3E0
@@ -59,7 +60,7 @@ void apic_init(void)
     uint64_t base = rdmsr(MSR_APIC_BASE);
     wrmsr(MSR_APIC_BASE, base | (1u << 11));
     apic = paging_map_mmio(base & ~0xFFFull);
-    apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS);
+    apic_init_ap();
 
     apic_write(APIC_TMR_DIV, 0x3);  /* divide by 16 */
     apic_write(APIC_LVT_TMR, APIC_LVT_MASKED);
@@ -88,6 +89,10 @@ void apic_init_ap(void)
 {
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
     apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS);
+    /* The PIC's output (LINT0) stays masked: a guest's x87 error with
+     * CR0.NE=0 raises FERR# through QEMU's PIC, which would otherwise reach
+     * this LAPIC from the guest's TCG thread without QEMU's lock, an abort. */
+    apic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
 }
 
 static void apic_icr(uint32_t apic_id, uint32_t low)

@@ -133,6 +133,8 @@ kernel_entry64:
 
     .bss
     .align KSTACK_SIZE
-    .globl boot_kstack
+    .globl boot_kstack_guard, boot_kstack
+boot_kstack_guard:                  /* unmapped by paging_init(): an overflow faults */
+    .skip KSTACK_SIZE
 boot_kstack:
     .skip KSTACK_SIZE

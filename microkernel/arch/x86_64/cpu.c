@@ -2,6 +2,7 @@
 /* GDT, TSS, IDT and CPU feature setup. */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/kstack.h"
 #include "core/string.h"
 
 struct cpu cpus[COPRA_CPUS_MAX];
@@ -33,7 +34,8 @@ void idt_init(void)
         uint64_t addr = (uint64_t)(uintptr_t)(trap_stubs + 16 * v);
         idt[v].offset_lo = (uint16_t)addr;
         idt[v].selector = GDT_KCODE;
-        idt[v].ist = 0;
+        /* IST 1 #DF, 2 NMI, 3 #DB, 4 #MC: never on the stack that was in use. */
+        idt[v].ist = v == 8 ? 1 : v == 2 ? 2 : v == 1 ? 3 : v == 18 ? 4 : 0;
         /* Interrupt gate; DPL 3 only for the syscall vector so that user
          * code cannot raise exceptions or IRQ vectors with `int n`. */
         idt[v].type_attr = v == COPRA_SYSCALL_VECTOR ? 0xEE : 0x8E;
@@ -52,6 +54,14 @@ static void idt_load(void)
 void cpu_set_kernel_stack(struct cpu *cpu, uint64_t rsp0)
 {
     cpu->tss.rsp[0] = rsp0;
+    uint64_t thread = *(uint64_t *)(uintptr_t)(rsp0 - KSTACK_SIZE);
+    for (unsigned i = 0; i < ARRAY_SIZE(cpu->ist_base); i++) {
+        uint64_t *base = (uint64_t *)(uintptr_t)cpu->ist_base[i];
+        if (base) {   /* from cpu_init() on */
+            base[0] = thread;
+            base[1] = rsp0;
+        }
+    }
 }
 
 static void cpu_enable_features(const struct cpu *cpu)
@@ -95,8 +105,16 @@ void cpu_init(struct cpu *cpu)
     cpu->gdt[5] = (sizeof(struct tss) - 1) | ((tss & 0xFFFFFF) << 16) |
                   (0x89ull << 40) | (((tss >> 24) & 0xFF) << 56);
     cpu->gdt[6] = tss >> 32;
+    uint64_t rsp0 = cpu->tss.rsp[0];
     memset(&cpu->tss, 0, sizeof(cpu->tss));
     cpu->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap: user port I/O faults */
+    for (unsigned i = 0; i < ARRAY_SIZE(cpu->ist_base); i++) {
+        if (!cpu->ist_base[i] && !(cpu->ist_base[i] = kstack_alloc()))
+            panic("cpu: no interrupt stacks for CPU %u", cpu->index);
+        cpu->tss.ist[i] = cpu->ist_base[i] + KSTACK_SIZE;
+    }
+    if (rsp0)   /* an AP: its idle thread was set up before it started */
+        cpu_set_kernel_stack(cpu, rsp0);
 
     struct descriptor_pointer p = { sizeof(cpu->gdt) - 1, (uint64_t)(uintptr_t)cpu->gdt };
     __asm__ volatile(

@@ -23,9 +23,36 @@ trap_stubs:
     pushq $0
     .endif
     pushq $vector
+    .if vector == 1 || vector == 2 || vector == 8 || vector == 18
+    jmp trap_ist
+    .else
     jmp trap_common
+    .endif
     vector = vector + 1
     .endr
+
+/*
+ * #DB, NMI, #DF and #MC arrive on this CPU's own IST stacks (cpu.c).  From
+ * user mode the frame moves to the thread's kernel stack (word 1 at the
+ * IST stack's base), so the handler may block or end the thread as on any
+ * other vector; from kernel mode it stays where it is.
+ */
+trap_ist:
+    testb $3, 24(%rsp)              /* CS: above vector, error code, RIP */
+    jz trap_common
+    movq %rax, -8(%rsp)
+    movq %rcx, -16(%rsp)
+    movq %rsp, %rax
+    andq $-KSTACK_SIZE, %rax
+    movq 8(%rax), %rax
+    subq $56, %rax                  /* vector, error, RIP, CS, RFLAGS, RSP, SS */
+    .irp off, 0, 8, 16, 24, 32, 40, 48
+    movq \off(%rsp), %rcx
+    movq %rcx, \off(%rax)
+    .endr
+    movq -16(%rsp), %rcx
+    xchgq %rax, %rsp
+    movq -8(%rax), %rax
 
 trap_common:
     /* SMAP: user mode may have set RFLAGS.AC; never run the kernel with it. */

@@ -6,6 +6,7 @@
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[];
+extern char boot_kstack_guard[], boot_kstack[];   /* boot.S */
 
 static uint64_t kernel_root;
 
@@ -77,6 +78,8 @@ void paging_init(const uint64_t *ram, size_t nranges)
     map_kernel_range(kernel_root, __text_start, __text_end, 0);
     map_kernel_range(kernel_root, __rodata_start, __rodata_end, PTE_NX);
     map_kernel_range(kernel_root, __data_start, __data_end, PTE_W | PTE_NX);
+    for (uint64_t va = (uint64_t)(uintptr_t)boot_kstack_guard; va < (uint64_t)(uintptr_t)boot_kstack; va += PAGE_SIZE)
+        *paging_walk(kernel_root, va, 0, false, 0) = 0;
     paging_switch(kernel_root);
 }
 
@@ -89,6 +92,23 @@ void *paging_map_mmio(uint64_t pa)
     *e = ALIGN_DOWN(pa, PAGE_SIZE) | PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_NX | PTE_G;
     invlpg(va);
     return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
+}
+
+bool paging_map_kernel(uint64_t va, uint64_t pa)
+{
+    uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
+    if (e && pa)
+        *e = pa | PTE_P | PTE_W | PTE_NX;
+    return e != NULL;
+}
+
+uint64_t paging_unmap_kernel(uint64_t va)
+{
+    uint64_t *e = paging_walk(kernel_root, va, 0, false, 0), pa = e ? *e & PTE_ADDR : 0;
+    if (e)
+        *e = 0;
+    invlpg(va);
+    return pa;
 }
 
 void paging_map_phys(uint64_t pa, uint64_t len)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/kstack.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
@@ -34,12 +35,11 @@ static bool smp_start(uint32_t apic, unsigned index)
 {
     struct cpu *c = &cpus[index];
     struct thread *idle = kmalloc(sizeof(*idle));
-    uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE, KSTACK_SIZE / PAGE_SIZE);
-    if (!idle || !stack)
+    uint64_t kstack = kstack_alloc();
+    if (!idle || !kstack)
         panic("smp: out of memory for CPU %u", index);
     c->index = index;
     c->apic_id = apic;
-    uint64_t kstack = (uint64_t)(uintptr_t)phys_to_virt(stack);
     thread_init_idle(idle, c, kstack);
     trampoline_set(trampoline_stack, kstack + KSTACK_SIZE);
     trampoline_set(trampoline_cpu, (uint64_t)(uintptr_t)c);

@@ -55,6 +55,8 @@ void trap_dispatch(struct trap_frame *f)
     cpu_this()->entries++;
     if (f->vector == COPRA_SYSCALL_VECTOR) {
         syscall_dispatch(f);
+    } else if (f->vector == 2) {
+        cpu_this()->nmis++;   /* a host NMI (watchdog, debugger): nothing to do but count it */
     } else if (f->vector < 32) {
         trap_exception(f);
     } else if (f->vector == VECTOR_TIMER) {
