@@ -793,8 +793,11 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
         err = platform->set_state(v, (unsigned)id, *value);
     else
         *value = platform->get_state(v, (unsigned)id);
-    if (write && !err)
+    if (write && !err) {
         v->state_set = true;
+        if (id == COPRA_STATE_RIP)
+            v->pending = PENDING_NONE;   /* the VMM moved the guest on: nothing to complete */
+    }
     spin_unlock_irqrestore(&v->state_lock, f);
     return err;
 }
