@@ -99,44 +99,28 @@ static void seg(unsigned s, uint16_t sel, uint16_t attr)
     set(COPRA_STATE_SEG(s, COPRA_SEG_ATTR), attr);
 }
 
-/* 32-bit protected mode, paging off, our GDT and IDT, at `entry`. */
-static void mode32(uint64_t entry)
+/* 32-bit protected mode with paging off, or 64-bit mode with 1 GiB
+ * identity-mapped in 2 MiB pages; our GDT and IDT; at `entry`. */
+static void enter_mode(bool long64, uint64_t entry)
 {
-    set(COPRA_STATE_EFER, 0);
-    set(COPRA_STATE_CR4, 0);
-    set(COPRA_STATE_CR0, 0x11);
-    seg(COPRA_CS, 0x08, 0xC9B);
+    set(COPRA_STATE_CR3, long64 ? PML4 : 0);
+    set(COPRA_STATE_CR4, long64 ? 0x20 : 0);
+    set(COPRA_STATE_EFER, long64 ? 0x500 : 0);
+    set(COPRA_STATE_CR0, long64 ? 0x80000011 : 0x11);
+    seg(COPRA_CS, long64 ? 0x28 : 0x08, long64 ? 0xA9B : 0xC9B);
     for (unsigned s = COPRA_ES; s <= COPRA_GS; s++)
         if (s != COPRA_CS)
             seg(s, 0x10, 0xC93);
     set(COPRA_STATE_GDTR_BASE, GDT);
     set(COPRA_STATE_GDTR_LIMIT, 6 * 8 - 1);
-    set(COPRA_STATE_IDTR_BASE, IDT32);
-    set(COPRA_STATE_IDTR_LIMIT, 256 * 8 - 1);
+    set(COPRA_STATE_IDTR_BASE, long64 ? IDT64 : IDT32);
+    set(COPRA_STATE_IDTR_LIMIT, 256 * (long64 ? 16 : 8) - 1);
     set(COPRA_STATE_RFLAGS, 2);
     set(COPRA_RSP, 0x9000);
     set(COPRA_STATE_RIP, entry);
 }
-
-/* 64-bit mode: 1 GiB identity-mapped with 2 MiB pages. */
-static void mode64(uint64_t entry)
-{
-    set(COPRA_STATE_CR3, PML4);
-    set(COPRA_STATE_CR4, 0x20);
-    set(COPRA_STATE_EFER, 0x500);
-    set(COPRA_STATE_CR0, 0x80000011);
-    seg(COPRA_CS, 0x28, 0xA9B);
-    for (unsigned s = COPRA_ES; s <= COPRA_GS; s++)
-        if (s != COPRA_CS)
-            seg(s, 0x10, 0xC93);
-    set(COPRA_STATE_GDTR_BASE, GDT);
-    set(COPRA_STATE_GDTR_LIMIT, 6 * 8 - 1);
-    set(COPRA_STATE_IDTR_BASE, IDT64);
-    set(COPRA_STATE_IDTR_LIMIT, 256 * 16 - 1);
-    set(COPRA_STATE_RFLAGS, 2);
-    set(COPRA_RSP, 0x9000);
-    set(COPRA_STATE_RIP, entry);
-}
+#define mode32(entry) enter_mode(false, (entry))
+#define mode64(entry) enter_mode(true, (entry))
 
 static bool setup(void)
 {

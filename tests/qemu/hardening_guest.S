@@ -15,9 +15,9 @@
     .globl g32_handlers, g32_int80, g32_cr0, g32_cr4, g32_spin, g32_ins, g32_movs, g32_x87, g32_tss
     .globl g64_handlers, g64_irq30, g64_dr, g64_cr8, g64_cr3
 
-    .code32
-g32_start:
-g32_handlers:                       /* vector v at g32_handlers + 8 * v */
+/* 32 exception handlers of 8 bytes (the same bytes in 32- and 64-bit code):
+ * vector v at NAME + 8 * v reports v and halts. */
+    .macro handlers
     .set v, 0
     .rept 32
     movb $v, %al
@@ -27,6 +27,12 @@ g32_handlers:                       /* vector v at g32_handlers + 8 * v */
     jmp 1b
     .set v, v + 1
     .endr
+    .endm
+
+    .code32
+g32_start:
+g32_handlers:
+    handlers
 g32_int80:
     movl %esp, %ebx                 /* the stack the TSS gave */
     movb $0x80, %al
@@ -114,15 +120,7 @@ g32_end:
     .code64
 g64_start:
 g64_handlers:
-    .set v, 0
-    .rept 32
-    movb $v, %al
-    outb %al, $0x80
-    cli
-1:  hlt
-    jmp 1b
-    .set v, v + 1
-    .endr
+    handlers
 g64_irq30:
     movb $0x30, %al
     outb %al, $0x80
