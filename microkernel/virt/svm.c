@@ -118,6 +118,7 @@ struct svm_vcpu {
     uint64_t vmcb_pa;
     int32_t last_cpu;
     uint64_t tlb_gen;
+    bool lme_hidden;   /* the guest's EFER.LME, kept out of the VMCB (efer_sync) */
 };
 
 /* Shared by every VCPU: every port intercepted; MSRs intercepted but for
@@ -319,7 +320,28 @@ static uint64_t svm_get_state(struct vcpu *v, unsigned id)
         return c->int_ctl & 0xF;   /* V_TPR */
     uint64_t *r = reg_of(c, id);
     uint64_t value = r ? *r : 0;
-    return id == COPRA_STATE_EFER ? value & ~(uint64_t)EFER_SVME : value;
+    if (id == COPRA_STATE_EFER)
+        value = (value & ~(uint64_t)EFER_SVME) | (((struct svm_vcpu *)v->arch)->lme_hidden ? 1u << 8 : 0);
+    return value;
+}
+
+/*
+ * QEMU 7.2's #VMEXIT reloads the host's CR0 while CR4 and EFER are still the
+ * guest's; with the guest's EFER.LME set and its CR0.PG and CR4.PAE clear,
+ * the host's CR0 (PG on, LME, no PAE) is refused without a word, and the
+ * host runs on with the guest's CR0: paging off, a lost machine.  Hardware
+ * ignores LME until paging goes on, so until then (the kernel sees every CR0,
+ * CR4 and EFER change of the guest) LME stays out of the VMCB.
+ */
+static void efer_sync(struct svm_vcpu *s)
+{
+    struct vmcb *c = s->vmcb;
+    uint64_t lme = 1u << 8;
+    if (s->lme_hidden)
+        c->efer |= lme;
+    s->lme_hidden = (c->efer & lme) && !(c->cr0 & (1ull << 31)) && !(c->cr4 & (1u << 5));
+    if (s->lme_hidden)
+        c->efer &= ~lme;
 }
 
 static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
@@ -360,14 +382,19 @@ static int svm_set_state(struct vcpu *v, unsigned id, uint64_t value)
         c->int_ctl = (c->int_ctl & ~0xFull) | (value & 0xF);
         return COPRA_OK;
     }
-    if (id == COPRA_STATE_EFER)
+    struct svm_vcpu *sv = v->arch;
+    if (id == COPRA_STATE_EFER) {
         value |= EFER_SVME;
+        sv->lme_hidden = false;
+    }
     uint64_t *r = reg_of(c, id);
     if (!r)
         return COPRA_EINVAL;
     *r = value;
-    if (id == COPRA_STATE_CR0 || id == COPRA_STATE_CR3 || id == COPRA_STATE_CR4 || id == COPRA_STATE_EFER)
-        ((struct svm_vcpu *)v->arch)->last_cpu = -1;   /* translations change: flush at entry */
+    if (id == COPRA_STATE_CR0 || id == COPRA_STATE_CR3 || id == COPRA_STATE_CR4 || id == COPRA_STATE_EFER) {
+        sv->last_cpu = -1;   /* translations change: flush at entry */
+        efer_sync(sv);
+    }
     return COPRA_OK;
 }
 
@@ -432,6 +459,7 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         vmcb_controls(c, v);
         vmcb_reset_state(c, v);
         s->last_cpu = -1;
+        s->lme_hidden = false;
         e->kind = VMX_FAIL;
         e->code = EXIT_INVALID;
         e->info1 = e->info2 = e->rip = 0;
