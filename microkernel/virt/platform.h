@@ -62,6 +62,8 @@ struct platform {
     void (*vm_unmap)(struct vm *vm, uint64_t gpa);
     int (*vcpu_init)(struct vcpu *v);
     void (*vcpu_destroy)(struct vcpu *v);
+    /* Back to the initial state, control fields included (after VMX_FAIL). */
+    void (*vcpu_reset)(struct vcpu *v);
     /* Runs the guest once on this CPU (interrupts off) and describes the exit.
      * v->gpr[] is loaded before and saved after. */
     void (*vcpu_enter)(struct vcpu *v, struct vm_exit *exit);

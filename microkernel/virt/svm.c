@@ -264,6 +264,17 @@ static int svm_vcpu_init(struct vcpu *v)
     return COPRA_OK;
 }
 
+/* After a refused entry: the reset state, so no host value reaches
+ * GET_STATE and no refused event is retried. */
+static void svm_vcpu_reset(struct vcpu *v)
+{
+    struct svm_vcpu *s = v->arch;
+    vmcb_controls(s->vmcb, v);
+    vmcb_reset_state(s->vmcb, v);
+    s->last_cpu = -1;
+    s->lme_hidden = false;
+}
+
 static void svm_vcpu_destroy(struct vcpu *v)
 {
     struct svm_vcpu *s = v->arch;
@@ -453,16 +464,13 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     v->gpr[COPRA_RSP] = c->rsp;
 
     if ((uint32_t)c->exitcode == EXIT_INVALID) {
-        /* Refused: the save area now holds a mix of guest and host state
-         * (reference, pitfall 6).  Start over from the reset state, so no
-         * host value reaches GET_STATE and no refused event is retried. */
-        vmcb_controls(c, v);
-        vmcb_reset_state(c, v);
-        s->last_cpu = -1;
-        s->lme_hidden = false;
+        /* Refused: the save area may hold a mix of guest and host state
+         * (reference, pitfall 6); the generic code resets the VCPU. */
+        c->eventinj = 0;
         e->kind = VMX_FAIL;
         e->code = EXIT_INVALID;
-        e->info1 = e->info2 = e->rip = 0;
+        e->info1 = e->info2 = 0;
+        e->rip = c->rip;
         e->insn_len = 0;
         return;
     }
@@ -553,6 +561,7 @@ const struct platform platform_svm = {
     .vm_unmap = svm_vm_unmap,
     .vcpu_init = svm_vcpu_init,
     .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_reset = svm_vcpu_reset,
     .vcpu_enter = svm_vcpu_enter,
     .get_state = svm_get_state,
     .set_state = svm_set_state,

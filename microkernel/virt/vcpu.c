@@ -358,26 +358,36 @@ static int vcpu_fault(struct vcpu *v, int vector)
  * platform when it decodes (decode assists, TDX exit qualification), else
  * from the instruction bytes, 0F 20-23 /r with the register in ModRM.rm.
  */
+/* The MOV CR/DR (0F 20-23 /r) at `rip`: its opcode byte, ModRM.reg (with
+ * REX.R) and length; returns the GPR operand (ModRM.rm with REX.B), or -1
+ * if the bytes are something else or cannot be read. */
+static int ctl_insn(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t *op, unsigned *reg, unsigned *len)
+{
+    uint8_t b[15];
+    size_t got = 0;
+    uint64_t fault_gva, fault_err;
+    bool a67, lock;
+    struct gpt_regs r;
+    gpt_regs_of(v, &r);
+    gpt_fetch(&r, linear_rip(v, mode, rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
+    unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
+    uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
+    if (i + 3 > got || b[i] != 0x0F || b[i + 1] < 0x20 || b[i + 1] > 0x23)
+        return -1;
+    *op = b[i + 1];
+    *reg = ((b[i + 2] >> 3) & 7) | ((rex & 4u) << 1);
+    *len = i + 3;
+    return (b[i + 2] & 7) | ((rex & 1) << 3);
+}
+
 static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 {
     enum decode_mode mode = guest_mode(v);
-    unsigned len = 0;
+    unsigned len = 0, reg;
+    uint8_t op;
     int gpr = e->ctl_gpr < 0 ? -1 : (int)(uint8_t)e->ctl_gpr;
-    if (gpr < 0) {
-        uint8_t b[15];
-        size_t got = 0;
-        uint64_t fault_gva, fault_err;
-        bool a67, lock;
-        struct gpt_regs r;
-        gpt_regs_of(v, &r);
-        gpt_fetch(&r, linear_rip(v, mode, e->rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
-        unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
-        uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
-        if (i + 3 > got || b[i] != 0x0F || b[i + 1] < 0x20 || b[i + 1] > 0x23)
-            return COPRA_EXIT_UNHANDLED;   /* LMSW, CLTS, or bytes gone: the VMM decides */
-        gpr = (b[i + 2] & 7) | ((rex & 1) << 3);
-        len = i + 3;
-    }
+    if (gpr < 0 && (gpr = ctl_insn(v, e->rip, mode, &op, &reg, &len)) < 0)
+        return COPRA_EXIT_UNHANDLED;   /* LMSW, CLTS, or bytes gone: the VMM decides */
     uint64_t value = v->gpr[gpr], width = mode == DECODE_MODE_64 ? ~0ull : 0xFFFFFFFFull;
     int fault;
     if (e->kind == VMX_CR_WRITE)
@@ -503,6 +513,22 @@ static int vcpu_route(struct vcpu *v, int reason)
     return gone ? COPRA_EXIT_DEVICE_GONE : reason;
 }
 
+/*
+ * QEMU 7.2 reports a guest's MOV to CR3 with bits above MAXPHYADDR in long
+ * mode as a failed entry (its helper leaves through SVM_EXIT_ERR) where the
+ * CPU raises #GP; the state saved is the guest's, at that instruction.  The
+ * entries themselves cannot fail on state checked before them (ctrlreg.c).
+ */
+static bool exit_bad_cr3(struct vcpu *v, const struct vm_exit *e)
+{
+    unsigned reg, len;
+    uint8_t op;
+    if (!(state(v, COPRA_STATE_EFER) & (1u << 10)) || guest_mode(v) != DECODE_MODE_64)
+        return false;
+    int gpr = ctl_insn(v, e->rip, DECODE_MODE_64, &op, &reg, &len);
+    return gpr >= 0 && op == 0x22 && reg == 3 && ctrl_check_state(COPRA_STATE_CR3, v->gpr[gpr]);
+}
+
 /* Enters the guest once.  0: keep going; PARK: HLT with IF=1; else an exit
  * reason for user space. */
 static int vcpu_run_once(struct vcpu *v)
@@ -566,12 +592,18 @@ static int vcpu_run_once(struct vcpu *v)
     case VMX_VMMCALL:
         return COPRA_EXIT_VMMCALL;
     case VMX_FAIL:
+        if (exit_bad_cr3(v, &e))
+            return vcpu_fault(v, CTRL_GP);
+        platform->vcpu_reset(v);
+        run->fail.code = e.code;
+        run->fail.info1 = run->fail.info2 = 0;
+        return COPRA_EXIT_FAIL;
     case VMX_OTHER:
     default:
         run->fail.code = e.code;
         run->fail.info1 = e.info1;
         run->fail.info2 = e.info2;
-        return e.kind == VMX_FAIL ? COPRA_EXIT_FAIL : COPRA_EXIT_UNHANDLED;
+        return COPRA_EXIT_UNHANDLED;
     }
 }
 
