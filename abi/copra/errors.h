@@ -17,7 +17,7 @@ enum copra_error {
     COPRA_ERIGHTS   = -6,  /* the handle lacks a right the call needs         */
     COPRA_EFAULT    = -7,  /* a user pointer is not mapped, not user, or lacks access */
     COPRA_ENOENT    = -8,  /* no such file in the initrd                      */
-    COPRA_EFULL     = -9,  /* the handle table (or another fixed table) is full */
+    COPRA_EFULL     = -9,  /* a handle table or another fixed table is full, or a per-process limit is reached */
     COPRA_EALIGN    = -10, /* an address or size is not aligned as required   */
     COPRA_ERANGE    = -11, /* a length or count is larger than the documented maximum */
     COPRA_ENOEXEC   = -12, /* the file is not a valid Copra ELF executable    */

@@ -60,6 +60,7 @@ enum copra_syscall {
 #define COPRA_LOG_MAX        1024u  /* bytes of one LOG call                  */
 #define COPRA_WAIT_MAX       64u    /* items of one WAIT_FOR_EVENT            */
 #define COPRA_HANDLES_PER_PROCESS 256u
+#define COPRA_TIMERS_PER_PROCESS 64u  /* live timers a process created (TIMER_CREATE) */
 #define COPRA_PROCESS_NAME_MAX 32u
 #define COPRA_EVENT_AREA_MAX_PAGES 16u /* pages of an event's mappable area */
 #define COPRA_MEM_MAX_PAGES  (1ull << 18) /* pages of one memory object (1 GiB) */

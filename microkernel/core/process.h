@@ -21,6 +21,7 @@ struct process {
     struct spinlock lock;         /* guards `handles` */
     struct handle_table handles;
     struct thread *threads;       /* guarded by the scheduler lock */
+    uint32_t ntimers;             /* atomic: live timers it created (TIMER_CREATE) */
     struct waitq exit_waiters;
     struct handle_entry handle_slots[COPRA_HANDLES_PER_PROCESS];
 };

@@ -11,6 +11,8 @@ static void timer_destroy(struct kobject *o)
     uint64_t f = sched_lock();
     sched_timer_cancel_locked(&t->node);   /* the queue must not keep a freed node */
     sched_unlock(f);
+    __atomic_sub_fetch(&t->owner->ntimers, 1, __ATOMIC_RELAXED);
+    kobject_put(&t->owner->obj);
     kfree(t);
 }
 
@@ -28,12 +30,23 @@ int64_t sys_clock(void)
 
 int64_t sys_timer_create(void)
 {
+    /* Each timer costs every tick it expires on: a process has a bounded
+     * number, charged until the timer dies (also in another process). */
+    struct process *p = process_current();
+    if (__atomic_add_fetch(&p->ntimers, 1, __ATOMIC_RELAXED) > COPRA_TIMERS_PER_PROCESS) {
+        __atomic_sub_fetch(&p->ntimers, 1, __ATOMIC_RELAXED);
+        return COPRA_EFULL;
+    }
     struct timer *t = kmalloc(sizeof(*t));
-    if (!t)
+    if (!t) {
+        __atomic_sub_fetch(&p->ntimers, 1, __ATOMIC_RELAXED);
         return COPRA_ENOMEM;
+    }
     kobject_init(&t->obj, COPRA_OBJ_TIMER, timer_destroy);
     waitable_init(&t->state, false);
     t->node.kind = TIMER_KIND_OBJECT;
+    t->owner = p;
+    kobject_get(&p->obj);
     return process_handle_install(&t->obj, COPRA_RIGHTS_TIMER);
 }
 

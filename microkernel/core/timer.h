@@ -8,6 +8,8 @@
 #include "core/timerq.h"
 #include "core/waitable.h"
 
+struct process;
+
 /* Periods below this would let one process flood the kernel with expiries. */
 #define TIMER_MIN_PERIOD_NS 100000ull
 
@@ -16,6 +18,7 @@ struct timer {
     struct waitable state;   /* counting: expirations; scheduler lock */
     struct waitq waiters;
     struct timer_node node;  /* kind TIMER_KIND_OBJECT */
+    struct process *owner;   /* the creator, charged for it (holds a reference) */
 };
 
 int64_t sys_clock(void);

@@ -6,6 +6,10 @@
  * deadline and deadline 0 disarms; a deadline in the past fires at once;
  * periodic timers count every expiration, whether or not anybody waits.
  *
+ * A process may hold COPRA_TIMERS_PER_PROCESS timers (each process its own),
+ * and that many short periodic timers expiring together must not stall the
+ * CPUs (issue 13, item 5).
+ *
  * Upper bounds are loose: QEMU's TCG makes guest time jittery, so a late
  * wake-up of a few hundred milliseconds is not a failure here; an early
  * one, or a miscount, is.
@@ -229,8 +233,183 @@ static void test_other_cpus(void)
     CHECK_EQUAL("a timer wakes a waiter on every CPU, not early", ok, ncpus);
 }
 
-int main(void)
+/* ---- Many timers: the per-process limit, and no stall -------------------- */
+
+static copra_handle_t many[COPRA_HANDLES_PER_PROCESS];
+
+/* TIMER_CREATE until it fails (or the table would be full); returns how many
+ * were created, *err the error that ended it. */
+static unsigned create_timers(int64_t *err)
 {
+    unsigned n = 0;
+    int64_t h = 0;
+    while (n < COPRA_HANDLES_PER_PROCESS && (h = coco_timer_create()) > 0)
+        many[n++] = (copra_handle_t)h;
+    *err = h;
+    return n;
+}
+
+static void close_timers(unsigned n)
+{
+    while (n)
+        coco_close(many[--n]);
+}
+
+/* The child mode: its own timers, whatever its parent holds. */
+static int limit_child(void)
+{
+    int64_t err;
+    unsigned n = create_timers(&err);
+    return err == COPRA_EFULL ? (int)n : 0;
+}
+
+static void test_limit(void)
+{
+    int64_t err;
+    unsigned n = create_timers(&err);
+    coco_printf("  %u timers created before %s\n", n, coco_strerror(err));
+    CHECK_EQUAL("a process creates COPRA_TIMERS_PER_PROCESS timers", n, COPRA_TIMERS_PER_PROCESS);
+    CHECK_EQUAL("and the next TIMER_CREATE fails with EFULL", err, COPRA_EFULL);
+    int64_t dup = n ? coco_dup(many[0], COPRA_RIGHTS_TIMER) : 0;
+    CHECK("the handle table still has room (the limit is not the table's)", dup > 0);
+    if (dup > 0)
+        coco_close((copra_handle_t)dup);
+    if (n > 0) {
+        coco_close(many[--n]);
+        int64_t h = coco_timer_create();
+        CHECK("closing one makes room for one", h > 0);
+        if (h > 0)
+            many[n++] = (copra_handle_t)h;
+        CHECK_EQUAL("and only one", coco_timer_create(), COPRA_EFULL);
+    }
+    const char *argv[] = { "timers", "limit-child" };
+    int64_t p = coco_spawn("timers", 2, argv, NULL, 0), status = -1;
+    if (p > 0) {
+        coco_wait_process((copra_handle_t)p, &status);
+        coco_close((copra_handle_t)p);
+    }
+    CHECK_EQUAL("another process has its own COPRA_TIMERS_PER_PROCESS", status,
+                COPRA_TIMERS_PER_PROCESS);
+    close_timers(n);
+}
+
+#define SPIN_CHUNK 65536u
+static volatile uint64_t sink;
+
+/* Runs `chunks` rounds of a CPU-bound loop; returns the CLOCK time it took,
+ * or `limit` as soon as it took that long. */
+static uint64_t spin(uint64_t chunks, uint64_t limit)
+{
+    uint64_t start = now();
+    for (uint64_t c = 0; c < chunks; c++) {
+        for (unsigned i = 0; i < SPIN_CHUNK; i++)
+            sink += i;
+        if (now() - start >= limit)
+            return limit;
+    }
+    return now() - start;
+}
+
+/* The best of three: host load only ever adds time. */
+static uint64_t spin_best(uint64_t chunks, uint64_t limit)
+{
+    uint64_t best = UINT64_MAX;
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t t = spin(chunks, limit);
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/*
+ * No stall: FLOOD_CHILDREN processes each create as many timers as they may
+ * and arm them all periodic with a 1 ms period (the tick) on one common
+ * first deadline, so that all of them expire together on every tick.  A
+ * CPU-bound loop of about 25 ms in this process must then take at most
+ * STALL_FACTOR times as long as without them.
+ *
+ * Booted with -icount (tests/qemu/CMakeLists.txt): CLOCK then counts guest
+ * instructions (1 ns each), so the ratio does not depend on the host's load.
+ * Why these numbers: expiry runs on the tick with interrupts off and the
+ * scheduler lock held.  With the sorted list and no limit (cffb109),
+ * re-arming T periodic timers walks ~T^2 list nodes per tick at ~8
+ * instructions each: one child's 254 timers (a full handle table) already
+ * take 54% of the CPU, and the 1016 of four children (~8.7M instructions
+ * per 1M-instruction tick) stall every CPU for good, so the test ends by
+ * its timeout.  With the heap and 64 timers per process, the 256 expiries
+ * cost ~350 instructions each, ~9% of a tick.  3x leaves room for the
+ * kernel to grow and still fails with the old list at any T above ~350.
+ */
+#define FLOOD_CHILDREN 4u
+#define STALL_FACTOR   3u
+
+/* The child: received handle 0 is SIGNALled when its timers are armed,
+ * received handle 1 tells it to end; the status is how many it created
+ * (0 if its first timer had not fired). */
+static int flood_child(uint64_t first)
+{
+    int64_t err;
+    unsigned n = create_timers(&err);
+    for (unsigned i = 0; i < n; i++)
+        coco_timer_set(many[i], first, MS);
+    coco_signal(coco_handle(0));
+    wait_one(coco_handle(1), COPRA_WAIT_FOREVER);
+    return n && wait_one(many[0], 0) > 0 ? (int)n : 0;
+}
+
+static void test_no_stall(void)
+{
+    uint64_t chunks = 1;
+    while (chunks < (1u << 20) && spin(chunks, UINT64_MAX) < 25 * MS)
+        chunks *= 2;
+    uint64_t base = spin_best(chunks, UINT64_MAX);
+
+    int64_t ready = coco_event_create(0), stop[FLOOD_CHILDREN], child[FLOOD_CHILDREN];
+    char first[24];
+    snprintf(first, sizeof(first), "%lu", (unsigned long)(now() + 10 * MS));
+    const char *argv[] = { "timers", "flood-child", first };
+    for (unsigned i = 0; i < FLOOD_CHILDREN; i++) {
+        stop[i] = coco_event_create(0);
+        copra_handle_t moved[2] = { (copra_handle_t)coco_dup((copra_handle_t)ready, COPRA_RIGHTS_EVENT),
+                                    (copra_handle_t)coco_dup((copra_handle_t)stop[i], COPRA_RIGHTS_EVENT) };
+        child[i] = coco_spawn("timers", 3, argv, moved, 2);
+    }
+    /* Children that cannot run are not waited for beyond 10 s. */
+    unsigned armed = 0;
+    for (uint64_t give_up = now() + 10000 * MS; armed < FLOOD_CHILDREN && now() < give_up;) {
+        int64_t got = wait_one((copra_handle_t)ready, give_up - now());
+        armed += got > 0 ? (unsigned)got : 0;
+    }
+    uint64_t loaded = spin_best(chunks, 20 * base);
+
+    int64_t timers = 0, status;
+    for (unsigned i = 0; i < FLOOD_CHILDREN; i++) {
+        coco_signal((copra_handle_t)stop[i]);
+        if (child[i] > 0 && coco_wait_process((copra_handle_t)child[i], &status) == 0)
+            timers += status;
+        coco_close((copra_handle_t)child[i]);
+        coco_close((copra_handle_t)stop[i]);
+    }
+    coco_close((copra_handle_t)ready);
+    coco_printf("  %lu loop rounds: %lu us alone, %lu us with %ld periodic timers in %u processes\n",
+                (unsigned long)chunks, (unsigned long)(base / US), (unsigned long)(loaded / US),
+                (long)timers, armed);
+    CHECK_EQUAL("every child armed its timers", armed, FLOOD_CHILDREN);
+    CHECK_EQUAL("each child had COPRA_TIMERS_PER_PROCESS, and they fired", timers,
+                FLOOD_CHILDREN * COPRA_TIMERS_PER_PROCESS);
+    CHECK("many periodic timers do not stall the CPU", loaded <= STALL_FACTOR * base);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "limit-child"))
+        return limit_child();
+    if (argc >= 3 && !strcmp(argv[1], "flood-child"))
+        return flood_child(strtoull(argv[2], NULL, 0));
+    if (argc >= 2 && !strcmp(argv[1], "flood")) {   /* booted with -icount: see test_no_stall */
+        test_no_stall();
+        return coco_test_finish();
+    }
     struct copra_sysinfo info;
     ncpus = coco_sysinfo(&info, sizeof(info)) == 0 && info.ncpus > 0 ? info.ncpus : 1;
     if (ncpus > COPRA_CPUS_MAX)
@@ -243,5 +422,6 @@ int main(void)
     test_one_shot();
     test_periodic();
     test_other_cpus();
+    test_limit();
     return coco_test_finish();
 }
