@@ -8,6 +8,8 @@
 #define GPA_LIMIT (1ull << 47)   /* 4-level nested paging */
 
 static uint32_t next_vm_id = 1;
+/* The right to create VMs: one object, handed to the first process. */
+struct kobject vm_control = { COPRA_OBJ_VMCTL, 1, NULL };
 
 static void mappings_free(struct vm_mapping *m)
 {
@@ -43,8 +45,13 @@ uint64_t vm_gpa_to_hpa(struct vm *vm, uint64_t gpa, uint32_t *prot)
     return hpa;
 }
 
-int64_t sys_vm_create(void)
+int64_t sys_vm_create(uint64_t hctl)
 {
+    struct kobject *ctl;
+    int err = process_handle_get(hctl, COPRA_OBJ_VMCTL, COPRA_RIGHT_MANAGE, &ctl);
+    if (err)
+        return err;
+    kobject_put(ctl);   /* vm_control lives forever */
     if (!platform)
         return COPRA_ENOSYS;   /* no virtualization on this CPU */
     struct vm *vm = kmalloc(sizeof(*vm));

@@ -35,7 +35,10 @@ struct vm {
 /* Finds the RAM page behind `gpa`: its host-physical address, or 0 (MMIO). */
 uint64_t vm_gpa_to_hpa(struct vm *vm, uint64_t gpa, uint32_t *prot);
 
-int64_t sys_vm_create(void);
+/* The VM-creation capability (COPRA_OBJ_VMCTL); the first process gets it. */
+extern struct kobject vm_control;
+
+int64_t sys_vm_create(uint64_t vmctl);
 int64_t sys_vm_map(uint64_t vm, uint64_t mem, uint64_t gpa, uint64_t offset, uint64_t len, uint64_t prot);
 
 #endif
