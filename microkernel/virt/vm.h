@@ -17,6 +17,7 @@ struct vm_mapping {
     struct memobj *mem;         /* holds a reference */
     uint64_t first_page;
     struct vm_mapping *next;
+    uint64_t retired_gen;       /* the tlb_gen whose entries no longer see it */
 };
 
 struct vm {
@@ -25,7 +26,7 @@ struct vm {
     struct spinlock lock;       /* guards maps and vcpus[] */
     struct vm_mapping *maps;
     struct range *ranges;       /* weak, scheduler lock: a range unlinks itself when it dies */
-    struct vm_mapping *retired; /* unmapped, kept until the VM dies (see vm.c) */
+    struct vm_mapping *retired; /* unmapped, kept while a VCPU may reach it (vm.c) */
     struct vcpu *vcpus[COPRA_VCPUS_MAX];  /* weak: a VCPU clears its slot when it dies */
     uint64_t npt_root;          /* backend: nested page table / EPT root */
     uint32_t asid;
