@@ -559,19 +559,18 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
     struct waiter w[COPRA_WAIT_MAX], wirq;
     if (!__atomic_compare_exchange_n(&v->runner, &none, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return COPRA_EBUSY;   /* another thread runs this VCPU */
-    /* Bound first, so THREAD_SET_CPU refuses from here on; the migration
-     * (under the scheduler lock, even when already there) then also undoes
-     * an affinity set before. */
-    self->vcpu_bound = true;
-    sched_migrate(v->cpu);
+    self->vcpu_bound = true;   /* THREAD_SET_CPU refuses from here on */
+    if (cpu_this()->index != (unsigned)v->cpu)
+        sched_migrate(v->cpu);
 
     int64_t ret;
-    vcpu_gen_enter(v);   /* completing may write guest RAM */
+    __atomic_store_n(&v->entered_gen, 1, __ATOMIC_SEQ_CST);   /* completing may write guest RAM */
     int reason = vcpu_complete(v);
     __atomic_store_n(&v->entered_gen, 0, __ATOMIC_RELEASE);
     items[vi].ready = 0;
     /* The scheduler lock is held at the top of every iteration. */
     uint64_t f = sched_lock();
+    self->affinity = v->cpu;   /* undoes a THREAD_SET_CPU that missed vcpu_bound */
     for (;;) {
         ret = count > 1 ? others_take(items, states, count, vi) : 0;
         if (ret || reason > 0)
