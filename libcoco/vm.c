@@ -3,9 +3,9 @@
 #include <coco/syscall.h>
 #include <coco/vm.h>
 
-int64_t coco_vm_create(void)
+int64_t coco_vm_create(copra_handle_t vmctl)
 {
-    return coco_syscall6(COPRA_SYS_VM_CREATE, 0, 0, 0, 0, 0, 0);
+    return coco_syscall6(COPRA_SYS_VM_CREATE, vmctl, 0, 0, 0, 0, 0);
 }
 
 int coco_vm_map(copra_handle_t vm, copra_handle_t mem, uint64_t gpa, uint64_t offset,

@@ -27,6 +27,7 @@ enum copra_object_type {
     COPRA_OBJ_IOIO    = 10,
     COPRA_OBJ_IRQ     = 11,
     COPRA_OBJ_CONSOLE = 12,   /* input from the system console (see below) */
+    COPRA_OBJ_VMCTL   = 13,   /* the right to create VMs (ABI 6, see below) */
     COPRA_OBJ_COUNT
 };
 
@@ -50,7 +51,7 @@ enum copra_object_type {
  *   timer (TIMER_CREATE)    WAIT | MANAGE | TRANSFER
  * Rights each call needs: READ (READ), MMAP (MAP; and WRITE for a writable
  * mapping of a memory object), SIGNAL (SIGNAL), WAIT_FOR_EVENT (WAIT),
- * TIMER_SET and THREAD_SET_CPU on another thread (MANAGE), EXEC's handle
+ * TIMER_SET, THREAD_SET_CPU on another thread and VM_CREATE (MANAGE), EXEC's handle
  * list (TRANSFER).  DUP and CLOSE need none.
  */
 #define COPRA_RIGHTS_PROCESS (COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
@@ -68,5 +69,12 @@ enum copra_object_type {
  * never blocks (0 = nothing buffered).
  */
 #define COPRA_RIGHTS_CONSOLE (COPRA_RIGHT_READ | COPRA_RIGHT_WAIT | COPRA_RIGHT_TRANSFER)
+
+/*
+ * The VM-creation capability: the first process receives one handle to it
+ * (its received handle 1) and hands it on (DUP, EXEC) to whoever may create
+ * VMs.  VM_CREATE(vmctl) needs MANAGE on it.
+ */
+#define COPRA_RIGHTS_VMCTL (COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
 
 #endif

@@ -39,7 +39,7 @@ enum copra_syscall {
     COPRA_SYS_MEM_CREATE     = 19, /* (pages)                          -> memory handle */
     COPRA_SYS_BATCH          = 20, /* (const struct copra_batch_call *, struct copra_batch_result *, count, flags) -> records run */
     COPRA_SYS_CPU_CURRENT    = 21, /* ()                               -> index of the CPU running the caller */
-    COPRA_SYS_VM_CREATE      = 22, /* ()                               -> VM handle */
+    COPRA_SYS_VM_CREATE      = 22, /* (vmctl handle)                   -> VM handle */
     COPRA_SYS_VM_MAP         = 23, /* (vm, memory handle|0 = unmap, gpa, offset, len, COPRA_GUEST_*) */
     COPRA_SYS_VCPU_CREATE    = 24, /* (vm, index, cpu)                 -> VCPU handle */
     COPRA_SYS_VCPU_GET_STATE = 25, /* (vcpu, enum copra_state_id, uint64_t *value) */

@@ -14,6 +14,7 @@
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
 #include "virt/platform.h"
+#include "virt/vm.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEM     (1u << 0)
@@ -178,7 +179,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     bool crashtest = false;
     size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc, &crashtest);
     console_init();
-    int err = process_create(argv, strlen(argv), argv, argv_len, argc, 1, &process_init);
+    int err = process_create(argv, strlen(argv), argv, argv_len, argc, 2, &process_init);
     if (err) {
         kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
         cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
@@ -188,8 +189,10 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
         *(volatile uint64_t *)0xFFFFFFFFC0000000ull = 0;
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
-    /* The first process's received handle 0: console input, to hand on. */
+    /* The first process's received handles 0 and 1: console input and the
+     * right to create VMs, to hand on. */
     process_install_handle(process_init, &console_input.obj, COPRA_RIGHTS_CONSOLE);
+    process_install_handle(process_init, &vm_control, COPRA_RIGHTS_VMCTL);
     process_start(process_init);
     apic_timer_start();
     sched_idle();

@@ -242,13 +242,16 @@ void sched_migrate(int32_t cpu)
     sched_unlock(f);
 }
 
-void sched_set_affinity(struct thread *t, int32_t cpu)
+int sched_set_affinity(struct thread *t, int32_t cpu)
 {
     uint64_t f = sched_lock();
-    t->affinity = cpu;
-    if (t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
+    bool busy = t->vcpu_bound;
+    if (!busy)
+        t->affinity = cpu;
+    if (!busy && t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
         runq_push(t);
     sched_unlock(f);
+    return busy ? COPRA_EBUSY : COPRA_OK;
 }
 
 void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period)
@@ -384,9 +387,9 @@ int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu)
     int err = process_handle_get(h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
-    sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);
+    err = sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);
     kobject_put(o);
-    return COPRA_OK;
+    return err;
 }
 
 int64_t sys_cpu_current(void)

@@ -35,6 +35,7 @@ struct thread {
     int32_t affinity;            /* CPU index, or -1 for "stay where you are" */
     bool timed_out;
     bool in_guest;               /* running a guest: a wake-up must kick it out */
+    bool vcpu_bound;             /* in a VCPU WAIT: stays on its CPU (set by itself) */
     struct thread *run_next;     /* run queue */
     struct thread *proc_next;    /* the process's thread list */
     struct timer_node timeout;   /* wait timeout (kind TIMER_KIND_THREAD) */
@@ -75,8 +76,9 @@ void sched_tick(bool from_user);
 NORETURN void sched_idle(void);
 /* Moves the calling thread to `cpu` (affinity), switching CPUs now. */
 void sched_migrate(int32_t cpu);
-/* Sets another thread's affinity; it moves the next time it is queued. */
-void sched_set_affinity(struct thread *t, int32_t cpu);
+/* Sets another thread's affinity; it moves the next time it is queued.
+ * COPRA_EBUSY for a thread inside a VCPU WAIT (the guest runs on one CPU). */
+int sched_set_affinity(struct thread *t, int32_t cpu);
 
 /*
  * Blocking.  The one scheduler lock guards every thread state, every run

@@ -529,11 +529,26 @@ static bool exit_bad_cr3(struct vcpu *v, const struct vm_exit *e)
     return gpr >= 0 && op == 0x22 && reg == 3 && ctrl_check_state(COPRA_STATE_CR3, v->gpr[gpr]);
 }
 
+/*
+ * From here until entered_gen is 0 again this thread may use guest
+ * translations, or RAM found through vm->maps: vm.c keeps an unmapped range
+ * until every VCPU is out or entered after it.  "Entering" (1, older than
+ * any retirement) is published before tlb_gen is read, both seq_cst against
+ * the unmapper's bump and its read of entered_gen, so either the unmapper
+ * sees this VCPU or the backend's later read of tlb_gen sees the bump.
+ */
+static void vcpu_gen_enter(struct vcpu *v)
+{
+    __atomic_store_n(&v->entered_gen, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v->entered_gen, __atomic_load_n(&v->vm->tlb_gen, __ATOMIC_SEQ_CST) + 1, __ATOMIC_RELEASE);
+}
+
 /* Enters the guest once.  0: keep going; PARK: HLT with IF=1; else an exit
  * reason for user space. */
 static int vcpu_run_once(struct vcpu *v)
 {
     struct copra_run_page *run = v->run;
+    vcpu_gen_enter(v);   /* until vcpu_wait clears it after the exit */
     if (run->dirty) {
         if (run->dirty & COPRA_DIRTY_GPRS)
             memcpy(v->gpr, run->regs.gpr, sizeof(v->gpr));
@@ -650,20 +665,24 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
 {
     struct thread *self = thread_current(), *none = NULL;
     struct waiter w[COPRA_WAIT_MAX], wirq;
-    if (cpu_this()->index != (unsigned)v->cpu)
-        sched_migrate(v->cpu);
     uint64_t f = spin_lock_irqsave(&v->state_lock);
     bool claimed = __atomic_compare_exchange_n(&v->runner, &none, self, false, __ATOMIC_ACQ_REL,
                                                __ATOMIC_ACQUIRE);
     spin_unlock_irqrestore(&v->state_lock, f);
     if (!claimed)
         return COPRA_EBUSY;   /* another thread runs this VCPU */
+    self->vcpu_bound = true;   /* THREAD_SET_CPU refuses from here on */
+    if (cpu_this()->index != (unsigned)v->cpu)
+        sched_migrate(v->cpu);
 
     int64_t ret;
+    __atomic_store_n(&v->entered_gen, 1, __ATOMIC_SEQ_CST);   /* completing may write guest RAM */
     int reason = vcpu_complete(v);
+    __atomic_store_n(&v->entered_gen, 0, __ATOMIC_RELEASE);
     items[vi].ready = 0;
     /* The scheduler lock is held at the top of every iteration. */
     f = sched_lock();
+    self->affinity = v->cpu;   /* undoes a THREAD_SET_CPU that missed vcpu_bound */
     for (;;) {
         ret = count > 1 ? others_take(items, states, count, vi) : 0;
         if (ret || reason > 0)
@@ -697,6 +716,7 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
 
         f = sched_lock();
         self->in_guest = false;
+        __atomic_store_n(&v->entered_gen, 0, __ATOMIC_RELEASE);
         if (count > 1)
             others_watch(queues, w, count, vi, self, false);
         if (reason == PARK) {
@@ -725,6 +745,7 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         ret = ret > 0 ? ret + 1 : 1;
     }
     __atomic_store_n(&v->runner, NULL, __ATOMIC_RELEASE);
+    self->vcpu_bound = false;
     sched_unlock(f);
     return ret;
 }

@@ -50,6 +50,9 @@ struct vcpu {
     volatile bool kick;              /* leave the guest and return to user space */
     struct thread *runner;           /* the thread inside WAIT_FOR_EVENT on it */
     struct spinlock state_lock;      /* GET/SET_STATE against the runner's claim */
+    /* 0 while its thread neither runs the guest nor touches guest RAM; else
+     * 1 + the VM's tlb_gen it entered with (vm.c frees retired mappings). */
+    uint64_t entered_gen;
     /* The exit user space is serving. */
     enum vcpu_pending pending;
     struct decoded_insn insn;

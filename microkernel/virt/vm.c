@@ -8,6 +8,8 @@
 #define GPA_LIMIT (1ull << 47)   /* 4-level nested paging */
 
 static uint32_t next_vm_id = 1;
+/* The right to create VMs: one object, handed to the first process. */
+struct kobject vm_control = { COPRA_OBJ_VMCTL, 1, NULL };
 
 static void mappings_free(struct vm_mapping *m)
 {
@@ -17,6 +19,30 @@ static void mappings_free(struct vm_mapping *m)
         kfree(m);
         m = next;
     }
+}
+
+/* Frees the retired mappings no VCPU can reach any more: each VCPU is out
+ * of the guest or entered it at a later tlb_gen, which flushed them. */
+static void vm_reap(struct vm *vm)
+{
+    struct vm_mapping *dead = NULL, **pp = &vm->retired, *m;
+    uint64_t f = spin_lock_irqsave(&vm->lock), oldest = UINT64_MAX;
+    for (unsigned i = 0; i < COPRA_VCPUS_MAX; i++) {
+        uint64_t e = vm->vcpus[i] ? __atomic_load_n(&vm->vcpus[i]->entered_gen, __ATOMIC_SEQ_CST) : 0;
+        if (e)
+            oldest = MIN(oldest, e - 1);
+    }
+    while ((m = *pp)) {
+        if (m->retired_gen <= oldest) {
+            *pp = m->next;
+            m->next = dead;
+            dead = m;
+        } else {
+            pp = &m->next;
+        }
+    }
+    spin_unlock_irqrestore(&vm->lock, f);
+    mappings_free(dead);
 }
 
 static void vm_destroy(struct kobject *o)
@@ -43,8 +69,13 @@ uint64_t vm_gpa_to_hpa(struct vm *vm, uint64_t gpa, uint32_t *prot)
     return hpa;
 }
 
-int64_t sys_vm_create(void)
+int64_t sys_vm_create(uint64_t hctl)
 {
+    struct kobject *ctl;
+    int err = process_handle_get(hctl, COPRA_OBJ_VMCTL, COPRA_RIGHT_MANAGE, &ctl);
+    if (err)
+        return err;
+    kobject_put(ctl);   /* vm_control lives forever */
     if (!platform)
         return COPRA_ENOSYS;   /* no virtualization on this CPU */
     struct vm *vm = kmalloc(sizeof(*vm));
@@ -69,10 +100,11 @@ static int vm_unmap_range(struct vm *vm, uint64_t gpa, uint64_t npages)
         *pp = m->next;
         for (uint64_t i = 0; i < npages; i++)
             platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
-        __atomic_add_fetch(&vm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+        m->retired_gen = __atomic_add_fetch(&vm->tlb_gen, 1, __ATOMIC_SEQ_CST);
         /* A VCPU running on another CPU may still reach the pages through
-         * its TLB until it next exits; the memory stays referenced by the
-         * VM until the VM dies, so it is never reused under the guest. */
+         * its TLB until it next enters, or the kernel may be copying to them
+         * for it: the memory stays referenced until vm_reap() sees none can,
+         * so it is never reused under the guest. */
         m->next = vm->retired;
         vm->retired = m;
     }
@@ -110,6 +142,7 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
     uint64_t npages = len / PAGE_SIZE;
     if (!err && !omem) {
         err = vm_unmap_range(vm, gpa, npages);
+        vm_reap(vm);
         kobject_put(ovm);
         return err;
     }
@@ -131,7 +164,7 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
                     platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
         }
         if (!err) {
-            *nm = (struct vm_mapping){ gpa, npages, (uint32_t)prot, mem, offset / PAGE_SIZE, vm->maps };
+            *nm = (struct vm_mapping){ gpa, npages, (uint32_t)prot, mem, offset / PAGE_SIZE, vm->maps, 0 };
             vm->maps = nm;
             omem = NULL;   /* the mapping keeps the reference */
         }
@@ -139,6 +172,7 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
         if (err)
             kfree(nm);
     }
+    vm_reap(vm);
     kobject_put(omem);
     kobject_put(ovm);
     return err;

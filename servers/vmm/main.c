@@ -146,8 +146,8 @@ int main(int argc, char **argv)
         /* The servers (irqd, device models) serve the guest; the VM's end
          * is the system's end. */
         /* Received handle 0 is the console (abi/copra/object.h), for the
-         * UART model. */
-        int status = vm_run(&config, coco_handle_count() > 0 ? coco_handle(0) : COPRA_HANDLE_NONE);
+         * UART model; handle 1 the right to create the VM. */
+        int status = vm_run(&config, coco_handle(COCO_INIT_CONSOLE), coco_handle(COCO_INIT_VMCTL));
         coco_printf("vmm: exiting with status %d\n", status);
         return status;
     }

@@ -233,7 +233,7 @@ static void vm_destroy(struct vmm_vm *vm)
     free(vm);
 }
 
-int vm_run(const struct vmm_config *config, copra_handle_t console)
+int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle_t vmctl)
 {
     struct loader_plan plan;
     struct copra_sysinfo info;
@@ -271,7 +271,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console)
     if (status != 0)
         goto out;
 
-    int64_t r = coco_vm_create();
+    int64_t r = coco_vm_create(vmctl);
     if (r < 0) {
         status = setup_fail("VM_CREATE", r);
         goto out;

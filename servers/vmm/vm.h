@@ -166,8 +166,9 @@ struct vmm_vm {
 };
 
 /* Build, run and tear down the VM `config` describes; returns the VMM's
- * exit status (the guest's debug-exit value, or a VMM_STATUS_*). */
-int vm_run(const struct vmm_config *config, copra_handle_t console);
+ * exit status (the guest's debug-exit value, or a VMM_STATUS_*).  `console`
+ * and `vmctl` are the VMM's received console and VM-creation handles. */
+int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle_t vmctl);
 
 /* Stop the VM with exit status `status` (first call wins); `format` says why. */
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)

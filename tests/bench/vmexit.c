@@ -127,7 +127,7 @@ static int run_dm(bool mmio, bool wall, bool endless)
         memcpy(guest + n, io_loop, sizeof io_loop), n += sizeof io_loop;
     memcpy(guest + n, tail, sizeof tail), n += sizeof tail;
 
-    int64_t vm = coco_vm_create(), mem = coco_mem_create(16);
+    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
     if (vm < 0 || mem < 0 ||
         coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
         return 2;
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
         0x75, 0xFB,                                               /* jnz out      */
         0xFA, 0xF4,                                               /* cli; hlt     */
     };
-    int64_t vm = coco_vm_create(), mem = coco_mem_create(16);
+    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
     if (vm < 0 || mem < 0 ||
         coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
         return 2;

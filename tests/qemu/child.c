@@ -6,8 +6,12 @@
  *   child handle        exit 0 if it received one readable file handle
  *   child spin N        busy-loop N iterations, then exit 7
  *   child fault KIND    do something a process must be killed for
+ *   child vm-create     with one received handle: exit 0 if VM_CREATE with it
+ *                       works; with none: exit 0 if no handle it holds or
+ *                       could guess (any slot, generation 1) creates a VM
  */
 #include <coco/coco.h>
+#include <coco/vm.h>
 
 static int fault(const char *kind)
 {
@@ -60,6 +64,23 @@ static int fault(const char *kind)
     return 99;
 }
 
+static int vm_create(void)
+{
+    if (coco_handle_count() == 1)
+        return coco_vm_create(coco_handle(0)) > 0 ? 0 : 1;
+    copra_handle_t own = (copra_handle_t)coco_event_create(0);
+    if (coco_vm_create(COPRA_HANDLE_NONE) != COPRA_EBADH || coco_vm_create(own) != COPRA_ETYPE)
+        return 2;
+    for (uint32_t slot = 0; slot < COPRA_HANDLES_PER_PROCESS; slot++) {
+        int64_t r = coco_vm_create((1u << 16) | slot);
+        if (r != ((1u << 16 | slot) == own ? COPRA_ETYPE : COPRA_EBADH)) {
+            coco_printf("VM_CREATE(%#x) gave %ld\n", (1u << 16) | slot, (long)r);
+            return 3;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "exit"))
@@ -79,6 +100,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && !strcmp(argv[1], "fault"))
         return fault(argv[2]);
-    coco_printf("usage: child exit N | args A BB CCC | handle | spin N | fault KIND\n");
+    if (argc >= 2 && !strcmp(argv[1], "vm-create"))
+        return vm_create();
+    coco_printf("usage: child exit N | args A BB CCC | handle | spin N | fault KIND | vm-create\n");
     return 100;
 }

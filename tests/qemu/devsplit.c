@@ -8,7 +8,8 @@
  * containment case: a device model that crashes on its first request
  * ("devsplit dm-crash") gives the VMM COPRA_EXIT_DEVICE_GONE, the guest
  * reads all-ones, the kernel lives, and a fresh model with fresh ranges
- * serves the guest again.
+ * serves the guest again.  The device model, holding no VM-creation
+ * capability, cannot create a VM of its own (VM_CREATE: EBADH, ETYPE).
  */
 #include <coco/coco.h>
 #include <coco/test.h>
@@ -49,6 +50,10 @@ static int device_model(bool crash)
     a[0]->slot[6].state = 77;
     if (!crash && coco_signal(io) != COPRA_EINVAL)
         return 14;
+    /* Nor can it make a VM of its own: it was given no VM-creation capability. */
+    if (!crash && (coco_vm_create(io) != COPRA_ETYPE || coco_vm_create(COPRA_HANDLE_NONE) != COPRA_EBADH ||
+                   coco_vm_create(0x10002) != COPRA_EBADH))
+        return 15;
     for (;;) {
         struct copra_wait_item w[2] = { { .handle = io }, { .handle = mmio } };
         if (coco_wait(w, 2, COPRA_WAIT_FOREVER) < 0)
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
         return device_model(true);
 
     struct vmm m;
-    m.vm = (copra_handle_t)coco_vm_create();
+    m.vm = (copra_handle_t)coco_vm_create(coco_handle(COCO_INIT_VMCTL));
     int64_t mem = coco_mem_create(16);
     coco_vm_map(m.vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X);
     m.ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);

@@ -124,7 +124,7 @@ static void enter_mode(bool long64, uint64_t entry)
 
 static bool setup(void)
 {
-    int64_t h = coco_vm_create();
+    int64_t h = coco_vm_create(coco_handle(COCO_INIT_VMCTL));
     int64_t mem = coco_mem_create(RAM_PAGES), rom = coco_mem_create(1);
     if (!CHECK("VM, RAM and a read-only page", h > 0 && mem > 0 && rom > 0))
         return false;

@@ -211,7 +211,7 @@ static int vm_build(const char *image_path, copra_handle_t *vm_out)
         coco_printf("irqvmm: %s: %s\n", image_path, error.message);
         return 3;
     }
-    int64_t vm = coco_vm_create(), mem = coco_mem_create(RAM_SIZE / COPRA_PAGE_SIZE);
+    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(RAM_SIZE / COPRA_PAGE_SIZE);
     if (vm < 0 || mem < 0)
         return setup_fail("VM_CREATE/MEM_CREATE", vm < 0 ? vm : mem);
     int64_t ram = coco_mmap((copra_handle_t)mem, NULL, RAM_SIZE, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The rights matrix (abi/copra/object.h): every syscall that takes a handle
- * x every handle type (process, thread, file, memory, event, timer).
+ * x every handle type (process, thread, file, memory, event, timer, and the
+ * VM-creation capability).
  *   - right type, all rights:          the call succeeds;
  *   - right type, one needed right
  *     taken away with DUP:             COPRA_ERIGHTS;
@@ -9,20 +10,23 @@
  * Then DUP itself (only ever fewer rights, unknown bits refused), CLOSE and
  * DUP needing no rights, and stale handles: a handle used after CLOSE is
  * COPRA_EBADH for every call, even once its slot holds a new object.
+ * Last, VM_CREATE needs the capability: the first process's works, a
+ * process given none (or a DUP without MANAGE) cannot create a VM.
  */
 #include <coco/coco.h>
 #include <coco/test.h>
+#include <coco/vm.h>
 
 #define FORGED 0x7fff00ffu   /* slot 255, generation never issued */
 
-enum type { PROCESS, THREAD, FILE, MEMORY, EVENT, TIMER, TYPES };
+enum type { PROCESS, THREAD, FILE, MEMORY, EVENT, TIMER, VMCTL, TYPES };
 
 static const char *const type_name[TYPES] = {
-    "process", "thread", "file", "memory", "event", "timer",
+    "process", "thread", "file", "memory", "event", "timer", "VM-creation",
 };
 static const uint32_t type_rights[TYPES] = {
     COPRA_RIGHTS_PROCESS, COPRA_RIGHTS_THREAD, COPRA_RIGHTS_FILE,
-    COPRA_RIGHTS_MEMORY, COPRA_RIGHTS_EVENT, COPRA_RIGHTS_TIMER,
+    COPRA_RIGHTS_MEMORY, COPRA_RIGHTS_EVENT, COPRA_RIGHTS_TIMER, COPRA_RIGHTS_VMCTL,
 };
 
 static copra_handle_t object[TYPES];   /* one live handle of each type */
@@ -89,6 +93,14 @@ static int64_t call_thread_set_cpu(copra_handle_t h)
     return coco_thread_set_cpu(h, 0);
 }
 
+static int64_t call_vm_create(copra_handle_t h)
+{
+    int64_t vm = coco_vm_create(h);
+    if (vm > 0)
+        coco_close((copra_handle_t)vm);
+    return vm;
+}
+
 /* EXEC moving `h` into a child that exits 0 at once; reaps the child. */
 static int64_t call_exec(copra_handle_t h)
 {
@@ -129,7 +141,9 @@ static const struct call calls[] = {
     { "SIGNAL", call_signal, T(EVENT), COPRA_RIGHT_SIGNAL, 0, false },
     { "TIMER_SET", call_timer_set, T(TIMER), COPRA_RIGHT_MANAGE, 0, false },
     { "THREAD_SET_CPU", call_thread_set_cpu, T(THREAD), COPRA_RIGHT_MANAGE, 0, false },
-    { "EXEC handle list", call_exec, T(PROCESS) | T(THREAD) | T(FILE) | T(MEMORY) | T(EVENT) | T(TIMER),
+    { "VM_CREATE", call_vm_create, T(VMCTL), COPRA_RIGHT_MANAGE, 0, false },
+    { "EXEC handle list", call_exec,
+      T(PROCESS) | T(THREAD) | T(FILE) | T(MEMORY) | T(EVENT) | T(TIMER) | T(VMCTL),
       COPRA_RIGHT_TRANSFER, 0, false },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -158,6 +172,7 @@ static bool create_objects(void)
     h[MEMORY] = coco_mem_create(1);
     h[EVENT] = coco_event_create(1);
     h[TIMER] = coco_timer_create();
+    h[VMCTL] = coco_dup(coco_handle(COCO_INIT_VMCTL), COPRA_RIGHTS_VMCTL);
 
     bool ok = true;
     for (int t = 0; t < TYPES; t++) {
@@ -357,8 +372,54 @@ static void test_stale(void)
     }
 }
 
+/* ---- VM_CREATE needs the VM-creation capability ---------------------------- */
+
+static int64_t child_vm_create(copra_handle_t *moved, uint32_t n)
+{
+    const char *argv[] = { "child", "vm-create" };
+    int64_t status = -1, p = coco_spawn("child", 2, argv, moved, n);
+    if (p > 0) {
+        coco_wait_process((copra_handle_t)p, &status);
+        coco_close((copra_handle_t)p);
+    }
+    return p > 0 ? status : p;
+}
+
+static void test_vm_create(void)
+{
+    copra_handle_t ctl = coco_handle(COCO_INIT_VMCTL);
+    CHECK("the first process received a VM-creation handle as its handle 1",
+          coco_handle_count() == 2 && ctl != COPRA_HANDLE_NONE);
+    int64_t vm = coco_vm_create(ctl);
+    CHECK("VM_CREATE with the first process's capability", vm > 0);
+    CHECK_EQUAL("VM_CREATE again with it (it is not used up)", call_vm_create(ctl) > 0, 1);
+    coco_close((copra_handle_t)vm);
+    CHECK_EQUAL("VM_CREATE without a handle -> EBADH", coco_vm_create(COPRA_HANDLE_NONE), COPRA_EBADH);
+    CHECK_EQUAL("VM_CREATE with a forged handle -> EBADH", coco_vm_create(FORGED), COPRA_EBADH);
+    CHECK_EQUAL("VM_CREATE with the console handle -> ETYPE",
+                coco_vm_create(coco_handle(COCO_INIT_CONSOLE)), COPRA_ETYPE);
+    int64_t weak = coco_dup(ctl, COPRA_RIGHT_TRANSFER);
+    CHECK_EQUAL("VM_CREATE with a DUP without MANAGE -> ERIGHTS", coco_vm_create((copra_handle_t)weak),
+                COPRA_ERIGHTS);
+    CHECK_EQUAL("a DUP without MANAGE cannot get it back",
+                coco_dup((copra_handle_t)weak, COPRA_RIGHTS_VMCTL), COPRA_ERIGHTS);
+    vm = coco_vm_create(ctl);
+    CHECK_EQUAL("a DUP of a VM handle is still refused", coco_dup((copra_handle_t)vm, 0), COPRA_EPERM);
+    coco_close((copra_handle_t)vm);
+
+    CHECK_EQUAL("a child given no capability cannot create a VM with any handle",
+                child_vm_create(NULL, 0), 0);
+    copra_handle_t moved = (copra_handle_t)weak;
+    CHECK_EQUAL("nor one given a DUP without MANAGE", child_vm_create(&moved, 1), 1);
+    moved = (copra_handle_t)coco_dup(ctl, COPRA_RIGHTS_VMCTL);
+    CHECK_EQUAL("a child given a DUP by EXEC creates a VM", child_vm_create(&moved, 1), 0);
+    CHECK_EQUAL("and the moved DUP is gone from the parent", coco_vm_create(moved), COPRA_EBADH);
+    CHECK("the parent's own capability still works", call_vm_create(ctl) > 0);
+}
+
 int main(void)
 {
+    test_vm_create();
     if (create_objects()) {
         test_matrix();
         test_dup();

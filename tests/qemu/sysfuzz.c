@@ -2,7 +2,8 @@
 /*
  * Syscall fuzzing: children issue random syscalls with arguments drawn from
  * values that matter (their own handles, forged handles, user buffers,
- * kernel and unmapped pointers, sizes at and past every limit, VM state).
+ * kernel and unmapped pointers, sizes at and past every limit, VM state;
+ * each child gets a VM-creation capability and a DUP of it without MANAGE).
  * A child may well kill itself (it can unmap its own code); the kernel must
  * never panic, every child must end, and once they are all gone every page
  * must be free again.  Deterministic: each child has its own seed.
@@ -58,6 +59,11 @@ static uint64_t arg(void)
 static int child(uint64_t seed)
 {
     rng = seed;
+    /* The VM-creation capability the parent handed on, and a DUP of it
+     * without MANAGE: VM_CREATE sees good, weak, stale and forged handles. */
+    copra_handle_t vmctl = coco_handle(0);
+    for (unsigned i = 0; i < coco_handle_count(); i++)
+        handles[nhandles++] = coco_handle(i);
     for (unsigned i = 0; i < CALLS_PER_CHILD; i++) {
         uint64_t nr = next() % (COPRA_SYS_COUNT + 2), a[6];
         for (int j = 0; j < 6; j++)
@@ -97,7 +103,7 @@ static int child(uint64_t seed)
             handles[nhandles++ % 64] = r;
         if (i % 997 == 0) {
             /* Some well-formed objects too, so deeper paths are reached. */
-            int64_t vm = coco_vm_create(), mem = coco_mem_create(4);
+            int64_t vm = coco_vm_create(vmctl), mem = coco_mem_create(4);
             if (vm > 0 && mem > 0) {
                 coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 4 * 4096, 7);
                 int64_t v = coco_vcpu_create((copra_handle_t)vm, next() % 2, 0);
@@ -128,7 +134,10 @@ int main(int argc, char **argv)
         char seed[24];
         snprintf(seed, sizeof(seed), "%u", 0x9e3779b9u * (i + 1));
         const char *cargv[] = { "sysfuzz", "run", seed };
-        int64_t h = coco_spawn("sysfuzz", 3, cargv, NULL, 0);
+        int64_t ctl[2] = { coco_dup(coco_handle(COCO_INIT_VMCTL), COPRA_RIGHTS_VMCTL),
+                           coco_dup(coco_handle(COCO_INIT_VMCTL), COPRA_RIGHT_TRANSFER) };
+        copra_handle_t moved[2] = { (copra_handle_t)ctl[0], (copra_handle_t)ctl[1] };
+        int64_t h = coco_spawn("sysfuzz", 3, cargv, moved, ctl[0] > 0 && ctl[1] > 0 ? 2 : 0);
         int64_t status = -1;
         if (h > 0 && coco_wait_process((copra_handle_t)h, &status) == 0) {
             ended++;

@@ -31,7 +31,7 @@ static int64_t run(copra_handle_t vcpu)
 
 int main(void)
 {
-    int64_t vm = coco_vm_create();
+    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL));
     if (!CHECK("VM_CREATE", vm > 0))
         return coco_test_finish();
     int64_t mem = coco_mem_create(16);

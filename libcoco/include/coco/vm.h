@@ -12,8 +12,14 @@
 
 #include <copra/abi.h>
 
-/* VM_CREATE: an empty VM (no memory, no VCPUs); returns its handle. */
-int64_t coco_vm_create(void);
+/* VM_CREATE: an empty VM (no memory, no VCPUs); returns its handle.
+ * `vmctl` is a VM-creation capability with MANAGE (COPRA_OBJ_VMCTL): the
+ * first process's coco_handle(COCO_INIT_VMCTL), or one handed on to it. */
+int64_t coco_vm_create(copra_handle_t vmctl);
+
+/* The first process's received handles (abi/README.md). */
+#define COCO_INIT_CONSOLE 0u
+#define COCO_INIT_VMCTL   1u
 
 /* VM_MAP: map pages [offset, offset + len) of memory object `mem` at
  * guest-physical `gpa` with COPRA_GUEST_* `prot` (all page-aligned);

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two corners of a VM's life (issue 13, item 9):
+ *   - memory unmapped from a VM is freed while the VM lives, once no VCPU
+ *     can reach it any more: map, unmap and close a memory object many
+ *     times, with a VCPU idle between its runs and with one running a guest
+ *     that reads the range all the while, and the free-page count returns
+ *     to its baseline before the VM is closed;
+ *   - a thread inside a VCPU WAIT stays on the VCPU's CPU: THREAD_SET_CPU on
+ *     it is COPRA_EBUSY while the guest is parked in `sti; hlt`, the wait
+ *     ends on the VCPU's CPU, and afterwards the thread can be moved again.
+ */
+#include <coco/coco.h>
+#include <coco/test.h>
+#include <coco/vm.h>
+
+#define ENTRY  0x1000
+#define WINDOW 0x100000   /* the guest-physical range mapped and unmapped */
+#define PAGES  4
+#define ROUNDS 200
+
+/* 32-bit protected mode, paging off (the VCPU's initial state). */
+static const uint8_t reader[] = {
+    0xA1, 0x00, 0x00, 0x10, 0x00,       /* 1: mov eax, [WINDOW] (RAM or MMIO) */
+    0xE6, 0x80,                         /*    out 0x80, al                    */
+    0xEB, 0xF7,                         /*    jmp 1b                          */
+};
+static const uint8_t halter[] = {
+    0xFB, 0xF4,                         /* 1: sti; hlt (parks: nothing pending) */
+    0xEB, 0xFC,                         /*    jmp 1b                           */
+};
+
+struct guest {
+    copra_handle_t vm, vcpu, stop;
+    struct copra_run_page *run;
+    unsigned cpu;
+    volatile bool quit;
+};
+
+static uint64_t free_pages(void)
+{
+    struct copra_sysinfo info;
+    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages : 0;
+}
+
+static unsigned ncpus(void)
+{
+    struct copra_sysinfo info;
+    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.ncpus : 1;
+}
+
+static int64_t run(struct guest *g)
+{
+    struct copra_wait_item w = { .handle = g->vcpu };
+    int64_t r = coco_wait(&w, 1, COPRA_WAIT_FOREVER);
+    return r == 1 && w.ready ? (int64_t)w.value : r;
+}
+
+/* A VM with 16 pages of RAM at 0 holding `code`, and VCPU 0 on `cpu`. */
+static bool guest_create(struct guest *g, const uint8_t *code, size_t len, unsigned cpu)
+{
+    g->vm = (copra_handle_t)coco_vm_create(coco_handle(COCO_INIT_VMCTL));
+    int64_t mem = coco_mem_create(16);
+    if ((int64_t)g->vm <= 0 || mem <= 0 ||
+        coco_vm_map(g->vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
+        return false;
+    uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    if ((int64_t)ram <= 0)
+        return false;
+    memcpy(ram + ENTRY, code, len);
+    coco_munmap(ram, 16 * 4096);
+    coco_close((copra_handle_t)mem);   /* the VM keeps it */
+    g->cpu = cpu;
+    g->vcpu = (copra_handle_t)coco_vcpu_create(g->vm, 0, cpu);
+    g->run = (struct copra_run_page *)coco_mmap(g->vcpu, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    return (int64_t)g->vcpu > 0 && (int64_t)g->run > 0 && coco_vcpu_set_state(g->vcpu, COPRA_STATE_RIP, ENTRY) == 0;
+}
+
+static void guest_destroy(struct guest *g)
+{
+    coco_munmap(g->run, 4096);
+    coco_close(g->vcpu);
+    coco_close(g->vm);
+}
+
+/* A wait on nothing that can become ready: the caller sleeps. */
+static void sleep_ms(copra_handle_t never, unsigned ms)
+{
+    struct copra_wait_item w = { .handle = never };
+    coco_wait(&w, 1, ms * 1000000ull);
+}
+
+/* One round: a fresh memory object mapped at WINDOW, the guest run once
+ * through its read of it (if `run_guest`), unmapped, closed. */
+static bool map_unmap(struct guest *g, bool run_guest)
+{
+    int64_t mem = coco_mem_create(PAGES);
+    bool ok = mem > 0 && coco_vm_map(g->vm, (copra_handle_t)mem, WINDOW, 0, PAGES * 4096, COPRA_GUEST_R) == 0;
+    if (ok && run_guest)
+        ok = run(g) == COPRA_EXIT_IO;   /* read from RAM, then the OUT */
+    ok &= coco_vm_map(g->vm, COPRA_HANDLE_NONE, WINDOW, 0, PAGES * 4096, 0) == 0;
+    coco_close((copra_handle_t)mem);
+    return ok;
+}
+
+static int nothing(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* Serves the reader guest until told to stop: RAM or all-ones MMIO reads. */
+static int reader_thread(void *arg)
+{
+    struct guest *g = arg;
+    while (!g->quit) {
+        int64_t r = run(g);
+        if (r == COPRA_EXIT_MMIO)
+            g->run->mmio.data = ~0ull;
+        else if (r != COPRA_EXIT_IO && r != COPRA_EXIT_KICK)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_retired_mappings(void)
+{
+    struct guest g = { 0 };
+    if (!CHECK("a VM reading the window, VCPU on the last CPU", guest_create(&g, reader, sizeof(reader), ncpus() - 1)))
+        return;
+    /* The nested page table's pages for the window stay, and a thread's
+     * first stack leaves page tables and heap behind: warm up first. */
+    int64_t warm = coco_thread_spawn(nothing, NULL, 0, COPRA_CPU_ANY);
+    CHECK("warm-up round", map_unmap(&g, true) && warm > 0 && coco_thread_join((copra_handle_t)warm, NULL) == 0);
+    uint64_t base = free_pages();
+
+    unsigned ok = 0;
+    for (unsigned i = 0; i < ROUNDS; i++)
+        ok += map_unmap(&g, true);
+    CHECK_EQUAL("map, run the guest reading it, unmap, close: every round", ok, ROUNDS);
+    uint64_t after = free_pages();
+    if (!CHECK("every unmapped page is free again, the VM still alive", after == base))
+        coco_printf("  free pages %lu -> %lu\n", (unsigned long)base, (unsigned long)after);
+
+    /* The same while another thread keeps the guest reading the window. */
+    int64_t t = coco_thread_spawn(reader_thread, &g, 0, COPRA_CPU_ANY);
+    ok = 0;
+    for (unsigned i = 0; i < ROUNDS && t > 0; i++)
+        ok += map_unmap(&g, false);
+    g.quit = true;
+    coco_vcpu_kick(g.vcpu);
+    int64_t status = -1;
+    CHECK("the guest thread ends", t > 0 && coco_thread_join((copra_handle_t)t, &status) == 0 && status == 0);
+    CHECK_EQUAL("rounds under a running guest", ok, ROUNDS);
+    /* Any VM_MAP call frees what no VCPU can reach; this one fails. */
+    CHECK_EQUAL("unmapping what is not mapped -> EINVAL",
+                coco_vm_map(g.vm, COPRA_HANDLE_NONE, WINDOW, 0, PAGES * 4096, 0), COPRA_EINVAL);
+    after = free_pages();
+    if (!CHECK("and after it every page is free again", after == base))
+        coco_printf("  free pages %lu -> %lu\n", (unsigned long)base, (unsigned long)after);
+    guest_destroy(&g);
+}
+
+/* Runs the halting guest: the wait parks, returns on a kick; then the
+ * thread waits for `stop` outside any VCPU wait. */
+static int halter_thread(void *arg)
+{
+    struct guest *g = arg;
+    int64_t r = run(g);
+    g->quit = true;
+    struct copra_wait_item w = { .handle = g->stop };
+    coco_wait(&w, 1, COPRA_WAIT_FOREVER);
+    return r == COPRA_EXIT_KICK ? 0 : 1;
+}
+
+static void test_set_cpu_in_vcpu_wait(void)
+{
+    struct guest g = { 0 };
+    unsigned n = ncpus(), other = 0;
+    g.stop = (copra_handle_t)coco_event_create(0);
+    if (!CHECK("a VM parking in `sti; hlt`, VCPU on the last CPU", guest_create(&g, halter, sizeof(halter), n - 1)))
+        return;
+    int64_t t = coco_thread_spawn(halter_thread, &g, 0, other);
+    uint64_t v;
+    /* Parked: the HLT exit counted, the VCPU still held by the thread. */
+    for (unsigned i = 0; i < 5000 && t > 0 &&
+                         (g.run->exits == 0 || coco_vcpu_get_state(g.vcpu, COPRA_STATE_RIP, &v) != COPRA_EBUSY); i++)
+        sleep_ms(g.stop, 1);
+    CHECK("the guest parked in HLT", t > 0 && g.run->exits > 0);
+    CHECK_EQUAL("THREAD_SET_CPU on a thread in a VCPU wait -> EBUSY (to the VCPU's CPU)",
+                coco_thread_set_cpu((copra_handle_t)t, n - 1), COPRA_EBUSY);
+    CHECK_EQUAL("THREAD_SET_CPU on a thread in a VCPU wait -> EBUSY (to another CPU)",
+                coco_thread_set_cpu((copra_handle_t)t, other), COPRA_EBUSY);
+    CHECK_EQUAL("VCPU_KICK wakes it", coco_vcpu_kick(g.vcpu), 0);
+    for (unsigned i = 0; i < 5000 && !g.quit; i++)
+        sleep_ms(g.stop, 1);
+    CHECK_EQUAL("the wait ended on the VCPU's CPU", g.run->cpu, n - 1);
+    CHECK_EQUAL("out of the wait, THREAD_SET_CPU works again", coco_thread_set_cpu((copra_handle_t)t, other), 0);
+    coco_signal(g.stop);
+    int64_t status = -1;
+    CHECK("the VCPU wait ended with the kick", coco_thread_join((copra_handle_t)t, &status) == 0 && status == 0);
+    coco_close(g.stop);
+    guest_destroy(&g);
+}
+
+int main(void)
+{
+    test_retired_mappings();
+    test_set_cpu_in_vcpu_wait();
+    return coco_test_finish();
+}
