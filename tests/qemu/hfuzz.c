@@ -22,7 +22,9 @@
  *   no-NAME      leave out a class: pfx mem str io cr cr8 dr msr x87 sse desc sys rand
  *                ring3 ro state event irq slot crash map smp (hfuzz.h)
  *   only=a,b     only these classes;  flags=0xN   the class mask itself
+ *   +NAME        put a class back (after "known" or only=): arguments apply in order
  *   known        leave out what issue 13 already lists (see KNOWN below)
+ *   trace        hvmm logs every exit and hostile act (for replaying one case)
  * The last line is "hfuzz: N cases, F failures"; the status is 0 only if F is 0.
  */
 #include "hfuzz.h"
@@ -157,12 +159,13 @@ struct run {
     uint64_t seed;
     uint32_t flags, modes;
     unsigned budget_ms, exits;
+    bool trace;
 };
 
 /* Runs case `index`; false if the machine can no longer be trusted (lost CPU, hang). */
 static bool run_case(const struct run *r, uint64_t index)
 {
-    char a[8][32];
+    char a[9][32];
     copra_handle_t cap = cap_for_child();
     snprintf(a[0], 32, "seed=%lu", (unsigned long)r->seed);
     snprintf(a[1], 32, "case=%lu", (unsigned long)index);
@@ -172,11 +175,12 @@ static bool run_case(const struct run *r, uint64_t index)
     snprintf(a[5], 32, "exits=%u", r->exits);
     snprintf(a[6], 32, "ncpus=%u", ncpus);
     snprintf(a[7], 32, "cap=%u", cap ? 1 : 0);
-    const char *argv[] = { "hvmm", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7] };
+    snprintf(a[8], 32, "trace=%u", r->trace);
+    const char *argv[] = { "hvmm", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8] };
 
     uint64_t before = free_pages();
     coco_printf("hfuzz: case seed=%lu case=%lu\n", (unsigned long)r->seed, (unsigned long)index);
-    int64_t p = coco_spawn("hvmm", 9, argv, cap ? &cap : NULL, cap ? 1 : 0);
+    int64_t p = coco_spawn("hvmm", 10, argv, cap ? &cap : NULL, cap ? 1 : 0);
     if (p < 0) {
         finding(r->seed, index, "EXEC hvmm failed");
         return true;
@@ -278,6 +282,10 @@ int main(int argc, char **argv)
             r.flags = names_mask(s + 5, false);
         else if (!strncmp(s, "no-", 3))
             r.flags &= ~names_mask(s + 3, false);
+        else if (s[0] == '+')
+            r.flags |= names_mask(s + 1, false);
+        else if (!strcmp(s, "trace"))
+            r.trace = true;
         else if (!strcmp(s, "known"))
             r.flags &= ~KNOWN;
         else

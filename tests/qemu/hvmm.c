@@ -39,6 +39,7 @@ static struct {
     uint64_t seed, index;
     uint32_t flags;
     unsigned nvcpus, ncpus, max_exits;
+    bool trace;                  /* log every exit and every hostile act (replaying a case) */
     uint64_t deadline;
     struct hf_guest g;
     copra_handle_t vm, hot;
@@ -146,8 +147,15 @@ static unsigned state_id(uint64_t *rng)
     return hf_chance(rng, 2) ? hot[hf_below(rng, sizeof(hot))] : (unsigned)hf_below(rng, COPRA_STATE_COUNT + 2);
 }
 
+#define TRACE(...)                       \
+    do {                                 \
+        if (C.trace)                     \
+            coco_printf(__VA_ARGS__);    \
+    } while (0)
+
 static void set_state(struct vcpu_ctx *v, unsigned id, uint64_t value)
 {
+    TRACE("hvmm: vcpu %u: SET_STATE %u = %#lx\n", v->index, id, (unsigned long)value);
     if ((id == COPRA_STATE_RIP || id == COPRA_STATE_GDTR_BASE || id == COPRA_STATE_IDTR_BASE) && is_kernel(value))
         v->wrote_kernel_value = true;
     coco_vcpu_set_state(v->vcpu, id, value);
@@ -303,8 +311,11 @@ static void hostile(struct vcpu_ctx *v)
         }
         break;
     case 4:
-        if (C.flags & HF_IRQ)
-            coco_irq_inject(v->irq, hf_chance(rng, 4) ? COPRA_IRQ_NMI : 0x10 + (unsigned)hf_below(rng, 0xF0));
+        if (C.flags & HF_IRQ) {
+            unsigned vec = hf_chance(rng, 4) ? COPRA_IRQ_NMI : 0x10 + (unsigned)hf_below(rng, 0xF0);
+            TRACE("hvmm: vcpu %u: IRQ_INJECT %#x\n", v->index, vec);
+            coco_irq_inject(v->irq, vec);
+        }
         break;
     default:
         if (C.flags & HF_STATE) {
@@ -332,6 +343,9 @@ static int vcpu_loop(void *arg)
         }
         v->exits++;
         unsigned reason = (unsigned)w.value;
+        TRACE("hvmm: vcpu %u: exit %u rip %#lx rflags %#lx, info %#lx %#lx\n", v->index, reason,
+              (unsigned long)v->run->regs.rip, (unsigned long)v->run->regs.rflags, (unsigned long)v->run->fail.code,
+              (unsigned long)v->run->fail.info1);
         v->by_reason[reason < 16 ? reason : 15]++;
         serve(v, reason);
         if (reason != COPRA_EXIT_FAIL)
@@ -346,7 +360,9 @@ static int vcpu_loop(void *arg)
 static void meddle(uint64_t *rng)
 {
     struct vcpu_ctx *v = &C.v[hf_below(rng, C.nvcpus)];
-    switch (hf_below(rng, 6)) {
+    uint64_t act = hf_below(rng, 6);
+    TRACE("hvmm: meddle %lu on vcpu %u\n", (unsigned long)act, v->index);
+    switch (act) {
     case 0:
         if (C.flags & HF_IRQ)
             coco_irq_inject(v->irq, hf_chance(rng, 8) ? COPRA_IRQ_NMI : 0x10 + (unsigned)hf_below(rng, 0xF0));
@@ -442,6 +458,7 @@ int main(int argc, char **argv)
     uint64_t budget = arg_u64(argc, argv, "budget", 100) * HF_MS;
     C.max_exits = (unsigned)arg_u64(argc, argv, "exits", 3000);
     C.ncpus = (unsigned)arg_u64(argc, argv, "ncpus", 1);
+    C.trace = arg_u64(argc, argv, "trace", 0) != 0;
     copra_handle_t cap = arg_u64(argc, argv, "cap", 0) && coco_handle_count() ? coco_handle(0) : COPRA_HANDLE_NONE;
     uint64_t rng = hf_case_seed(C.seed, C.index, 1);
     if (!modes)
