@@ -7,7 +7,7 @@
  *   - the VMM saw nothing wrong (its exit status, enum hfuzz_status) and was
  *     not killed (a guest breakpoint on its code would do that);
  *   - every CPU still schedules: one watchdog thread pinned to each CPU
- *     beats every 5 ms, and a CPU silent for 2 s is lost (a guest that keeps
+ *     beats every 5 ms, and a CPU silent for 3 s is lost (a guest that keeps
  *     a physical CPU);
  *   - the case ends within its budget plus slack (no hang);
  *   - every page is free again once the VMM and the model have exited.
@@ -36,13 +36,23 @@
 #define KNOWN (HF_CR | HF_CR8 | HF_DR | HF_EVENT | HF_STATE | HF_X87 | HF_RING3 | HF_RO)
 
 #define CPUS COPRA_CPUS_MAX
-#define WATCHDOG_SILENCE (2000 * HF_MS)
+#define WATCHDOG_SILENCE (3000 * HF_MS)
 #define CASE_SLACK (8000 * HF_MS)
 #define SYMPTOMS_MAX 24
 
-static volatile uint64_t beats[CPUS];
+static volatile uint64_t beats[CPUS], beat_time[CPUS];
 static unsigned ncpus;
+static volatile uint64_t current_seed, current_case, cases_done;
+static volatile int cpu_lost;
+static unsigned failures;
 
+/*
+ * One per CPU, pinned: it beats every 5 ms, and checks that every other CPU
+ * beat within 3 s -- so a lost CPU is reported from any CPU still alive,
+ * also when it is the CPU of hfuzz's main thread.  The report is the last
+ * thing the run does: EXIT cannot end a thread on a CPU that is gone, so
+ * the run then ends at the runner's timeout, with the finding in its log.
+ */
 static int watchdog(void *arg)
 {
     unsigned cpu = (unsigned)(uintptr_t)arg;
@@ -52,8 +62,25 @@ static int watchdog(void *arg)
     for (;;) {
         struct copra_wait_item w = { .handle = (copra_handle_t)t };
         coco_wait(&w, 1, COPRA_WAIT_FOREVER);
-        if ((unsigned)coco_cpu_current() == cpu)
+        uint64_t now = hf_now();
+        if ((unsigned)coco_cpu_current() == cpu) {
+            __atomic_store_n(&beat_time[cpu], now, __ATOMIC_RELAXED);
             __atomic_add_fetch(&beats[cpu], 1, __ATOMIC_RELAXED);
+        }
+        for (unsigned c = 0; c < ncpus; c++) {
+            uint64_t last = __atomic_load_n(&beat_time[c], __ATOMIC_RELAXED);
+            int none = 0;
+            if (c == cpu || !last || now < last || now - last <= WATCHDOG_SILENCE ||
+                !__atomic_compare_exchange_n(&cpu_lost, &none, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                continue;
+            coco_printf("hfuzz: FAIL seed=%lu case=%lu: CPU %u lost: its watchdog thread has not run for 3 s "
+                        "(seen from CPU %u)\n", (unsigned long)current_seed, (unsigned long)current_case, c, cpu);
+            coco_printf("hfuzz: symptom \"CPU lost\": 1 case(s), first seed=%lu case=%lu\n",
+                        (unsigned long)current_seed, (unsigned long)current_case);
+            coco_printf("hfuzz: %lu cases, %u failures (the run stops: a CPU is gone)\n",
+                        (unsigned long)cases_done + 1, failures + 1);
+            coco_exit(1);
+        }
     }
 }
 
@@ -79,7 +106,7 @@ static struct {
     uint64_t seed, index;
     unsigned count;
 } symptoms[SYMPTOMS_MAX];
-static unsigned nsymptoms, failures;
+static unsigned nsymptoms;
 
 static void finding(uint64_t seed, uint64_t index, const char *what)
 {
@@ -179,6 +206,8 @@ static bool run_case(const struct run *r, uint64_t index)
     const char *argv[] = { "hvmm", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8] };
 
     uint64_t before = free_pages();
+    current_seed = r->seed;
+    current_case = index;
     coco_printf("hfuzz: case seed=%lu case=%lu\n", (unsigned long)r->seed, (unsigned long)index);
     int64_t p = coco_spawn("hvmm", 10, argv, cap ? &cap : NULL, cap ? 1 : 0);
     if (p < 0) {
@@ -205,7 +234,7 @@ static bool run_case(const struct run *r, uint64_t index)
                 seen[c] = now;
             } else if (now - seen[c] > WATCHDOG_SILENCE) {
                 char what[64];
-                snprintf(what, sizeof(what), "CPU %u lost: its watchdog thread has not run for 2 s (item 1)", c);
+                snprintf(what, sizeof(what), "CPU %u lost: its watchdog thread has not run for 3 s (item 1)", c);
                 finding(r->seed, index, what);
                 return false;
             }
@@ -308,7 +337,7 @@ int main(int argc, char **argv)
     unsigned done = 0;
     for (uint64_t i = first; i < first + cases; i++) {
         bool alive = run_case(&r, i);
-        done++;
+        cases_done = ++done;
         if (!alive)
             break;
     }
