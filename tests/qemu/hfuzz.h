@@ -39,7 +39,8 @@ enum hfuzz_flag {
     HF_MAP   = 1u << 19,  /* the VMM maps and unmaps guest pages while VCPUs run */
     HF_SMP   = 1u << 20,  /* two VCPUs */
     HF_CR8   = 1u << 21,  /* MOV CR8 (64-bit, and LOCK MOV CR0 elsewhere) */
-    HF_ALL   = (1u << 22) - 1,
+    HF_EFER  = 1u << 22,  /* WRMSR EFER (the kernel applies it for the guest) */
+    HF_ALL   = (1u << 23) - 1,
 };
 
 static const struct { const char *name; uint32_t bit; } hfuzz_flag_names[] = {
@@ -48,7 +49,7 @@ static const struct { const char *name; uint32_t bit; } hfuzz_flag_names[] = {
     { "sse", HF_SSE },     { "desc", HF_DESC },   { "sys", HF_SYS },     { "rand", HF_RAND },
     { "ring3", HF_RING3 }, { "ro", HF_RO },       { "state", HF_STATE }, { "event", HF_EVENT },
     { "irq", HF_IRQ },     { "slot", HF_SLOT },   { "crash", HF_CRASH }, { "map", HF_MAP },
-    { "smp", HF_SMP },     { "cr8", HF_CR8 },
+    { "smp", HF_SMP },     { "cr8", HF_CR8 },     { "efer", HF_EFER },
 };
 
 /* CPU modes of the guest; "modes=real,pae" picks some. */

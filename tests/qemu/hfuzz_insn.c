@@ -581,6 +581,8 @@ static void gen_msr(struct em *e)
         0xC0011029,
     };
     uint32_t idx = chance(e, 10) ? (uint32_t)rnd(e) : msrs[below(e, sizeof(msrs) / 4)];
+    if (idx == 0xC0000080 && !on(e, HF_EFER))
+        idx = 0xC0000081;   /* STAR instead */
     mov_imm(e, 1, idx, 32);
     bool wr = chance(e, 2);
     if (wr) {
