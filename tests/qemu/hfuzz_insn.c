@@ -96,10 +96,12 @@ static uint64_t flat_target(struct em *e)
     return chance(e, 2) ? 0x100000000ull + below(e, 1ull << 36) : rnd(e);   /* unmapped or non-canonical */
 }
 
-/* Without HF_RO no access starts in, or runs into, the read-only pages. */
+/* Without HF_RO no access starts in, or runs into, the read-only pages (a
+ * REP string instruction runs up to 100 elements of 8 bytes upward: string
+ * instructions clear DF without HF_RO). */
 static uint64_t keep_off_ro(struct em *e, uint64_t a)
 {
-    if (!on(e, HF_RO) && a + 16 > G_RO && a < G_RO + G_RO_SIZE)
+    if (!on(e, HF_RO) && a + 0x400 > G_RO && a < G_RO + G_RO_SIZE)
         return G_HOLE + (a & 0xFFF);
     return a;
 }
@@ -408,7 +410,9 @@ static void gen_str(struct em *e)
     uint8_t seg;
     string_regs(e, &seg);
     set_count(e);
-    if (chance(e, 6))
+    if (!on(e, HF_RO))
+        e8(e, 0xFC);                         /* CLD: downward could reach the read-only pages */
+    else if (chance(e, 6))
         e8(e, chance(e, 2) ? 0xFD : 0xFC);   /* STD / CLD */
     prefixes(e);
     if (seg)
@@ -459,6 +463,8 @@ static void gen_io(struct em *e)
     uint8_t seg;
     string_regs(e, &seg);
     set_count(e);
+    if (!on(e, HF_RO))
+        e8(e, 0xFC);
     prefixes(e);
     if (seg)
         e8(e, seg);
@@ -698,7 +704,12 @@ static const uint16_t selectors[] = { 0, SEL_CODE32, SEL_DATA32, SEL_CODE16, SEL
 
 static uint16_t pick_selector(struct em *e)
 {
-    return chance(e, 6) ? (uint16_t)rnd(e) : selectors[below(e, sizeof(selectors) / 2)];
+    uint16_t sel = chance(e, 6) ? (uint16_t)rnd(e) : selectors[below(e, sizeof(selectors) / 2)];
+    /* Without HF_RO, no segment on the read-only pages (real mode 0x2000,
+     * SEL_DS16): ES there makes every INS a write to them. */
+    if (!on(e, HF_RO) && (sel == 0x2000 || sel == 0x2001 || (sel & ~3) == SEL_DS16))
+        sel = SEL_GS16;
+    return sel;
 }
 
 static void gen_desc(struct em *e)
