@@ -30,7 +30,7 @@ enum hfuzz_flag {
     HF_SYS   = 1u << 10,  /* CPUID, HLT, STI/CLI, SVM instructions, POPF with TF, ... */
     HF_RAND  = 1u << 11,  /* plain random bytes */
     HF_RING3 = 1u << 12,  /* the random code runs at CPL 3 in protected modes */
-    HF_RO    = 1u << 13,  /* read-only guest RAM as a target */
+    HF_RO    = 1u << 13,  /* read-only guest RAM (without it those pages are writable) */
     HF_STATE = 1u << 14,  /* the VMM writes random state (VCPU_SET_STATE, run page) */
     HF_EVENT = 1u << 15,  /* the VMM queues random PENDING_EVENTs */
     HF_IRQ   = 1u << 16,  /* IRQ_INJECT of random vectors and NMIs, KICKs */

@@ -489,8 +489,13 @@ int main(int argc, char **argv)
     NEED(ro_r > 0, "DUP");
     NEED(coco_vm_map(C.vm, (copra_handle_t)ram, 0, 0, G_RAM_SIZE, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X) == 0,
          "VM_MAP RAM");
-    NEED(coco_vm_map(C.vm, (copra_handle_t)ro_r, G_RO, 0, G_RO_SIZE, COPRA_GUEST_R | (hf_chance(&rng, 2) ? COPRA_GUEST_X : 0)) == 0,
-         "VM_MAP read-only RAM");
+    /* Without HF_RO the pages are plain RAM: random segment values in real
+     * mode would otherwise still reach them now and then. */
+    uint32_t ro_prot = COPRA_GUEST_R | (hf_chance(&rng, 2) ? COPRA_GUEST_X : 0);
+    if (C.flags & HF_RO)
+        NEED(coco_vm_map(C.vm, (copra_handle_t)ro_r, G_RO, 0, G_RO_SIZE, ro_prot) == 0, "VM_MAP read-only RAM");
+    else
+        NEED(coco_vm_map(C.vm, (copra_handle_t)ro, G_RO, 0, G_RO_SIZE, ro_prot | COPRA_GUEST_W) == 0, "VM_MAP RAM");
     coco_close((copra_handle_t)ro);
     coco_close((copra_handle_t)ro_r);
     coco_close((copra_handle_t)ram);
@@ -590,7 +595,7 @@ int main(int argc, char **argv)
         verdict(HS_DM_STUCK, "the device model did not end", 0, 0);
     else
         dstatus = (int64_t)dw.value;
-    if (memcmp(C.ro, C.ro_copy, G_RO_SIZE)) {
+    if ((C.flags & HF_RO) && memcmp(C.ro, C.ro_copy, G_RO_SIZE)) {
         unsigned at = 0;
         while (C.ro[at] == C.ro_copy[at])
             at++;
