@@ -5,13 +5,15 @@
 #   make test      run every test: unit, qemu, fuzz, lint (CTEST_ARGS="-L unit" etc.);
 #                  benchmarks are not tests and run only with `make bench`
 #   make bench     run the benchmarks (tests labelled "bench")
+#   make fuzz-long fuzz for FUZZ_MINUTES (default 30): hostile guests, the syscall
+#                  fuzzer (>= 1M calls), the libFuzzer targets; not part of `make test`
 #   make clean     remove the build directory
 
 BUILD_DIR ?= build
 CTEST_ARGS ?=
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps run test bench clean
+.PHONY: all build deps run test bench fuzz-long clean
 
 all: build
 
@@ -32,6 +34,9 @@ test: build
 bench: build
 	ctest --test-dir $(BUILD_DIR) -L bench -V $(CTEST_ARGS) | tee $(BUILD_DIR)/bench.log
 	@tests/bench/summarize < $(BUILD_DIR)/bench.log
+
+fuzz-long: build
+	BUILD_DIR=$(BUILD_DIR) tests/fuzz-long
 
 clean:
 	@case "$(BUILD_DIR)" in ""|.|..|/|./|../) echo "refusing to remove '$(BUILD_DIR)'" >&2; exit 1;; esac

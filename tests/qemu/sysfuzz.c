@@ -7,6 +7,10 @@
  * A child may well kill itself (it can unmap its own code); the kernel must
  * never panic, every child must end, and once they are all gone every page
  * must be free again.  Deterministic: each child has its own seed.
+ *
+ * Arguments (all optional): calls=N per child (default 20000), children=N
+ * (default 12), seed=N (default 0: the fixed seeds of CI).  tests/fuzz-long
+ * runs it with a million calls or more and a new seed each time.
  */
 #include <coco/coco.h>
 #include <coco/test.h>
@@ -14,6 +18,7 @@
 
 #define CHILDREN 12
 #define CALLS_PER_CHILD 20000
+#define CHILDREN_MAX 64
 
 static uint64_t rng;
 
@@ -56,15 +61,15 @@ static uint64_t arg(void)
     }
 }
 
-static int child(uint64_t seed)
+static int child(uint64_t seed, uint64_t calls)
 {
-    rng = seed;
+    rng = seed ? seed : 1;
     /* The VM-creation capability the parent handed on, and a DUP of it
      * without MANAGE: VM_CREATE sees good, weak, stale and forged handles. */
     copra_handle_t vmctl = coco_handle(0);
     for (unsigned i = 0; i < coco_handle_count(); i++)
         handles[nhandles++] = coco_handle(i);
-    for (unsigned i = 0; i < CALLS_PER_CHILD; i++) {
+    for (uint64_t i = 0; i < calls; i++) {
         uint64_t nr = next() % (COPRA_SYS_COUNT + 2), a[6];
         for (int j = 0; j < 6; j++)
             a[j] = arg();
@@ -123,21 +128,38 @@ static uint64_t free_pages(void)
     return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages : 0;
 }
 
+static uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t dflt)
+{
+    size_t n = strlen(key);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
+            return strtoull(argv[i] + n + 1, NULL, 0);
+    return dflt;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && !strcmp(argv[1], "run"))
-        return child(strtoull(argv[2], NULL, 0));
+    if (argc >= 4 && !strcmp(argv[1], "run"))
+        return child(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0));
+    uint64_t calls = arg_u64(argc, argv, "calls", CALLS_PER_CHILD);
+    uint64_t children = arg_u64(argc, argv, "children", CHILDREN);
+    uint64_t base = arg_u64(argc, argv, "seed", 0);
+    if (children == 0 || children > CHILDREN_MAX)
+        children = CHILDREN;
+    coco_printf("sysfuzz: %lu children x %lu calls, seed %lu\n", (unsigned long)children, (unsigned long)calls,
+                (unsigned long)base);
     int64_t timer = coco_timer_create();   /* before counting: it holds heap memory */
     uint64_t before = free_pages();
     unsigned ended = 0, killed = 0;
-    for (unsigned i = 0; i < CHILDREN; i++) {
-        char seed[24];
-        snprintf(seed, sizeof(seed), "%u", 0x9e3779b9u * (i + 1));
-        const char *cargv[] = { "sysfuzz", "run", seed };
+    for (unsigned i = 0; i < children; i++) {
+        char seed[24], n[24];
+        snprintf(seed, sizeof(seed), "%lu", (unsigned long)(base * 0x100000001b3ull + 0x9e3779b9u * (i + 1)));
+        snprintf(n, sizeof(n), "%lu", (unsigned long)calls);
+        const char *cargv[] = { "sysfuzz", "run", seed, n };
         int64_t ctl[2] = { coco_dup(coco_handle(COCO_INIT_VMCTL), COPRA_RIGHTS_VMCTL),
                            coco_dup(coco_handle(COCO_INIT_VMCTL), COPRA_RIGHT_TRANSFER) };
         copra_handle_t moved[2] = { (copra_handle_t)ctl[0], (copra_handle_t)ctl[1] };
-        int64_t h = coco_spawn("sysfuzz", 3, cargv, moved, ctl[0] > 0 && ctl[1] > 0 ? 2 : 0);
+        int64_t h = coco_spawn("sysfuzz", 4, cargv, moved, ctl[0] > 0 && ctl[1] > 0 ? 2 : 0);
         int64_t status = -1;
         if (h > 0 && coco_wait_process((copra_handle_t)h, &status) == 0) {
             ended++;
@@ -155,9 +177,9 @@ int main(int argc, char **argv)
         after = free_pages();
     }
 
-    coco_printf("%u children ended (%u killed by their own faults); free pages %lu -> %lu\n", ended, killed,
-                (unsigned long)before, (unsigned long)after);
-    CHECK("every fuzzing child ended", ended == CHILDREN);
+    coco_printf("%u children ended (%u killed by their own faults), %lu calls at most; free pages %lu -> %lu\n",
+                ended, killed, (unsigned long)(children * calls), (unsigned long)before, (unsigned long)after);
+    CHECK("every fuzzing child ended", ended == children);
     CHECK("every page is free again", before == after);
     return coco_test_finish();
 }
