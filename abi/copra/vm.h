@@ -146,6 +146,8 @@ enum copra_state_id {
     COPRA_STATE_SYSENTER_ESP = 34,
     COPRA_STATE_SYSENTER_EIP = 35,
     COPRA_STATE_PENDING_EVENT = 36, /* read: queued event or 0; write: see COPRA_EVENT_* */
+    COPRA_STATE_XCR0      = 48,     /* (ABI 6) the guest's XCR0 (reset value 1) */
+    COPRA_STATE_XCR0_MASK = 49,     /* (ABI 6) what the guest's XSETBV may enable */
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };

@@ -8,6 +8,7 @@
 #include "virt/platform.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
+#include "virt/fpu.h"
 #include "core/heap.h"
 #include "core/string.h"
 #include "arch/x86_64/cpu.h"
@@ -31,6 +32,7 @@
 /* misc2: VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, RDTSCP? no; ICEBP, WBINVD, MONITOR, MWAIT */
 #define INTERCEPT2_SVM_INSNS 0x7Fu
 #define INTERCEPT2_VMMCALL   (1u << 1)
+#define INTERCEPT2_XSETBV    (1u << 13)
 
 #define EXIT_INTR     0x60
 #define EXIT_NMI      0x61
@@ -43,6 +45,7 @@
 #define EXIT_MSR      0x7C
 #define EXIT_SHUTDOWN 0x7F
 #define EXIT_VMMCALL  0x81
+#define EXIT_XSETBV   0x8D
 #define EXIT_NPF      0x400
 #define EXIT_INVALID  0xFFFFFFFFu   /* QEMU writes it as a 32-bit value (reference, pitfall 5) */
 
@@ -206,7 +209,7 @@ static int svm_vcpu_init(struct vcpu *v)
     struct vmcb *c = s->vmcb;
     c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
                INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
-    c->misc2 = INTERCEPT2_SVM_INSNS;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
+    c->misc2 = INTERCEPT2_SVM_INSNS | INTERCEPT2_XSETBV;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
     c->iopm_pa = iopm_pa;
     c->msrpm_pa = msrpm_pa;
     c->asid = v->vm->asid;
@@ -381,9 +384,11 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
+    fpu_enter(v);
     __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
     __asm__ volatile("cli; stgi" : : : "memory");
+    fpu_exit(v);
     v->gpr[COPRA_RAX] = c->rax;
     v->gpr[COPRA_RSP] = c->rsp;
 
@@ -439,6 +444,10 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         break;
     case EXIT_VMMCALL:
         e->kind = VMX_VMMCALL;
+        e->insn_len = 3;
+        break;
+    case EXIT_XSETBV:
+        e->kind = VMX_XSETBV;
         e->insn_len = 3;
         break;
     case EXIT_NPF:

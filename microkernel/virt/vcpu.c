@@ -485,6 +485,8 @@ static int vcpu_run_once(struct vcpu *v)
         return COPRA_EXIT_CPUID;
     case VMX_MSR:
         return exit_msr(v, &e);
+    case VMX_XSETBV:
+        return fpu_xsetbv(v, &e);
     case VMX_SHUTDOWN:
         return COPRA_EXIT_SHUTDOWN;
     case VMX_VMMCALL:
@@ -636,6 +638,7 @@ static void vcpu_destroy(struct kobject *o)
     spin_unlock_irqrestore(&v->vm->lock, f);
     if (v->arch)
         platform->vcpu_destroy(v);
+    fpu_vcpu_destroy(v);
     if (v->run_mem)
         memobj_put(v->run_mem);
     kobject_put(&v->vm->obj);
@@ -682,7 +685,7 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         kfree(v);
         return err;
     }
-    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v)) {
+    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v) || fpu_vcpu_init(v)) {
         kobject_put(&v->obj);
         return COPRA_ENOMEM;
     }
@@ -705,7 +708,7 @@ int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
         value = v->gpr[id];
     else if (id == COPRA_STATE_PENDING_EVENT)
         value = v->pending_event;
-    else
+    else if (!fpu_get_state(v, (unsigned)id, &value))
         value = platform->get_state(v, (unsigned)id);
     if (!err)
         err = copy_to_user(uvalue, &value, sizeof(value));
@@ -727,7 +730,7 @@ int64_t sys_vcpu_set_state(uint64_t h, uint64_t id, uint64_t value)
         v->gpr[id] = value;
     else if (id == COPRA_STATE_PENDING_EVENT)
         v->pending_event = value & COPRA_EVENT_VALID ? value : 0;
-    else
+    else if (!fpu_set_state(v, (unsigned)id, value, &err))
         err = platform->set_state(v, (unsigned)id, value);
     kobject_put(&v->obj);
     return err;

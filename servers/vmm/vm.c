@@ -134,6 +134,16 @@ static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint3
         if (r < 0)
             return setup_fail("MMAP of a VCPU run page", r);
         v->run = (struct copra_run_page *)(uintptr_t)r;
+        /* What the guest's XSETBV may enable is the CPUID policy's (vcpu.c):
+         * what the kernel can switch (the mask starts there), at most
+         * x87|SSE|AVX. */
+        uint64_t mask = 0;
+        r = coco_vcpu_get_state(v->handle, COPRA_STATE_XCR0_MASK, &mask);
+        if (r >= 0 && mask)
+            r = coco_vcpu_set_state(v->handle, COPRA_STATE_XCR0_MASK, mask & VMM_XCR0_POLICY);
+        if (r < 0)
+            return setup_fail("VCPU_SET_STATE of XCR0_MASK", r);
+        vm->xcr0_mask = mask & VMM_XCR0_POLICY;
         r = coco_irq_create(v->handle);
         if (r < 0)
             return setup_fail("IRQ_CREATE", r);

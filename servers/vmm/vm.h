@@ -40,6 +40,7 @@
 #define VMM_SERIAL_LINE_MAX    200u
 #define VMM_TEST_IRQ_PENDING   32u
 #define VMM_LOG_ONCE_MAX       32u
+#define VMM_XCR0_POLICY        0x7u   /* x87, SSE, AVX: what guests may have */
 
 /* Device models (devmodels.c). */
 #define VMM_DEVMODELS_MAX        8u
@@ -122,6 +123,7 @@ struct vmm_vm {
     uint64_t ram_size;
     unsigned nvcpus, ncpus;
     uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */
+    uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD) */
     struct vmm_vcpu *vcpus;
 
     /* Stopping (see above).  `stopping` goes 0 -> 1 once. */
