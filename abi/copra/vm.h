@@ -43,6 +43,9 @@ enum copra_exit_reason {
     COPRA_EXIT_FAIL      = 10, /* the platform refused to enter: run->fail */
     COPRA_EXIT_UNHANDLED = 11, /* an exit the kernel does not decode: run->fail */
     COPRA_EXIT_DEVICE_GONE = 12, /* (issue 5) a device model died mid-request */
+    COPRA_EXIT_XSETBV    = 13, /* (ABI 6) XSETBV: ECX, EDX:EAX in run->regs; the VMM
+                                  checks it, SET_STATEs XCR0 and advances RIP by 3,
+                                  or injects #GP/#UD (PENDING_EVENT) */
 };
 
 /* run->dirty: state groups the VMM changed in the run page, loaded by the
@@ -147,7 +150,6 @@ enum copra_state_id {
     COPRA_STATE_SYSENTER_EIP = 35,
     COPRA_STATE_PENDING_EVENT = 36, /* read: queued event or 0; write: see COPRA_EVENT_* */
     COPRA_STATE_XCR0      = 48,     /* (ABI 6) the guest's XCR0 (reset value 1) */
-    COPRA_STATE_XCR0_MASK = 49,     /* (ABI 6) what the guest's XSETBV may enable */
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };

@@ -10,7 +10,6 @@
  * guest's.
  */
 #include "virt/fpu.h"
-#include "virt/platform.h"
 #include "virt/vcpu.h"
 #include "core/heap.h"
 #include "core/spinlock.h"
@@ -31,11 +30,7 @@ static uint64_t host_xcr0;   /* 0: no XSAVE (FXSAVE then) */
 static struct vcpu *owner[COPRA_CPUS_MAX];
 static struct spinlock owner_lock[COPRA_CPUS_MAX];
 
-static inline void xsetbv0(uint64_t v)
-{
-    __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
+static inline void xsetbv0(uint64_t v) { __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))); }
 static inline uint64_t xgetbv0(void)
 {
     uint32_t lo, hi;
@@ -68,7 +63,6 @@ int fpu_vcpu_init(struct vcpu *v)
     *(uint16_t *)area = 0x37F;          /* FCW and MXCSR as after FNINIT (FXRSTOR loads them) */
     *(uint32_t *)(area + 24) = 0x1F80;  /* XRSTOR loads MXCSR even in the init state */
     v->fpu.xcr0 = host_xcr0 ? XCR0_X87 : 0;   /* XCR0's reset value */
-    v->fpu.xcr0_mask = host_xcr0;
     return COPRA_OK;
 }
 
@@ -87,7 +81,7 @@ void fpu_vcpu_destroy(struct vcpu *v)
 void fpu_enter(struct vcpu *v)
 {
     unsigned cpu = cpu_this()->index;
-    if (owner[cpu] != v) {
+    if (__atomic_load_n(&owner[cpu], __ATOMIC_RELAXED) != v) {
         uint64_t f = spin_lock_irqsave(&owner_lock[cpu]);
         __asm__ volatile("clts" : : : "memory");
         if (owner[cpu] && host_xcr0)
@@ -111,52 +105,18 @@ void fpu_exit(struct vcpu *v)
     if (!host_xcr0)
         return;
     /* Read back: QEMU 7.2 TCG ignores the XSETBV intercept and runs the
-     * guest's XSETBV itself (checked against its own CPUID, not the mask). */
+     * guest's XSETBV itself (checked against its own CPUID only). */
     v->fpu.xcr0 = xgetbv0();
     if (v->fpu.xcr0 != host_xcr0)
         xsetbv0(host_xcr0);
 }
 
-/* What XSETBV accepts (APM vol. 3 XSETBV; SDM vol. 1 §13.3): x87 always on,
- * AVX only with SSE, nothing outside `mask`. */
-static bool xcr0_valid(uint64_t x, uint64_t mask)
+/* What the CPU's XSETBV accepts (SDM vol. 1 §13.3): x87 always, AVX only
+ * with SSE; and nothing this kernel does not switch. */
+int fpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
 {
-    return (x & XCR0_X87) && !(x & ~mask) && (!(x & XCR0_AVX) || (x & XCR0_SSE));
-}
-
-int fpu_xsetbv(struct vcpu *v, const struct vm_exit *e)
-{
-    uint64_t value = (v->gpr[COPRA_RDX] << 32) | (uint32_t)v->gpr[COPRA_RAX];
-    uint64_t exc = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC;
-    if (!(platform->get_state(v, COPRA_STATE_CR4) & CR4_OSXSAVE))
-        platform->inject(v, exc | 6);   /* #UD */
-    else if ((platform->get_state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) & 0x60) ||   /* CPL > 0 */
-             (uint32_t)v->gpr[COPRA_RCX] || !xcr0_valid(value, v->fpu.xcr0_mask))
-        platform->inject(v, exc | COPRA_EVENT_ERROR_CODE | 13);   /* #GP(0) */
-    else {
-        v->fpu.xcr0 = value;
-        platform->set_state(v, COPRA_STATE_RIP, e->rip + e->insn_len);
-    }
-    return 0;
-}
-
-bool fpu_get_state(struct vcpu *v, unsigned id, uint64_t *value)
-{
-    if (id != COPRA_STATE_XCR0 && id != COPRA_STATE_XCR0_MASK)
-        return false;
-    *value = id == COPRA_STATE_XCR0 ? v->fpu.xcr0 : v->fpu.xcr0_mask;
-    return true;
-}
-
-bool fpu_set_state(struct vcpu *v, unsigned id, uint64_t value, int *err)
-{
-    if (id == COPRA_STATE_XCR0 && xcr0_valid(value, v->fpu.xcr0_mask))
-        v->fpu.xcr0 = value;
-    else if (id == COPRA_STATE_XCR0_MASK && xcr0_valid(value, host_xcr0) && !(v->fpu.xcr0 & ~value))
-        v->fpu.xcr0_mask = value;
-    else if (id != COPRA_STATE_XCR0 && id != COPRA_STATE_XCR0_MASK)
-        return false;
-    else
-        *err = COPRA_EINVAL;
-    return true;
+    if (!(xcr0 & XCR0_X87) || (xcr0 & ~host_xcr0) || ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)))
+        return COPRA_EINVAL;
+    v->fpu.xcr0 = xcr0;
+    return COPRA_OK;
 }

@@ -26,7 +26,7 @@ enum vm_exit_kind {
     VMX_VMMCALL,
     VMX_INTR,          /* a host interrupt arrived: the host must take it */
     VMX_WINDOW,        /* the guest can take an interrupt now */
-    VMX_XSETBV,        /* fpu.c checks and applies it */
+    VMX_XSETBV,        /* the guest writes an XCR: the VMM checks it */
     VMX_FAIL,          /* the platform refused the entry (bad state) */
     VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
 };

@@ -486,7 +486,7 @@ static int vcpu_run_once(struct vcpu *v)
     case VMX_MSR:
         return exit_msr(v, &e);
     case VMX_XSETBV:
-        return fpu_xsetbv(v, &e);
+        return COPRA_EXIT_XSETBV;
     case VMX_SHUTDOWN:
         return COPRA_EXIT_SHUTDOWN;
     case VMX_VMMCALL:
@@ -708,7 +708,9 @@ int64_t sys_vcpu_get_state(uint64_t h, uint64_t id, uint64_t uvalue)
         value = v->gpr[id];
     else if (id == COPRA_STATE_PENDING_EVENT)
         value = v->pending_event;
-    else if (!fpu_get_state(v, (unsigned)id, &value))
+    else if (id == COPRA_STATE_XCR0)
+        value = v->fpu.xcr0;
+    else
         value = platform->get_state(v, (unsigned)id);
     if (!err)
         err = copy_to_user(uvalue, &value, sizeof(value));
@@ -730,7 +732,9 @@ int64_t sys_vcpu_set_state(uint64_t h, uint64_t id, uint64_t value)
         v->gpr[id] = value;
     else if (id == COPRA_STATE_PENDING_EVENT)
         v->pending_event = value & COPRA_EVENT_VALID ? value : 0;
-    else if (!fpu_set_state(v, (unsigned)id, value, &err))
+    else if (id == COPRA_STATE_XCR0)
+        err = fpu_set_xcr0(v, value);
+    else
         err = platform->set_state(v, (unsigned)id, value);
     kobject_put(&v->obj);
     return err;

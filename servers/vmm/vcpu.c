@@ -6,6 +6,8 @@
  *   IO, MMIO      devices.c answers; the kernel completes the instruction
  *                 (writes the IN / read value, advances RIP) on the next entry.
  *   CPUID         the CPUID policy below; RIP += 2.
+ *   XSETBV        checked as the CPU would, within the CPUID policy's XCR0
+ *                 mask: XCR0 set and RIP += 3, or #GP/#UD injected.
  *   MSR           the MSR table below; RIP += 2.
  *   VMMCALL       no hypercalls yet: RAX = -1000 (as KVM's -KVM_ENOSYS); RIP += 3.
  *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED: the VM stops.
@@ -21,6 +23,7 @@
 #include "vm.h"
 
 #define CPUID_LENGTH   2u
+#define XSETBV_LENGTH  3u
 #define MSR_LENGTH     2u
 #define VMMCALL_LENGTH 3u
 #define VMMCALL_ENOSYS ((uint64_t)-1000)
@@ -53,7 +56,9 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
  *               XSAVE(26) only with an XCR0 mask, AVX(28), FMA(12), F16C(29)
  *               only if it has AVX.
  *   7.0:        AVX2 only with AVX in the mask; AVX-512, AMX and PKU clear (the
- *               kernel switches x87, SSE and AVX state only: vm->xcr0_mask).
+ *               kernel switches x87, SSE and AVX state only).  The mask,
+ *               vm->xcr0_mask, is what the kernel switches (vmm_host_xcr0())
+ *               within VMM_XCR0_POLICY.
  *   0xD:        0: EAX:EDX = the XCR0 mask, EBX = the area size for the
  *               guest's XCR0, ECX = for the mask; 1: no XSAVES (IA32_XSS is
  *               not virtualized); n >= 2: the host's, for bits in the mask.
@@ -193,6 +198,34 @@ static void exit_cpuid(struct vmm_vcpu *v)
     v->run->regs.gpr[COPRA_RCX] = r[2];
     v->run->regs.gpr[COPRA_RDX] = r[3];
     regs_advance(v, CPUID_LENGTH);
+}
+
+/*
+ * XSETBV (an exit on SVM hardware; QEMU 7.2 TCG runs it without one, then
+ * the kernel reads the guest's XCR0 back after every exit).  The CPU's
+ * checks (APM vol. 3 XSETBV): #UD without CR4.OSXSAVE; #GP(0) at CPL > 0,
+ * for an XCR other than 0, without x87, AVX without SSE, or a component
+ * outside CPUID 0xD's (here: the policy's mask).
+ */
+static void exit_xsetbv(struct vmm_vcpu *v)
+{
+    const uint64_t *gpr = v->run->regs.gpr;
+    uint64_t value = gpr[COPRA_RDX] << 32 | (uint32_t)gpr[COPRA_RAX];
+    uint64_t event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | COPRA_EVENT_ERROR_CODE | 13;
+
+    if (!(vcpu_state(v, COPRA_STATE_CR4) & CR4_OSXSAVE))
+        event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | 6;
+    else if (!(vcpu_state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) & 0x60) &&   /* CPL 0 */
+             (uint32_t)gpr[COPRA_RCX] == 0 && (value & 1) && !(value & ~v->vm->xcr0_mask) &&
+             (!(value & XCR0_AVX) || (value & 2)) &&
+             coco_vcpu_set_state(v->handle, COPRA_STATE_XCR0, value) == 0) {
+        regs_advance(v, XSETBV_LENGTH);
+        return;
+    }
+    int r = coco_vcpu_set_state(v->handle, COPRA_STATE_PENDING_EVENT, event);
+    if (r < 0)
+        coco_printf("vmm: vcpu %u: XSETBV: injecting 0x%llx failed: %s\n", v->index,
+                    (unsigned long long)event, coco_strerror(r));
 }
 
 /* ---- MSR table -------------------------------------------------------- */
@@ -418,6 +451,9 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
         break;
     case COPRA_EXIT_CPUID:
         exit_cpuid(v);
+        break;
+    case COPRA_EXIT_XSETBV:
+        exit_xsetbv(v);
         break;
     case COPRA_EXIT_MSR_READ:
         regs_set_edx_eax(v, msr_read(v, run->msr.index));

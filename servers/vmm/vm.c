@@ -20,7 +20,7 @@ static const char *const exit_names[VMM_EXIT_REASONS] = {
     [COPRA_EXIT_HLT] = "hlt",           [COPRA_EXIT_SHUTDOWN] = "shutdown",
     [COPRA_EXIT_VMMCALL] = "vmmcall",   [COPRA_EXIT_KICK] = "kick",
     [COPRA_EXIT_FAIL] = "fail",         [COPRA_EXIT_UNHANDLED] = "unhandled",
-    [COPRA_EXIT_DEVICE_GONE] = "device-gone",
+    [COPRA_EXIT_DEVICE_GONE] = "device-gone", [COPRA_EXIT_XSETBV] = "xsetbv",
 };
 
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
@@ -134,16 +134,6 @@ static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint3
         if (r < 0)
             return setup_fail("MMAP of a VCPU run page", r);
         v->run = (struct copra_run_page *)(uintptr_t)r;
-        /* What the guest's XSETBV may enable is the CPUID policy's (vcpu.c):
-         * what the kernel can switch (the mask starts there), at most
-         * x87|SSE|AVX. */
-        uint64_t mask = 0;
-        r = coco_vcpu_get_state(v->handle, COPRA_STATE_XCR0_MASK, &mask);
-        if (r >= 0 && mask)
-            r = coco_vcpu_set_state(v->handle, COPRA_STATE_XCR0_MASK, mask & VMM_XCR0_POLICY);
-        if (r < 0)
-            return setup_fail("VCPU_SET_STATE of XCR0_MASK", r);
-        vm->xcr0_mask = mask & VMM_XCR0_POLICY;
         r = coco_irq_create(v->handle);
         if (r < 0)
             return setup_fail("IRQ_CREATE", r);
@@ -275,6 +265,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console)
         goto out;
     }
     vm->ncpus = info.ncpus;
+    vm->xcr0_mask = vmm_host_xcr0() & VMM_XCR0_POLICY;
     vm->tsc_hz = info.tsc_hz;
     vm->console = console;
     status = devmodels_configure(vm);
