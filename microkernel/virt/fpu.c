@@ -13,7 +13,6 @@
 #include "virt/vcpu.h"
 #include "core/heap.h"
 #include "core/spinlock.h"
-#include "core/thread.h"
 
 #define CR0_MP         (1u << 1)
 #define CR0_TS         (1u << 3)
@@ -78,9 +77,8 @@ void fpu_vcpu_destroy(struct vcpu *v)
         page_free(virt_to_phys(v->fpu.area), 1);
 }
 
-void fpu_enter(struct vcpu *v)
+void fpu_enter(struct vcpu *v, unsigned cpu)
 {
-    unsigned cpu = cpu_this()->index;
     if (__atomic_load_n(&owner[cpu], __ATOMIC_RELAXED) != v) {
         uint64_t f = spin_lock_irqsave(&owner_lock[cpu]);
         __asm__ volatile("clts" : : : "memory");

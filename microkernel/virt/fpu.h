@@ -21,8 +21,9 @@ struct fpu {
 void fpu_cpu_init(void);
 int fpu_vcpu_init(struct vcpu *v);
 void fpu_vcpu_destroy(struct vcpu *v);
-/* Around VMRUN, interrupts off: load v's registers and XCR0; back to the host's XCR0. */
-void fpu_enter(struct vcpu *v);
+/* Around VMRUN on this CPU (`cpu`), interrupts off: load v's registers and
+ * XCR0; after it, back to the host's XCR0. */
+void fpu_enter(struct vcpu *v, unsigned cpu);
 void fpu_exit(struct vcpu *v);
 /* COPRA_STATE_XCR0 from the VMM (which serves the XSETBV exit): 0 or COPRA_EINVAL. */
 int fpu_set_xcr0(struct vcpu *v, uint64_t xcr0);

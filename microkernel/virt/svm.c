@@ -384,7 +384,7 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
-    fpu_enter(v);
+    fpu_enter(v, cpu);
     __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
     __asm__ volatile("cli; stgi" : : : "memory");
