@@ -209,7 +209,8 @@ static int svm_vcpu_init(struct vcpu *v)
     struct vmcb *c = s->vmcb;
     c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID |
                INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
-    c->misc2 = INTERCEPT2_SVM_INSNS | INTERCEPT2_XSETBV;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
+    /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT; XSETBV (the VMM's) */
+    c->misc2 = INTERCEPT2_SVM_INSNS | INTERCEPT2_XSETBV;
     c->iopm_pa = iopm_pa;
     c->msrpm_pa = msrpm_pa;
     c->asid = v->vm->asid;
@@ -381,10 +382,10 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     last_vmcb[cpu] = c;
     c->rax = v->gpr[COPRA_RAX];
     c->rsp = v->gpr[COPRA_RSP];
+    fpu_enter(v, cpu);   /* its x87/SSE/AVX registers and XCR0 (fpu.c) */
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
-    fpu_enter(v, cpu);
     __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
     __asm__ volatile("cli; stgi" : : : "memory");
