@@ -9,7 +9,8 @@
  * such VMs, in two VMM processes, whose VCPU 0 share physical CPU 0
  * (tests/qemu/multivm.c): each checks that the other never shows through.
  *
- * cmdline: the pattern, a hex number (e.g. "a5").
+ * cmdline: the pattern, a hex number (e.g. "a5").  On plain QEMU
+ * (-cpu EPYC -kernel fpu.elf) every check passes the same way.
  */
 #include "guest.h"
 
@@ -213,9 +214,15 @@ int guest_main(unsigned cpu, uint32_t info_gpa)
     regs_load();
     CHECK_EQ("registers hold the pattern before any exit", regs_check(), 0);
 
-    /* A round trip longer than 0.3 ms: another thread (the other VM) ran. */
-    cpuid(0x40000010, 0, r);
-    uint64_t slow = r[0] ? (uint64_t)r[0] * 3 / 10 : 300000;
+    /* A round trip longer than 0.3 ms: another thread (the other VM) ran.
+     * TSC kHz from the VMM's leaf 0x4000_0010 (none on plain QEMU). */
+    cpuid(0x40000000, 0, r);
+    uint32_t khz = 0;
+    if (r[0] >= 0x40000010u) {
+        cpuid(0x40000010, 0, r);
+        khz = r[0];
+    }
+    uint64_t slow = khz ? (uint64_t)khz * 3 / 10 : 1000000;
     unsigned bad_rounds = 0, bad_kinds = 0, gaps = 0;
     for (unsigned round = 0; round < ROUNDS; round++) {
         uint64_t t0 = rdtsc();
