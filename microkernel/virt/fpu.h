@@ -3,7 +3,9 @@
  * Guest x87/SSE/AVX state.  The host never uses the FPU (everything is
  * built -mgeneral-regs-only) and keeps CR0.TS set, so a process that tries
  * faults with #NM; the registers therefore hold the state of the last VCPU
- * that ran on the CPU (its "owner") until another VCPU enters there.
+ * that ran on the CPU (its "owner") until another VCPU enters there.  A
+ * VCPU runs on the one CPU VCPU_CREATE bound it to, so its state is either
+ * in that CPU's registers (it is the owner there) or in its area.
  */
 #ifndef VIRT_FPU_H
 #define VIRT_FPU_H

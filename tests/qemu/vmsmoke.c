@@ -89,5 +89,11 @@ int main(void)
     CHECK("RIP at the HLT", rp->regs.rip == ENTRY + sizeof(guest) - 1);
     CHECK("RAX from the VMM", rp->regs.gpr[COPRA_RAX] == 1);
     coco_printf("exits %lu, to user %lu\n", (unsigned long)rp->exits, (unsigned long)rp->user_exits);
+    /* The guest ran with CR0.TS clear; the exit gave the host its CR0 back:
+     * a process on this CPU still cannot touch the (guest's) x87 registers. */
+    const char *argv[] = { "child", "fault", "x87" };
+    int64_t status = -1, child = coco_spawn("child", 3, argv, NULL, 0);
+    CHECK("x87 in a process after a guest ran: #NM", child > 0 &&
+          coco_wait_process((copra_handle_t)child, &status) == 0 && status == 0x107);
     return coco_test_finish();
 }
