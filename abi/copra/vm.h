@@ -43,6 +43,9 @@ enum copra_exit_reason {
     COPRA_EXIT_FAIL      = 10, /* the platform refused to enter: run->fail */
     COPRA_EXIT_UNHANDLED = 11, /* an exit the kernel does not decode: run->fail */
     COPRA_EXIT_DEVICE_GONE = 12, /* (issue 5) a device model died mid-request */
+    COPRA_EXIT_XSETBV    = 13, /* (ABI 6) XSETBV: ECX, EDX:EAX in run->regs; the VMM
+                                  checks it, SET_STATEs XCR0 and advances RIP by 3,
+                                  or injects #GP/#UD (PENDING_EVENT) */
 };
 
 /* run->dirty: state groups the VMM changed in the run page, loaded by the
@@ -150,6 +153,7 @@ enum copra_state_id {
     COPRA_STATE_DR0       = 38,   /* DR0-DR3: 38-41 */
     COPRA_STATE_DR6       = 42,
     COPRA_STATE_DR7       = 43,
+    COPRA_STATE_XCR0      = 48,     /* (ABI 6) the guest's XCR0 (reset value 1) */
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };

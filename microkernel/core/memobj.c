@@ -14,7 +14,9 @@ static void memobj_destroy(struct kobject *o)
 
 struct memobj *memobj_create(uint64_t npages)
 {
-    if (npages == 0 || npages > MEMOBJ_MAX_PAGES)
+    /* More than is free fails before zeroing it all (a request too large by
+     * one page would otherwise cost a pass over all free memory). */
+    if (npages == 0 || npages > MEMOBJ_MAX_PAGES || npages > page_free_count())
         return NULL;
     struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
     if (!m)

@@ -8,6 +8,7 @@
 #include "virt/platform.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
+#include "virt/fpu.h"
 #include "core/heap.h"
 #include "core/string.h"
 #include "arch/x86_64/cpu.h"
@@ -35,6 +36,7 @@
 /* CR4 and CR8 writes (CR0 through the selective intercept), every DR0-7 access. */
 #define INTERCEPT_CR_WRITES  ((1u << (16 + 4)) | (1u << (16 + 8)))
 #define INTERCEPT_DR_ALL     0x00FF00FFu
+#define INTERCEPT2_XSETBV    (1u << 13)
 
 #define EXIT_CR_WRITE 0x10   /* + CR number */
 #define EXIT_DR_READ  0x20   /* + DR number; writes at 0x30 */
@@ -50,6 +52,7 @@
 #define EXIT_MSR      0x7C
 #define EXIT_SHUTDOWN 0x7F
 #define EXIT_VMMCALL  0x81
+#define EXIT_XSETBV   0x8D
 #define EXIT_NPF      0x400
 #define EXIT_INVALID  0xFFFFFFFFu   /* QEMU writes it as a 32-bit value (reference, pitfall 5) */
 
@@ -208,7 +211,8 @@ static void vmcb_controls(struct vmcb *c, struct vcpu *v)
     c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CR0_SEL |
                INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR |
                INTERCEPT_SHUTDOWN;
-    c->misc2 = INTERCEPT2_SVM_INSNS;   /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT */
+    /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT; XSETBV (the VMM's) */
+    c->misc2 = INTERCEPT2_SVM_INSNS | INTERCEPT2_XSETBV;
     c->iopm_pa = iopm_pa;
     c->msrpm_pa = msrpm_pa;
     c->tsc_offset = 0;
@@ -454,12 +458,14 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     c->rax = v->gpr[COPRA_RAX];
     c->rsp = v->gpr[COPRA_RSP];
     c->int_ctl |= 1ull << 24;   /* V_INTR_MASKING, whatever an exit wrote back */
+    fpu_enter(v, cpu);   /* its x87/SSE/AVX registers and XCR0 (fpu.c) */
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
     __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
     __asm__ volatile("cli; stgi" : : : "memory");
+    fpu_exit(v);
     v->gpr[COPRA_RAX] = c->rax;
     v->gpr[COPRA_RSP] = c->rsp;
 
@@ -537,6 +543,10 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         break;
     case EXIT_VMMCALL:
         e->kind = VMX_VMMCALL;
+        e->insn_len = 3;
+        break;
+    case EXIT_XSETBV:
+        e->kind = VMX_XSETBV;
         e->insn_len = 3;
         break;
     case EXIT_NPF:

@@ -602,6 +602,8 @@ static int vcpu_run_once(struct vcpu *v)
     case VMX_CR_WRITE:
     case VMX_DR:
         return exit_ctl(v, &e);
+    case VMX_XSETBV:
+        return COPRA_EXIT_XSETBV;
     case VMX_SHUTDOWN:
         return COPRA_EXIT_SHUTDOWN;
     case VMX_VMMCALL:
@@ -769,6 +771,7 @@ static void vcpu_destroy(struct kobject *o)
     spin_unlock_irqrestore(&v->vm->lock, f);
     if (v->arch)
         platform->vcpu_destroy(v);
+    fpu_vcpu_destroy(v);
     if (v->run_mem)
         memobj_put(v->run_mem);
     kobject_put(&v->vm->obj);
@@ -815,7 +818,7 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         kfree(v);
         return err;
     }
-    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v)) {
+    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v) || fpu_vcpu_init(v)) {
         kobject_put(&v->obj);
         return COPRA_ENOMEM;
     }
@@ -838,6 +841,10 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
     uint64_t f = spin_lock_irqsave(&v->state_lock);
     if (v->runner)
         err = COPRA_EBUSY;   /* its state is in the CPU */
+    else if (id == COPRA_STATE_XCR0 && write)
+        err = fpu_set_xcr0(v, *value);
+    else if (id == COPRA_STATE_XCR0)
+        *value = v->fpu.xcr0;
     else if (slot && write)
         *slot = id == COPRA_STATE_PENDING_EVENT && !(*value & COPRA_EVENT_VALID) ? 0 : *value;
     else if (slot)

@@ -8,6 +8,7 @@
 #include "core/object.h"
 #include "core/waitable.h"
 #include "virt/emulate.h"
+#include "virt/fpu.h"
 #include "virt/vm.h"
 
 struct thread;
@@ -43,6 +44,7 @@ struct vcpu {
     struct copra_run_page *run;
     uint64_t gpr[16];                /* loaded/saved by the backend around entry */
     void *arch;                      /* backend state (svm.c: struct svm_vcpu) */
+    struct fpu fpu;                  /* x87/SSE/AVX state (fpu.c) */
     /* Interrupts (scheduler lock). */
     uint64_t irq_pending[4];         /* vectors 0..255 */
     bool nmi_pending;

@@ -6,6 +6,8 @@
  *   IO, MMIO      devices.c answers; the kernel completes the instruction
  *                 (writes the IN / read value, advances RIP) on the next entry.
  *   CPUID         the CPUID policy below; RIP += 2.
+ *   XSETBV        checked as the CPU would, within the CPUID policy's XCR0
+ *                 mask: XCR0 set and RIP += 3, or #GP/#UD injected.
  *   MSR           the MSR table below; RIP += 2.
  *   VMMCALL       no hypercalls yet: RAX = -1000 (as KVM's -KVM_ENOSYS); RIP += 3.
  *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED: the VM stops.
@@ -21,6 +23,7 @@
 #include "vm.h"
 
 #define CPUID_LENGTH   2u
+#define XSETBV_LENGTH  3u
 #define MSR_LENGTH     2u
 #define VMMCALL_LENGTH 3u
 #define VMMCALL_ENOSYS ((uint64_t)-1000)
@@ -48,7 +51,17 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
  * ring 3 on Copra), masked:
  *   1:          ECX.hypervisor(31) set; VMX(5), MONITOR(3), x2APIC(21) clear
  *               (no nested VMX, MWAIT is not intercepted, no x2APIC model);
- *               EBX[31:24] = initial APIC ID = VCPU index, EBX[23:16] = VCPUs.
+ *               EBX[31:24] = initial APIC ID = VCPU index, EBX[23:16] = VCPUs;
+ *               ECX.OSXSAVE(27) = the guest's CR4.OSXSAVE, as the CPU does it;
+ *               XSAVE(26) only with an XCR0 mask, AVX(28), FMA(12), F16C(29)
+ *               only if it has AVX.
+ *   7.0:        AVX2 only with AVX in the mask; AVX-512, AMX and PKU clear (the
+ *               kernel switches x87, SSE and AVX state only).  The mask,
+ *               vm->xcr0_mask, is what the kernel switches (vmm_host_xcr0())
+ *               within VMM_XCR0_POLICY.
+ *   0xD:        0: EAX:EDX = the XCR0 mask, EBX = the area size for the
+ *               guest's XCR0, ECX = for the mask; 1: no XSAVES (IA32_XSS is
+ *               not virtualized); n >= 2: the host's, for bits in the mask.
  *   0xB, 0x1F:  EDX = x2APIC ID = VCPU index.
  *   0x4000_0000: max hypervisor leaf 0x4000_0010, signature "CopraCopraCo";
  *   0x4000_0010: EAX = TSC frequency in kHz (the de-facto "timing
@@ -61,6 +74,18 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
 #define CPUID_SIGNATURE_EBX 0x72706f43u   /* "Copr" */
 #define CPUID_SIGNATURE_ECX 0x706f4361u   /* "aCop" */
 #define CPUID_SIGNATURE_EDX 0x6f436172u   /* "raCo" */
+#define CPUID1_ECX_FMA      (1u << 12)
+#define CPUID1_ECX_XSAVE    (1u << 26)
+#define CPUID1_ECX_OSXSAVE  (1u << 27)
+#define CPUID1_ECX_AVX      (1u << 28)
+#define CPUID1_ECX_F16C     (1u << 29)
+#define CPUID7_EBX_AVX2     (1u << 5)
+#define CPUID7_EBX_AVX512   0xdc230000u   /* F, DQ, IFMA, PF, ER, CD, BW, VL */
+#define CPUID7_ECX_HIDDEN   0x0000585au   /* AVX512 VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ; PKU, OSPKE */
+#define CPUID7_EDX_HIDDEN   0x03c0010cu   /* AVX512 4VNNIW, 4FMAPS, VP2INTERSECT, FP16; AMX */
+#define CPUIDD1_EAX_XSAVES  (1u << 3)
+#define XCR0_AVX            4u
+#define CR4_OSXSAVE         (1ull << 18)
 
 static void cpuid_native(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
@@ -69,8 +94,33 @@ static void cpuid_native(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
                      : "a"(leaf), "c"(subleaf));
 }
 
+/* Bytes of a standard-format XSAVE area for the components in `xcr0`. */
+static uint32_t xsave_size(uint64_t xcr0)
+{
+    uint32_t size = 576, r[4];   /* legacy area and header */
+    for (unsigned i = 2; i < 63; i++) {
+        if (!(xcr0 & (1ull << i)))
+            continue;
+        cpuid_native(0xd, i, r);
+        if (r[0] + r[1] > size)
+            size = r[0] + r[1];
+    }
+    return size;
+}
+
+static uint64_t vcpu_state(const struct vmm_vcpu *v, unsigned id)
+{
+    uint64_t value = 0;
+    int r = coco_vcpu_get_state(v->handle, id, &value);
+    if (r < 0)
+        coco_printf("vmm: vcpu %u: VCPU_GET_STATE(%u) failed: %s\n", v->index, id, coco_strerror(r));
+    return value;
+}
+
 static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
+    uint64_t mask = v->vm->xcr0_mask;
+
     if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
         r[0] = r[1] = r[2] = r[3] = 0;
         if (leaf == 0x40000010u)
@@ -90,6 +140,38 @@ static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t suble
         r[2] &= ~((1u << 5) | (1u << 3) | (1u << 21));
         r[1] = (r[1] & 0x0000ffffu) | (uint32_t)v->index << 24 |
                (uint32_t)(v->vm->nvcpus & 0xff) << 16;
+        r[2] &= ~CPUID1_ECX_OSXSAVE;
+        if (!mask)
+            r[2] &= ~CPUID1_ECX_XSAVE;
+        if (!(mask & XCR0_AVX))
+            r[2] &= ~(CPUID1_ECX_AVX | CPUID1_ECX_FMA | CPUID1_ECX_F16C);
+        if ((r[2] & CPUID1_ECX_XSAVE) && (vcpu_state(v, COPRA_STATE_CR4) & CR4_OSXSAVE))
+            r[2] |= CPUID1_ECX_OSXSAVE;
+        break;
+    case 7:
+        if (subleaf != 0)
+            break;
+        r[1] &= ~CPUID7_EBX_AVX512;
+        if (!(mask & XCR0_AVX))
+            r[1] &= ~CPUID7_EBX_AVX2;
+        r[2] &= ~CPUID7_ECX_HIDDEN;
+        r[3] &= ~CPUID7_EDX_HIDDEN;
+        break;
+    case 0xd:
+        if (subleaf == 0) {
+            r[0] = (uint32_t)mask;
+            r[3] = (uint32_t)(mask >> 32);
+            r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
+            r[2] = xsave_size(mask);
+        } else if (subleaf == 1) {
+            r[0] &= ~CPUIDD1_EAX_XSAVES;
+            r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
+            r[2] = r[3] = 0;
+        } else if (subleaf >= 63 || !(mask & (1ull << subleaf))) {
+            r[0] = r[1] = r[2] = r[3] = 0;
+        }
+        if (!mask)
+            r[0] = r[1] = r[2] = r[3] = 0;
         break;
     case 0xb:
     case 0x1f:
@@ -116,6 +198,34 @@ static void exit_cpuid(struct vmm_vcpu *v)
     v->run->regs.gpr[COPRA_RCX] = r[2];
     v->run->regs.gpr[COPRA_RDX] = r[3];
     regs_advance(v, CPUID_LENGTH);
+}
+
+/*
+ * XSETBV (an exit on SVM hardware; QEMU 7.2 TCG runs it without one, then
+ * the kernel reads the guest's XCR0 back after every exit).  The CPU's
+ * checks (APM vol. 3 XSETBV): #UD without CR4.OSXSAVE; #GP(0) at CPL > 0,
+ * for an XCR other than 0, without x87, AVX without SSE, or a component
+ * outside CPUID 0xD's (here: the policy's mask).
+ */
+static void exit_xsetbv(struct vmm_vcpu *v)
+{
+    const uint64_t *gpr = v->run->regs.gpr;
+    uint64_t value = gpr[COPRA_RDX] << 32 | (uint32_t)gpr[COPRA_RAX];
+    uint64_t event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | COPRA_EVENT_ERROR_CODE | 13;
+
+    if (!(vcpu_state(v, COPRA_STATE_CR4) & CR4_OSXSAVE))
+        event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | 6;
+    else if (!(vcpu_state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) & 0x60) &&   /* CPL 0 */
+             (uint32_t)gpr[COPRA_RCX] == 0 && (value & 1) && !(value & ~v->vm->xcr0_mask) &&
+             (!(value & XCR0_AVX) || (value & 2)) &&
+             coco_vcpu_set_state(v->handle, COPRA_STATE_XCR0, value) == 0) {
+        regs_advance(v, XSETBV_LENGTH);
+        return;
+    }
+    int r = coco_vcpu_set_state(v->handle, COPRA_STATE_PENDING_EVENT, event);
+    if (r < 0)
+        coco_printf("vmm: vcpu %u: XSETBV: injecting 0x%llx failed: %s\n", v->index,
+                    (unsigned long long)event, coco_strerror(r));
 }
 
 /* ---- MSR table -------------------------------------------------------- */
@@ -341,6 +451,9 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
         break;
     case COPRA_EXIT_CPUID:
         exit_cpuid(v);
+        break;
+    case COPRA_EXIT_XSETBV:
+        exit_xsetbv(v);
         break;
     case COPRA_EXIT_MSR_READ:
         regs_set_edx_eax(v, msr_read(v, run->msr.index));

@@ -20,7 +20,7 @@ static const char *const exit_names[VMM_EXIT_REASONS] = {
     [COPRA_EXIT_HLT] = "hlt",           [COPRA_EXIT_SHUTDOWN] = "shutdown",
     [COPRA_EXIT_VMMCALL] = "vmmcall",   [COPRA_EXIT_KICK] = "kick",
     [COPRA_EXIT_FAIL] = "fail",         [COPRA_EXIT_UNHANDLED] = "unhandled",
-    [COPRA_EXIT_DEVICE_GONE] = "device-gone",
+    [COPRA_EXIT_DEVICE_GONE] = "device-gone", [COPRA_EXIT_XSETBV] = "xsetbv",
 };
 
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
@@ -265,6 +265,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
         goto out;
     }
     vm->ncpus = info.ncpus;
+    vm->xcr0_mask = vmm_host_xcr0() & VMM_XCR0_POLICY;
     vm->tsc_hz = info.tsc_hz;
     vm->console = console;
     status = devmodels_configure(vm);

@@ -36,10 +36,11 @@
 #define VMM_MMIO_SCRATCH_GPA   0xC0000000ull
 #define VMM_MMIO_SCRATCH_SIZE  0x1000u
 
-#define VMM_EXIT_REASONS       (COPRA_EXIT_DEVICE_GONE + 1)
+#define VMM_EXIT_REASONS       (COPRA_EXIT_XSETBV + 1)
 #define VMM_SERIAL_LINE_MAX    200u
 #define VMM_TEST_IRQ_PENDING   32u
 #define VMM_LOG_ONCE_MAX       32u
+#define VMM_XCR0_POLICY        0x7u   /* x87, SSE, AVX: what guests may have */
 
 /* Device models (devmodels.c). */
 #define VMM_DEVMODELS_MAX        8u
@@ -122,6 +123,7 @@ struct vmm_vm {
     uint64_t ram_size;
     unsigned nvcpus, ncpus;
     uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */
+    uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD, XSETBV) */
     struct vmm_vcpu *vcpus;
 
     /* Stopping (see above).  `stopping` goes 0 -> 1 once. */
@@ -177,6 +179,18 @@ void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
 static inline bool vm_stopping(const struct vmm_vm *vm)
 {
     return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* The XCR0 components the kernel switches for guests: XGETBV in a process
+ * reads the kernel's XCR0 (abi/README.md); 0 without XSAVE. */
+static inline uint64_t vmm_host_xcr0(void)
+{
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27)))   /* OSXSAVE: the kernel enabled XSAVE */
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    return (uint64_t)d << 32 | a;
 }
 
 /* vcpu.c: the thread serving one VCPU's exits (coco_thread_spawn entry). */

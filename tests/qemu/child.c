@@ -48,6 +48,16 @@ static int fault(const char *kind)
         __asm__ volatile("int $0x20");
     if (!strcmp(kind, "wrmsr"))
         __asm__ volatile("wrmsr" : : "c"(0xC0000080), "a"(0), "d"(0));
+    /* Processes have no FPU: the kernel keeps CR0.TS set (it may hold a
+     * guest's registers), so x87, MMX, SSE and XSAVE raise #NM. */
+    if (!strcmp(kind, "x87"))
+        __asm__ volatile("fninit");
+    if (!strcmp(kind, "fnsave")) {
+        static uint8_t area[108];
+        __asm__ volatile("fnsave %0" : "=m"(area));
+    }
+    if (!strcmp(kind, "sse"))
+        __asm__ volatile("xorps %xmm0, %xmm0");
     if (!strcmp(kind, "mov-cr3"))
         __asm__ volatile("mov %0, %%cr3" : : "r"(0ull));
     if (!strcmp(kind, "noncanonical")) {

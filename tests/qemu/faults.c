@@ -16,6 +16,7 @@ static const struct {
     { "cli", 13 },          { "outb", 13 },         { "ud2", 6 },
     { "int3", 13 },         { "int-timer", 13 },    { "wrmsr", 13 },
     { "mov-cr3", 13 },      { "noncanonical", 13 }, { "div0", 0 },
+    { "x87", 7 },           { "fnsave", 7 },        { "sse", 7 },
 };
 
 int main(void)

@@ -53,6 +53,21 @@ int main(void)
     CHECK("SET_STATE RIP", coco_vcpu_set_state((copra_handle_t)vcpu, COPRA_STATE_RIP, ENTRY) == 0);
     uint64_t v = 0;
     CHECK("GET_STATE CR0 is PE|ET", coco_vcpu_get_state((copra_handle_t)vcpu, COPRA_STATE_CR0, &v) == 0 && v == 0x11);
+    /* XCR0 (ABI 6): reset value 1; SET refuses what XSETBV would, and any
+     * component the kernel does not switch (XGETBV here reads the kernel's). */
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    uint64_t host_xcr0 = (uint64_t)hi << 32 | lo;
+    coco_printf("host XCR0 0x%llx\n", (unsigned long long)host_xcr0);
+    CHECK("host XCR0 holds x87 and SSE", (host_xcr0 & 3) == 3);
+    CHECK("GET_STATE XCR0 is 1", coco_vcpu_get_state((copra_handle_t)vcpu, COPRA_STATE_XCR0, &v) == 0 && v == 1);
+    static const uint64_t bad_xcr0[] = { 0, 2, 5, 1ull << 63 | 3, 0x203 };
+    for (unsigned i = 0; i < sizeof bad_xcr0 / sizeof bad_xcr0[0]; i++)
+        CHECK_EQUAL("SET_STATE XCR0 refuses a value XSETBV would",
+                    coco_vcpu_set_state((copra_handle_t)vcpu, COPRA_STATE_XCR0, bad_xcr0[i]), COPRA_EINVAL);
+    CHECK_EQUAL("SET_STATE XCR0 = the host's", coco_vcpu_set_state((copra_handle_t)vcpu, COPRA_STATE_XCR0, host_xcr0), 0);
+    CHECK("GET_STATE XCR0 gives it", coco_vcpu_get_state((copra_handle_t)vcpu, COPRA_STATE_XCR0, &v) == 0 && v == host_xcr0);
+    CHECK_EQUAL("SET_STATE XCR0 = 1", coco_vcpu_set_state((copra_handle_t)vcpu, COPRA_STATE_XCR0, 1), 0);
 
     CHECK("exit 1: IO", run((copra_handle_t)vcpu) == COPRA_EXIT_IO);
     CHECK("OUT 0x3f8 'A'", rp->io.port == 0x3f8 && rp->io.size == 1 && !rp->io.in && rp->io.data == 'A');
@@ -74,5 +89,11 @@ int main(void)
     CHECK("RIP at the HLT", rp->regs.rip == ENTRY + sizeof(guest) - 1);
     CHECK("RAX from the VMM", rp->regs.gpr[COPRA_RAX] == 1);
     coco_printf("exits %lu, to user %lu\n", (unsigned long)rp->exits, (unsigned long)rp->user_exits);
+    /* The guest ran with CR0.TS clear; the exit gave the host its CR0 back:
+     * a process on this CPU still cannot touch the (guest's) x87 registers. */
+    const char *argv[] = { "child", "fault", "x87" };
+    int64_t status = -1, child = coco_spawn("child", 3, argv, NULL, 0);
+    CHECK("x87 in a process after a guest ran: #NM", child > 0 &&
+          coco_wait_process((copra_handle_t)child, &status) == 0 && status == 0x107);
     return coco_test_finish();
 }
