@@ -41,7 +41,8 @@ static void ctrl_init(void)
         c7 = r[2];
     }
     cpuid(1, 0, r);
-    /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, then by CPUID. */
+    /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, then by CPUID;
+     * never PKE: PKRU is not part of the guest FPU state fpu.c switches. */
     uint64_t m = 0x7FF;
     m |= (r[2] & (1u << 17)) ? GCR4_PCIDE : 0;
     m |= (r[2] & (1u << 26)) ? 1ull << 18 : 0;      /* OSXSAVE */
@@ -49,7 +50,6 @@ static void ctrl_init(void)
     m |= (b7 & (1u << 7)) ? 1ull << 20 : 0;          /* SMEP */
     m |= (b7 & (1u << 20)) ? 1ull << 21 : 0;         /* SMAP */
     m |= (c7 & (1u << 2)) ? 1ull << 11 : 0;          /* UMIP */
-    m |= (c7 & (1u << 3)) ? 1ull << 22 : 0;          /* PKE */
     cpuid(0x80000000, 0, r);
     unsigned bits = 36;
     if (r[0] >= 0x80000008) {
