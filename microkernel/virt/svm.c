@@ -490,19 +490,6 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     e->rip = c->rip;
     e->insn_len = 0;
     uint32_t code = (uint32_t)c->exitcode;
-    /* Decode assists name the GPR of a MOV CR/DR (APM §15.8.1); QEMU has none. */
-    e->ctl_gpr = (c->exitinfo1 >> 63) ? (int8_t)(c->exitinfo1 & 15) : -1;
-    if (code == EXIT_CR0_SEL || (code >= EXIT_CR_WRITE && code < EXIT_CR_WRITE + 16)) {
-        e->kind = VMX_CR_WRITE;
-        e->ctl_reg = code == EXIT_CR0_SEL ? 0 : (uint8_t)(code - EXIT_CR_WRITE);
-        return;
-    }
-    if (code >= EXIT_DR_READ && code < EXIT_DR_READ + 32) {
-        e->kind = VMX_DR;
-        e->ctl_reg = (uint8_t)(code & 15);
-        e->ctl_write = code >= EXIT_DR_READ + 16;
-        return;
-    }
     switch (code) {
     case EXIT_INTR:
     case EXIT_NMI:
@@ -557,7 +544,16 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         e->fetch = (c->exitinfo1 >> 4) & 1;
         break;
     default:
-        e->kind = VMX_OTHER;
+        /* Decode assists name the GPR of a MOV CR/DR (APM §15.8.1); QEMU has none. */
+        e->ctl_gpr = (c->exitinfo1 >> 63) ? (int8_t)(c->exitinfo1 & 15) : -1;
+        e->ctl_reg = code == EXIT_CR0_SEL ? 0 : (uint8_t)(code & 15);
+        e->ctl_write = code >= EXIT_DR_READ + 16;
+        if (code == EXIT_CR0_SEL || (code >= EXIT_CR_WRITE && code < EXIT_CR_WRITE + 16))
+            e->kind = VMX_CR_WRITE;
+        else if (code >= EXIT_DR_READ && code < EXIT_DR_READ + 32)
+            e->kind = VMX_DR;
+        else
+            e->kind = VMX_OTHER;
         break;
     }
 }

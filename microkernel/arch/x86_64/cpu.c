@@ -55,13 +55,10 @@ static void idt_load(void)
 void cpu_set_kernel_stack(struct cpu *cpu, uint64_t rsp0)
 {
     cpu->tss.rsp[0] = rsp0;
-    uint64_t thread = *(uint64_t *)(uintptr_t)(rsp0 - KSTACK_SIZE);
-    for (unsigned i = 0; i < ARRAY_SIZE(cpu->ist_base); i++) {
-        uint64_t *base = (uint64_t *)(uintptr_t)cpu->ist_base[i];
-        if (base) {   /* from cpu_init() on */
-            base[0] = thread;
-            base[1] = rsp0;
-        }
+    uint64_t *base = (uint64_t *)(uintptr_t)cpu->ist_base;
+    if (base) {   /* from cpu_init() on */
+        base[0] = *(uint64_t *)(uintptr_t)(rsp0 - KSTACK_SIZE);
+        base[1] = rsp0;
     }
 }
 
@@ -110,11 +107,10 @@ void cpu_init(struct cpu *cpu)
     uint64_t rsp0 = cpu->tss.rsp[0];
     memset(&cpu->tss, 0, sizeof(cpu->tss));
     cpu->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap: user port I/O faults */
-    for (unsigned i = 0; i < ARRAY_SIZE(cpu->ist_base); i++) {
-        if (!cpu->ist_base[i] && !(cpu->ist_base[i] = kstack_alloc()))
-            panic("cpu: no interrupt stacks for CPU %u", cpu->index);
-        cpu->tss.ist[i] = cpu->ist_base[i] + KSTACK_SIZE;
-    }
+    if (!cpu->ist_base && !(cpu->ist_base = kstack_alloc()))
+        panic("cpu: no interrupt stacks for CPU %u", cpu->index);
+    for (unsigned i = 0; i < 4; i++)   /* IST 1..4, a quarter each, top down */
+        cpu->tss.ist[i] = cpu->ist_base + KSTACK_SIZE - i * (KSTACK_SIZE / 4);
     if (rsp0)   /* an AP: its idle thread was set up before it started */
         cpu_set_kernel_stack(cpu, rsp0);
 

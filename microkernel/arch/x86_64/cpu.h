@@ -33,10 +33,12 @@ struct cpu {
     uint64_t entries, cr3_switches, guest_entries;   /* SYSINFO counters */
     uint64_t gdt[7];                /* null, kcode, kdata, ucode, udata, tss (2) */
     struct tss tss;
-    /* Stacks of the vectors that must not run on a stack in doubt (#DF,
-     * NMI, #DB, #MC).  Word 0 of each is the running thread (for
-     * thread_current()), word 1 its kernel stack top (entry.S trap_ist). */
-    uint64_t ist_base[4];
+    /* The stacks of the vectors that must not run on a stack in doubt:
+     * one guarded KSTACK_SIZE block cut in four (#DF at the top, then NMI,
+     * #DB, #MC).  Its word 0 is the running thread (for thread_current()),
+     * word 1 that thread's kernel stack top (entry.S trap_ist): two stores
+     * per thread switch. */
+    uint64_t ist_base;
     uint64_t nmis;                          /* host NMIs taken */
 };
 
