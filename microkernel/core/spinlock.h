@@ -12,7 +12,11 @@
  *     teardown is already done;
  *   - TLB shoot-down waits with no lock held (aspace.c tlb_shootdown());
  *   - the scheduler lock is handed from the switching thread to the next
- *     (thread.c), never held across a return to user mode.
+ *     (thread.c), never held across a return to user mode;
+ *   - leaves, taken with nothing of theirs held: a VCPU's state lock
+ *     (vcpu.c, before the scheduler lock), the kernel-stack slot lock
+ *     (kstack.c, under the scheduler lock when the reaper frees a stack;
+ *     its shoot-down runs with no lock), a CPU's FPU owner lock (fpu.c).
  */
 #ifndef CORE_SPINLOCK_H
 #define CORE_SPINLOCK_H
