@@ -10,6 +10,7 @@ struct vcpu;
 /* What an emulated write raises in the guest (0: done). */
 #define CTRL_GP 13
 #define CTRL_UD 6
+#define CTRL_NP 11
 
 /* A value VCPU_SET_STATE may store for `id` on its own: COPRA_OK or COPRA_EINVAL. */
 int ctrl_check_state(unsigned id, uint64_t value);

@@ -28,6 +28,7 @@ enum vm_exit_kind {
     VMX_WINDOW,        /* the guest can take an interrupt now */
     VMX_CR_WRITE,      /* a write to ctl_reg (CR0, CR4, CR8) the kernel checks */
     VMX_DR,            /* a debug-register access: ctl_reg, ctl_write */
+    VMX_LTR,           /* LTR: the kernel loads TR itself */
     VMX_XSETBV,        /* the guest writes an XCR: the VMM checks it */
     VMX_FAIL,          /* the platform refused the entry; the backend reset the VCPU's state */
     VMX_OTHER,         /* anything else: code/info1/info2 go to user space */

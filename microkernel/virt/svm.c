@@ -24,6 +24,7 @@
 #define INTERCEPT_INIT     (1u << 3)
 #define INTERCEPT_VINTR    (1u << 4)
 #define INTERCEPT_CR0_SEL  (1u << 5)    /* CR0 writes that change bits other than TS, MP */
+#define INTERCEPT_TR_WRITE (1u << 13)   /* LTR */
 #define INTERCEPT_CPUID    (1u << 18)
 #define INTERCEPT_INVD     (1u << 22)
 #define INTERCEPT_HLT      (1u << 24)
@@ -46,6 +47,7 @@
 #define EXIT_INIT     0x63
 #define EXIT_VINTR    0x64
 #define EXIT_CR0_SEL  0x65
+#define EXIT_TR_WRITE 0x6D
 #define EXIT_CPUID    0x72
 #define EXIT_HLT      0x78
 #define EXIT_IOIO     0x7B
@@ -210,7 +212,7 @@ static void vmcb_controls(struct vmcb *c, struct vcpu *v)
     c->exc_intercepts = 0;
     c->misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CR0_SEL |
                INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR |
-               INTERCEPT_SHUTDOWN;
+               INTERCEPT_SHUTDOWN | INTERCEPT_TR_WRITE;
     /* VMRUN (required), VMMCALL, VMLOAD/SAVE, STGI/CLGI, SKINIT; XSETBV (the VMM's) */
     c->misc2 = INTERCEPT2_SVM_INSNS | INTERCEPT2_XSETBV;
     c->iopm_pa = iopm_pa;
@@ -527,6 +529,9 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
         break;
     case EXIT_SHUTDOWN:
         e->kind = VMX_SHUTDOWN;
+        break;
+    case EXIT_TR_WRITE:
+        e->kind = VMX_LTR;
         break;
     case EXIT_VMMCALL:
         e->kind = VMX_VMMCALL;

@@ -346,12 +346,14 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
 
 /* The guest takes exception `vector` (CTRL_GP with error code 0, CTRL_UD)
  * at the instruction, as the CPU would have raised it. */
-static int vcpu_fault(struct vcpu *v, int vector)
+static int vcpu_fault_code(struct vcpu *v, int vector, uint16_t code)
 {
     v->pending_event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | (uint64_t)vector |
-                       (vector == CTRL_GP ? COPRA_EVENT_ERROR_CODE : 0);
+                       (vector == CTRL_GP || vector == CTRL_NP ? COPRA_EVENT_ERROR_CODE | (uint64_t)code << 32 : 0);
     return 0;
 }
+
+static int vcpu_fault(struct vcpu *v, int vector) { return vcpu_fault_code(v, vector, 0); }
 
 /*
  * MOV to CR0/CR4/CR8, MOV to or from DR0-7: the operand GPR comes from the
@@ -399,6 +401,53 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
     if (fault)
         return vcpu_fault(v, fault);
     set_rip(v, e->rip + (len ? len : e->insn_len));
+    return 0;
+}
+
+/*
+ * LTR from a register (0F 00 /3), done here as SDM vol. 2 "LTR" describes:
+ * QEMU 7.2 loads a null selector as a not-present TR, where the CPU raises
+ * #GP, and then aborts on the guest's next ring transition.  A memory
+ * operand goes to the VMM.  TR is cached with the available type (svm.c).
+ */
+static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
+{
+    enum decode_mode mode = guest_mode(v);
+    uint8_t b[15];
+    size_t got = 0;
+    uint64_t fault_gva, fault_err;
+    bool a67, lock, lma = state(v, COPRA_STATE_EFER) & (1u << 10);
+    struct gpt_regs r;
+    gpt_regs_of(v, &r);
+    gpt_fetch(&r, linear_rip(v, mode, e->rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
+    unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
+    uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
+    if (i + 3 > got || b[i] != 0x0F || b[i + 1] != 0x00 || (b[i + 2] & 0xF8) != 0xD8)
+        return COPRA_EXIT_UNHANDLED;
+    uint16_t sel = (uint16_t)v->gpr[(b[i + 2] & 7) | ((rex & 1) << 3)], err = sel & 0xFFFC;
+    unsigned size = lma ? 16 : 8;
+    uint32_t d[4] = { 0 };
+    if (!(sel & 0xFFF8) || (sel & 4) || (sel & 0xFFF8) + size - 1 > state(v, COPRA_STATE_GDTR_LIMIT))
+        return vcpu_fault_code(v, CTRL_GP, err);
+    uint64_t at = state(v, COPRA_STATE_GDTR_BASE) + (sel & 0xFFF8);
+    if (!guest_copy(v, at, d, size, false))
+        return COPRA_EXIT_UNHANDLED;   /* a GDT that is not RAM */
+    unsigned type = (d[1] >> 8) & 0x1F;   /* S and type */
+    if (type != 9 && (type != 1 || lma))
+        return vcpu_fault_code(v, CTRL_GP, err);   /* not an available TSS */
+    if (!(d[1] & (1u << 15)))
+        return vcpu_fault_code(v, CTRL_NP, err);
+    uint32_t busy = d[1] | (1u << 9);
+    if (!guest_copy(v, at + 4, &busy, 4, true))
+        return COPRA_EXIT_UNHANDLED;
+    uint64_t limit = (d[0] & 0xFFFF) | (d[1] & 0xF0000);
+    platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_SEL), sel);
+    platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_BASE),
+                        (d[0] >> 16) | ((d[1] & 0xFF) << 16) | (d[1] & 0xFF000000u) | (uint64_t)d[2] << 32);
+    platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_LIMIT),
+                        (d[1] & (1u << 23)) ? limit << 12 | 0xFFF : limit);
+    platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR), ((d[1] >> 8) & 0xFF) | ((d[1] >> 12) & 0xF00));
+    set_rip(v, e->rip + i + 3);
     return 0;
 }
 
@@ -602,6 +651,8 @@ static int vcpu_run_once(struct vcpu *v)
     case VMX_CR_WRITE:
     case VMX_DR:
         return exit_ctl(v, &e);
+    case VMX_LTR:
+        return exit_ltr(v, &e);
     case VMX_XSETBV:
         return COPRA_EXIT_XSETBV;
     case VMX_SHUTDOWN:

@@ -13,6 +13,8 @@
  *   cr8       CR8 writes while an interrupt window is open (QEMU abort)
  *   x87       an x87 error with CR0.NE=0 (QEMU abort through FERR#)
  *   tss       a ring transition through the reset TR (QEMU abort)
+ *   ltr       LTR of a null selector raises #GP (QEMU would load a
+ *             not-present TR and abort later); LTR of a TSS loads it
  *   cr3       a bad CR3 in long mode: #GP (QEMU reports it as a failed
  *             entry), and no host value in the state the VMM reads
  * The VCPU runs on the last CPU, so -smp 2 puts it beside this thread.
@@ -22,6 +24,7 @@
 #include <coco/vm.h>
 
 extern const uint8_t g32_start[], g32_end[], g64_start[], g64_end[];
+extern const uint8_t g32_ltr0[], g32_ltr[];
 extern const uint8_t g32_handlers[], g32_int80[], g32_cr0[], g32_cr4[], g32_spin[], g32_ins[], g32_movs[],
     g32_x87[], g32_tss[];
 extern const uint8_t g64_handlers[], g64_irq30[], g64_dr[], g64_cr8[], g64_cr3[];
@@ -112,7 +115,7 @@ static void enter_mode(bool long64, uint64_t entry)
         if (s != COPRA_CS)
             seg(s, 0x10, 0xC93);
     set(COPRA_STATE_GDTR_BASE, GDT);
-    set(COPRA_STATE_GDTR_LIMIT, 6 * 8 - 1);
+    set(COPRA_STATE_GDTR_LIMIT, 7 * 8 - 1);
     set(COPRA_STATE_IDTR_BASE, long64 ? IDT64 : IDT32);
     set(COPRA_STATE_IDTR_LIMIT, 256 * (long64 ? 16 : 8) - 1);
     set(COPRA_STATE_RFLAGS, 2);
@@ -143,6 +146,7 @@ static bool setup(void)
     gdt[3] = 0x00CFFA000000FFFFull;   /* ring-3 code */
     gdt[4] = 0x00CFF2000000FFFFull;   /* ring-3 data */
     gdt[5] = 0x00AF9A000000FFFFull;   /* ring-0 code, 64-bit */
+    gdt[6] = 0x0000890000000067ull;   /* 32-bit TSS at 0, available */
     for (unsigned v = 0; v < 32; v++) {
         gate32(v, A32(g32_handlers) + 8 * v, 0);
         gate64(v, A64(g64_handlers) + 8 * v);
@@ -320,6 +324,19 @@ static void case_tss(void)
     CHECK_EQUAL("on the ring-0 stack the TSS names", rp->regs.gpr[COPRA_RBX] & ~0xFFull, 0x7F00);
 }
 
+static void case_ltr(void)
+{
+    mode32(A32(g32_ltr0));
+    CHECK_EQUAL("LTR of a null selector raises #GP", run_to_report(), 13);
+    mode32(A32(g32_ltr));
+    CHECK_EQUAL("LTR of a TSS descriptor", run_to_report(), 0x81);
+    CHECK("TR is the descriptor's", get(COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_SEL)) == 0x30 &&
+          get(COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_LIMIT)) == 0x67 &&
+          (get(COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR)) & 0x9F) == 0x89);
+    CHECK_EQUAL("the descriptor is marked busy", ((uint64_t *)(ram + GDT))[6] >> 40 & 0xFF, 0x8B);
+    CHECK_EQUAL("INT 0x80 from ring 3 through it", run_to_report(), 0x80);
+}
+
 static void case_cr3(void)
 {
     mode64(A64(g64_cr3));
@@ -356,6 +373,8 @@ int main(int argc, char **argv)
         case_x87();
     else if (!strcmp(which, "tss"))
         case_tss();
+    else if (!strcmp(which, "ltr"))
+        case_ltr();
     else if (!strcmp(which, "cr3"))
         case_cr3();
     else

@@ -12,6 +12,7 @@
 
     .section .rodata
     .globl g32_start, g32_end, g64_start, g64_end
+    .globl g32_ltr0, g32_ltr
     .globl g32_handlers, g32_int80, g32_cr0, g32_cr4, g32_spin, g32_ins, g32_movs, g32_x87, g32_tss
     .globl g64_handlers, g64_irq30, g64_dr, g64_cr8, g64_cr3
 
@@ -49,6 +50,23 @@ g32_cr0:
     outb %al, $0x80
 1:  hlt
     jmp 1b
+
+/* LTR with a null selector: #GP(0) (QEMU would load a not-present TR). */
+g32_ltr0:
+    xorl %eax, %eax
+    ltr %ax
+    movb $0xFF, %al
+    outb %al, $0x80
+1:  hlt
+    jmp 1b
+
+/* LTR of the TSS descriptor at 0x30, then a ring transition through it. */
+g32_ltr:
+    movw $0x30, %ax
+    ltr %ax
+    movb $0x81, %al
+    outb %al, $0x80
+    jmp g32_tss
 
 /* A reserved CR4 bit: #GP. */
 g32_cr4:
