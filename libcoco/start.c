@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* C half of process entry (crt0.S): decode the initial stack, run main. */
 #include <coco/syscall.h>
+#include <coco/libc.h>
 
 int main(int argc, char **argv);
 _Noreturn void coco_runtime_start(uint64_t *initial_stack);
@@ -30,4 +31,13 @@ copra_handle_t coco_handle(unsigned index)
     if (index >= received_count)
         return COPRA_HANDLE_NONE;
     return (copra_handle_t)received_handles[index];
+}
+
+uint64_t coco_arg_u64(int argc, char **argv, const char *key, uint64_t dflt)
+{
+    size_t n = strlen(key);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
+            return strtoull(argv[i] + n + 1, NULL, 0);
+    return dflt;
 }

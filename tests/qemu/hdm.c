@@ -16,15 +16,6 @@
 
 #define RANGES_MAX 8
 
-static uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t dflt)
-{
-    size_t n = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return strtoull(argv[i] + n + 1, NULL, 0);
-    return dflt;
-}
-
 static void scribble(uint64_t *rng, struct copra_io_slot *s)
 {
     static const uint32_t states[] = { COPRA_IO_FREE, COPRA_IO_REQUEST, COPRA_IO_DONE, COPRA_IO_DONE, 3, 77,
@@ -40,10 +31,10 @@ static void scribble(uint64_t *rng, struct copra_io_slot *s)
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = arg_u64(argc, argv, "seed", 1), index = arg_u64(argc, argv, "case", 0);
-    uint32_t flags = (uint32_t)arg_u64(argc, argv, "flags", HF_ALL);
-    uint64_t deadline = arg_u64(argc, argv, "deadline", 0);
-    unsigned nranges = (unsigned)arg_u64(argc, argv, "ranges", 0), nirqs = (unsigned)arg_u64(argc, argv, "irqs", 0);
+    uint64_t seed = coco_arg_u64(argc, argv, "seed", 1), index = coco_arg_u64(argc, argv, "case", 0);
+    uint32_t flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_ALL);
+    uint64_t deadline = coco_arg_u64(argc, argv, "deadline", 0);
+    unsigned nranges = (unsigned)coco_arg_u64(argc, argv, "ranges", 0), nirqs = (unsigned)coco_arg_u64(argc, argv, "irqs", 0);
     if (nranges > RANGES_MAX || coco_handle_count() != nranges + 1 + nirqs)
         return 10;
     uint64_t rng = hf_case_seed(seed, index, 20);

@@ -406,15 +406,6 @@ static void meddle(uint64_t *rng)
 
 /* ---- setting up ---- */
 
-static uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t dflt)
-{
-    size_t n = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return strtoull(argv[i] + n + 1, NULL, 0);
-    return dflt;
-}
-
 static void *map(copra_handle_t h, size_t len)
 {
     int64_t a = coco_mmap(h, NULL, len, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
@@ -450,15 +441,15 @@ static void dr_targets(struct hf_guest *g)
 
 int main(int argc, char **argv)
 {
-    C.seed = arg_u64(argc, argv, "seed", 1);
-    C.index = arg_u64(argc, argv, "case", 0);
-    C.flags = (uint32_t)arg_u64(argc, argv, "flags", HF_ALL);
-    uint32_t modes = (uint32_t)arg_u64(argc, argv, "modes", HM_ALL) & HM_ALL;
-    uint64_t budget = arg_u64(argc, argv, "budget", 100) * HF_MS;
-    C.max_exits = (unsigned)arg_u64(argc, argv, "exits", 3000);
-    C.ncpus = (unsigned)arg_u64(argc, argv, "ncpus", 1);
-    C.trace = arg_u64(argc, argv, "trace", 0) != 0;
-    copra_handle_t cap = arg_u64(argc, argv, "cap", 0) && coco_handle_count() ? coco_handle(0) : COPRA_HANDLE_NONE;
+    C.seed = coco_arg_u64(argc, argv, "seed", 1);
+    C.index = coco_arg_u64(argc, argv, "case", 0);
+    C.flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_ALL);
+    uint32_t modes = (uint32_t)coco_arg_u64(argc, argv, "modes", HM_ALL) & HM_ALL;
+    uint64_t budget = coco_arg_u64(argc, argv, "budget", 100) * HF_MS;
+    C.max_exits = (unsigned)coco_arg_u64(argc, argv, "exits", 3000);
+    C.ncpus = (unsigned)coco_arg_u64(argc, argv, "ncpus", 1);
+    C.trace = coco_arg_u64(argc, argv, "trace", 0) != 0;
+    copra_handle_t cap = coco_arg_u64(argc, argv, "cap", 0) && coco_handle_count() ? coco_handle(0) : COPRA_HANDLE_NONE;
     uint64_t rng = hf_case_seed(C.seed, C.index, 1);
     if (!modes)
         modes = HM_ALL;

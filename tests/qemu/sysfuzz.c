@@ -128,22 +128,13 @@ static uint64_t free_pages(void)
     return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages : 0;
 }
 
-static uint64_t arg_u64(int argc, char **argv, const char *key, uint64_t dflt)
-{
-    size_t n = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
-            return strtoull(argv[i] + n + 1, NULL, 0);
-    return dflt;
-}
-
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "run"))
         return child(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0));
-    uint64_t calls = arg_u64(argc, argv, "calls", CALLS_PER_CHILD);
-    uint64_t children = arg_u64(argc, argv, "children", CHILDREN);
-    uint64_t base = arg_u64(argc, argv, "seed", 0);
+    uint64_t calls = coco_arg_u64(argc, argv, "calls", CALLS_PER_CHILD);
+    uint64_t children = coco_arg_u64(argc, argv, "children", CHILDREN);
+    uint64_t base = coco_arg_u64(argc, argv, "seed", 0);
     if (children == 0 || children > CHILDREN_MAX)
         children = CHILDREN;
     coco_printf("sysfuzz: %lu children x %lu calls, seed %lu\n", (unsigned long)children, (unsigned long)calls,

@@ -131,6 +131,8 @@ int64_t coco_cpu_current(void);
 /* ---- Received handles (what the parent's EXEC moved into us) -------- */
 
 unsigned coco_handle_count(void);
+/* The value of a "KEY=N" argument (decimal, 0x hex or 0 octal), or dflt. */
+uint64_t coco_arg_u64(int argc, char **argv, const char *key, uint64_t dflt);
 /* Handle number `index` in the order the parent passed them, or
  * COPRA_HANDLE_NONE if index >= coco_handle_count(). */
 copra_handle_t coco_handle(unsigned index);
