@@ -93,7 +93,8 @@ int ctrl_check_state(unsigned id, uint64_t value)
     case COPRA_STATE_CR0:
         return cr0_valid(value) ? COPRA_OK : COPRA_EINVAL;
     case COPRA_STATE_CR3:
-        return allowed_cr4() && (value >> phys_bits) ? COPRA_EINVAL : COPRA_OK;
+        allowed_cr4();   /* phys_bits is known from here on */
+        return value >> phys_bits ? COPRA_EINVAL : COPRA_OK;
     case COPRA_STATE_CR4:
         return value & ~allowed_cr4() ? COPRA_EINVAL : COPRA_OK;
     case COPRA_STATE_CR8:

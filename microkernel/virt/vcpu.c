@@ -360,10 +360,12 @@ static int vcpu_fault(struct vcpu *v, int vector) { return vcpu_fault_code(v, ve
  * platform when it decodes (decode assists, TDX exit qualification), else
  * from the instruction bytes, 0F 20-23 /r with the register in ModRM.rm.
  */
-/* The MOV CR/DR (0F 20-23 /r) at `rip`: its opcode byte, ModRM.reg (with
- * REX.R) and length; returns the GPR operand (ModRM.rm with REX.B), or -1
- * if the bytes are something else or cannot be read. */
-static int ctl_insn(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t *op, unsigned *reg, unsigned *len)
+/* The two-byte instruction 0F op ModRM at `rip`, as MOV CR/DR (0F 20-23)
+ * and LTR (0F 00 /3) are encoded: its op, ModRM, ModRM.reg with REX.R and
+ * length; returns the GPR ModRM.rm names (with REX.B), or -1 if the bytes
+ * are something else or cannot be read. */
+static int insn_0f(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t *op, uint8_t *modrm,
+                   unsigned *reg, unsigned *len)
 {
     uint8_t b[15];
     size_t got = 0;
@@ -374,9 +376,10 @@ static int ctl_insn(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t
     gpt_fetch(&r, linear_rip(v, mode, rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
     unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
     uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
-    if (i + 3 > got || b[i] != 0x0F || b[i + 1] < 0x20 || b[i + 1] > 0x23)
+    if (i + 3 > got || b[i] != 0x0F)
         return -1;
     *op = b[i + 1];
+    *modrm = b[i + 2];
     *reg = ((b[i + 2] >> 3) & 7) | ((rex & 4u) << 1);
     *len = i + 3;
     return (b[i + 2] & 7) | ((rex & 1) << 3);
@@ -386,9 +389,9 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 {
     enum decode_mode mode = guest_mode(v);
     unsigned len = 0, reg;
-    uint8_t op;
+    uint8_t op, modrm;
     int gpr = e->ctl_gpr < 0 ? -1 : (int)(uint8_t)e->ctl_gpr;
-    if (gpr < 0 && (gpr = ctl_insn(v, e->rip, mode, &op, &reg, &len)) < 0)
+    if (gpr < 0 && ((gpr = insn_0f(v, e->rip, mode, &op, &modrm, &reg, &len)) < 0 || op < 0x20 || op > 0x23))
         return COPRA_EXIT_UNHANDLED;   /* LMSW, CLTS, or bytes gone: the VMM decides */
     uint64_t value = v->gpr[gpr], width = mode == DECODE_MODE_64 ? ~0ull : 0xFFFFFFFFull;
     int fault;
@@ -412,19 +415,13 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
  */
 static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
 {
-    enum decode_mode mode = guest_mode(v);
-    uint8_t b[15];
-    size_t got = 0;
-    uint64_t fault_gva, fault_err;
-    bool a67, lock, lma = state(v, COPRA_STATE_EFER) & (1u << 10);
-    struct gpt_regs r;
-    gpt_regs_of(v, &r);
-    gpt_fetch(&r, linear_rip(v, mode, e->rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
-    unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
-    uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
-    if (i + 3 > got || b[i] != 0x0F || b[i + 1] != 0x00 || (b[i + 2] & 0xF8) != 0xD8)
-        return COPRA_EXIT_UNHANDLED;
-    uint16_t sel = (uint16_t)v->gpr[(b[i + 2] & 7) | ((rex & 1) << 3)], err = sel & 0xFFFC;
+    bool lma = state(v, COPRA_STATE_EFER) & (1u << 10);
+    unsigned reg, len;
+    uint8_t op, modrm;
+    int gpr = insn_0f(v, e->rip, guest_mode(v), &op, &modrm, &reg, &len);
+    if (gpr < 0 || op != 0x00 || (modrm & 0xF8) != 0xD8)
+        return COPRA_EXIT_UNHANDLED;   /* LTR from memory: the VMM decides */
+    uint16_t sel = (uint16_t)v->gpr[gpr], err = sel & 0xFFFC;
     unsigned size = lma ? 16 : 8;
     uint32_t d[4] = { 0 };
     if (!(sel & 0xFFF8) || (sel & 4) || (sel & 0xFFF8) + size - 1 > state(v, COPRA_STATE_GDTR_LIMIT))
@@ -447,7 +444,7 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_LIMIT),
                         (d[1] & (1u << 23)) ? limit << 12 | 0xFFF : limit);
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR), ((d[1] >> 8) & 0xFF) | ((d[1] >> 12) & 0xF00));
-    set_rip(v, e->rip + i + 3);
+    set_rip(v, e->rip + len);
     return 0;
 }
 
@@ -571,10 +568,10 @@ static int vcpu_route(struct vcpu *v, int reason)
 static bool exit_bad_cr3(struct vcpu *v, const struct vm_exit *e)
 {
     unsigned reg, len;
-    uint8_t op;
+    uint8_t op, modrm;
     if (!(state(v, COPRA_STATE_EFER) & (1u << 10)) || guest_mode(v) != DECODE_MODE_64)
         return false;
-    int gpr = ctl_insn(v, e->rip, DECODE_MODE_64, &op, &reg, &len);
+    int gpr = insn_0f(v, e->rip, DECODE_MODE_64, &op, &modrm, &reg, &len);
     return gpr >= 0 && op == 0x22 && reg == 3 && ctrl_check_state(COPRA_STATE_CR3, v->gpr[gpr]);
 }
 
