@@ -32,7 +32,7 @@ static void scribble(uint64_t *rng, struct copra_io_slot *s)
 int main(int argc, char **argv)
 {
     uint64_t seed = coco_arg_u64(argc, argv, "seed", 1), index = coco_arg_u64(argc, argv, "case", 0);
-    uint32_t flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_ALL);
+    uint32_t flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_DEFAULT);
     uint64_t deadline = coco_arg_u64(argc, argv, "deadline", 0);
     unsigned nranges = (unsigned)coco_arg_u64(argc, argv, "ranges", 0), nirqs = (unsigned)coco_arg_u64(argc, argv, "irqs", 0);
     if (nranges > RANGES_MAX || coco_handle_count() != nranges + 1 + nirqs)

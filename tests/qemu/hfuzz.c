@@ -20,7 +20,8 @@
  *   budget=MS    time a case runs (default 100)  exits=N  exits per VCPU at most (3000)
  *   modes=a,b    CPU modes: real p16 p32 pg32 pae long (default all)
  *   no-NAME      leave out a class: pfx mem str io cr cr8 dr msr efer x87 sse desc sys
- *                rand ring3 ro state event irq slot crash map smp (hfuzz.h)
+ *                rand ring3 ro state event irq slot crash map smp cr8 efer (hfuzz.h)
+ *                (smc, self-modifying code, is off unless +smc: hfuzz.h)
  *   only=a,b     only these classes;  flags=0xN   the class mask itself
  *   +NAME        put a class back (after "known" or only=): arguments apply in order
  *   known        leave out what issue 13 already lists (see KNOWN below)
@@ -288,7 +289,7 @@ static uint32_t names_mask(const char *list, bool modes)
 
 int main(int argc, char **argv)
 {
-    struct run r = { .seed = 1, .flags = HF_ALL, .modes = HM_ALL, .budget_ms = 100, .exits = 3000 };
+    struct run r = { .seed = 1, .flags = HF_DEFAULT, .modes = HM_ALL, .budget_ms = 100, .exits = 3000 };
     uint64_t first = 0, cases = 200;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];

@@ -27,6 +27,7 @@ struct hf_guest {
     uint64_t cr0, cr4, efer;
     uint32_t chunk_off[G_CHUNKS]; /* chunk offsets from the body segment's base */
     uint32_t body_len;
+    unsigned lock_bt_scrubbed;    /* LOCK BTx reg forms made harmless (hf_guest_scrub_lock_bt) */
 };
 
 struct hf_state {
@@ -36,6 +37,7 @@ struct hf_state {
 
 /* Writes the guest into g->ram and fills the out fields. */
 void hf_guest_build(struct hf_guest *g);
+unsigned hf_guest_scrub_lock_bt(uint8_t *code, uint32_t len);
 
 /* The RIP that starts chunk `chunk` (relative to CS's base, as the guest sees it). */
 uint64_t hf_guest_chunk_rip(const struct hf_guest *g, unsigned chunk);

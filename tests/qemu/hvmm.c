@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 {
     C.seed = coco_arg_u64(argc, argv, "seed", 1);
     C.index = coco_arg_u64(argc, argv, "case", 0);
-    C.flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_ALL);
+    C.flags = (uint32_t)coco_arg_u64(argc, argv, "flags", HF_DEFAULT);
     uint32_t modes = (uint32_t)coco_arg_u64(argc, argv, "modes", HM_ALL) & HM_ALL;
     uint64_t budget = coco_arg_u64(argc, argv, "budget", 100) * HF_MS;
     C.max_exits = (unsigned)coco_arg_u64(argc, argv, "exits", 3000);
@@ -474,7 +474,12 @@ int main(int argc, char **argv)
     /* The VM gets the read-only pages through a handle without WRITE, as a VMM would hand them. */
     int64_t ro_r = coco_dup((copra_handle_t)ro, COPRA_RIGHT_READ | COPRA_RIGHT_MAP);
     NEED(ro_r > 0, "DUP");
-    NEED(coco_vm_map(C.vm, (copra_handle_t)ram, 0, 0, G_RAM_SIZE, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X) == 0,
+    /* The random code's pages are read-only to the guest unless HF_SMC:
+     * code that rewrites itself can make the one instruction form QEMU 7.2
+     * aborts on, which hf_guest_build keeps out of the code it writes. */
+    uint32_t body_prot = COPRA_GUEST_R | COPRA_GUEST_X | (C.flags & HF_SMC ? COPRA_GUEST_W : 0);
+    NEED(coco_vm_map(C.vm, (copra_handle_t)ram, 0, 0, G_BODY, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X) == 0 &&
+             coco_vm_map(C.vm, (copra_handle_t)ram, G_BODY, G_BODY, G_RAM_SIZE - G_BODY, body_prot) == 0,
          "VM_MAP RAM");
     /* Without HF_RO the pages are plain RAM: random segment values in real
      * mode would otherwise still reach them now and then. */
@@ -533,9 +538,10 @@ int main(int argc, char **argv)
     }
     char cpus[16];
     snprintf(cpus, sizeof(cpus), C.nvcpus > 1 ? "CPUs %u+%u" : "CPU %u", C.v[0].cpu, C.v[1].cpu);
-    coco_printf("hvmm: case %lu: %s, %u VCPU(s) on %s, %s, TR %u, CR0 %#lx CR4 %#lx, %u code bytes\n",
+    coco_printf("hvmm: case %lu: %s, %u VCPU(s) on %s, %s, TR %u, CR0 %#lx CR4 %#lx, %u code bytes%s\n",
                 (unsigned long)C.index, hfuzz_mode_names[mode], C.nvcpus, cpus, C.g.ring3 ? "ring 3" : "ring 0", C.g.tr_kind,
-                (unsigned long)C.g.cr0, (unsigned long)C.g.cr4, C.g.body_len);
+                (unsigned long)C.g.cr0, (unsigned long)C.g.cr4, C.g.body_len,
+                C.g.lock_bt_scrubbed ? " (LOCK BTx reg scrubbed)" : "");
 
     C.deadline = hf_now() + budget;
     char a[6][32];
