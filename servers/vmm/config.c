@@ -130,15 +130,42 @@ static bool token_is(const struct token *t, const char *word)
     return word[i] == '\0';
 }
 
-static void token_copy(char dst[VMM_CONFIG_TOKEN_MAX + 1], const char *src, size_t len)
+/*
+ * Copy `len` bytes at `src` to dst (`size` bytes with the NUL), dropping the
+ * double quotes.  Fails (ETOKEN_TOO_LONG) if it does not fit.
+ */
+static enum vmm_config_status token_copy(struct parser *p, char *dst, size_t size, const char *src,
+                                         size_t len)
 {
-    /* Callers pass len <= VMM_CONFIG_TOKEN_MAX (checked by line_split). */
-    for (size_t i = 0; i < len; i++)
-        dst[i] = src[i];
-    dst[len] = '\0';
-}
+    size_t n = 0;
 
-/* Split [start, end) into p->tokens, stopping at a token that starts with '#'. */
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] == '"')
+            continue;
+        if (n + 1 >= size) {
+            struct token t = { .start = src, .len = len };
+            return parser_fail(p, VMM_CONFIG_ETOKEN_TOO_LONG, "%t too long (max %u bytes)", &t,
+                               (unsigned)(size - 1));
+        }
+        dst[n++] = src[i];
+    }
+    dst[n] = '\0';
+    return VMM_CONFIG_OK;
+}
+#define TOKEN_COPY(p, dst, src, len)                                               \
+    do {                                                                           \
+        enum vmm_config_status copy_status = token_copy(p, dst, sizeof(dst), src, len); \
+        if (copy_status != VMM_CONFIG_OK)                                          \
+            return copy_status;                                                    \
+    } while (0)
+
+/*
+ * Split [start, end) into p->tokens, stopping at a token that starts with '#'.
+ * Double quotes make blanks and '#' part of a token ("a b" is one token, the
+ * quotes are not part of its value); there is no escape, so a value cannot
+ * hold '"'.  A token without quotes is at most VMM_CONFIG_TOKEN_MAX bytes,
+ * one with quotes (a command line) VMM_CONFIG_QUOTED_MAX.
+ */
 static enum vmm_config_status line_split(struct parser *p, const char *start, const char *end)
 {
     const char *c = start;
@@ -151,13 +178,19 @@ static enum vmm_config_status line_split(struct parser *p, const char *start, co
             return VMM_CONFIG_OK;
 
         struct token t = { .start = c, .len = 0 };
-        while (c < end && !is_blank(*c))
+        bool quoted = false, open = false;
+        while (c < end && (open || !is_blank(*c))) {
+            if (*c == '"')
+                open = !open, quoted = true;
             c++;
+        }
         t.len = (size_t)(c - t.start);
-        if (t.len > VMM_CONFIG_TOKEN_MAX)
+        if (open)
+            return parser_fail(p, VMM_CONFIG_EQUOTE, "token %t has no closing quote", &t);
+        if (t.len > (quoted ? VMM_CONFIG_QUOTED_MAX : VMM_CONFIG_TOKEN_MAX))
             return parser_fail(p, VMM_CONFIG_ETOKEN_TOO_LONG,
                                "token %t too long (max %u bytes)", &t,
-                               (unsigned)VMM_CONFIG_TOKEN_MAX);
+                               (unsigned)(quoted ? VMM_CONFIG_QUOTED_MAX : VMM_CONFIG_TOKEN_MAX));
         if (p->ntokens < LINE_TOKENS_MAX)
             p->tokens[p->ntokens] = t;
         if (p->ntokens < ~0u)
@@ -227,10 +260,10 @@ static enum vmm_config_status directive_server(struct parser *p)
                            (unsigned)VMM_CONFIG_SERVERS_MAX);
 
     struct vmm_config_server *server = &config->servers[config->nservers++];
-    token_copy(server->path, p->tokens[1].start, p->tokens[1].len);
+    TOKEN_COPY(p, server->path, p->tokens[1].start, p->tokens[1].len);
     server->argc = p->ntokens - 2;
     for (unsigned i = 0; i < server->argc; i++)
-        token_copy(server->args[i], p->tokens[2 + i].start, p->tokens[2 + i].len);
+        TOKEN_COPY(p, server->args[i], p->tokens[2 + i].start, p->tokens[2 + i].len);
     server->line = p->line;
     return VMM_CONFIG_OK;
 }
@@ -319,8 +352,8 @@ static enum vmm_config_status guest_option(struct parser *p, const struct token 
     if (eq == 0 || eq == t->len)
         return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "guest: option %t is not key=value", t);
     if (token_is(&key, "cmdline")) {
-        token_copy(p->config->guest_cmdline, value.start, value.len);
-        return VMM_CONFIG_OK;
+        return token_copy(p, p->config->guest_cmdline, sizeof p->config->guest_cmdline, value.start,
+                          value.len);
     }
     if (token_is(&key, "expect")) {
         if (token_is(&value, "shutdown"))
@@ -366,7 +399,7 @@ static enum vmm_config_status directive_guest(struct parser *p)
     }
 
     p->config->has_guest = true;
-    token_copy(p->config->guest_path, p->tokens[1].start, p->tokens[1].len);
+    TOKEN_COPY(p, p->config->guest_path, p->tokens[1].start, p->tokens[1].len);
     p->config->guest_format = format;
     p->guest_line = p->line;
     return VMM_CONFIG_OK;
@@ -406,15 +439,51 @@ static enum vmm_config_status directive_device(struct parser *p)
     }
 
     struct vmm_config_device *device = &config->devices[config->ndevices++];
-    token_copy(device->name, name->start, name->len);
+    TOKEN_COPY(p, device->name, name->start, name->len);
     device->nparams = p->ntokens - 2;
     for (unsigned i = 0; i < device->nparams; i++) {
         const struct token *t = &p->tokens[2 + i];
         size_t eq = token_find(t, '=');
-        token_copy(device->params[i].key, t->start, eq);
-        token_copy(device->params[i].value, t->start + eq + 1, t->len - eq - 1);
+        TOKEN_COPY(p, device->params[i].key, t->start, eq);
+        TOKEN_COPY(p, device->params[i].value, t->start + eq + 1, t->len - eq - 1);
     }
     device->line = p->line;
+    return VMM_CONFIG_OK;
+}
+
+static enum vmm_config_status directive_module(struct parser *p)
+{
+    struct vmm_config *config = p->config;
+
+    if (p->ntokens < 2)
+        return parser_fail(p, VMM_CONFIG_EMISSING, "module: missing initrd path");
+    if (p->ntokens > 3)
+        return parser_fail(p, VMM_CONFIG_ETOO_MANY_ARGS, "module: too many arguments");
+    if (config->nmodules == VMM_CONFIG_MODULES_MAX)
+        return parser_fail(p, VMM_CONFIG_ETOO_MANY_MODULES, "too many modules (max %u)",
+                           (unsigned)VMM_CONFIG_MODULES_MAX);
+    struct vmm_config_module *module = &config->modules[config->nmodules];
+    TOKEN_COPY(p, module->path, p->tokens[1].start, p->tokens[1].len);
+    size_t n = 0;
+    while (module->path[n] != '\0') {
+        module->string[n] = module->path[n];
+        n++;
+    }
+    module->string[n] = '\0';
+    if (p->ntokens == 3) {
+        const struct token *t = &p->tokens[2];
+        size_t eq = token_find(t, '=');
+        struct token key = { .start = t->start, .len = eq };
+        if (eq == t->len || !token_is(&key, "cmdline"))
+            return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "module: option %t is not cmdline=<text>", t);
+        module->string[n++] = ' ';
+        enum vmm_config_status status = token_copy(p, module->string + n, sizeof module->string - n,
+                                                   t->start + eq + 1, t->len - eq - 1);
+        if (status != VMM_CONFIG_OK)
+            return status;
+    }
+    module->line = p->line;
+    config->nmodules++;
     return VMM_CONFIG_OK;
 }
 
@@ -432,6 +501,8 @@ static enum vmm_config_status parser_line(struct parser *p)
         return directive_guest(p);
     if (token_is(directive, "device"))
         return directive_device(p);
+    if (token_is(directive, "module"))
+        return directive_module(p);
     return parser_fail(p, VMM_CONFIG_EUNKNOWN, "unknown directive %t", directive);
 }
 

@@ -4,8 +4,10 @@
  *
  * Text, one directive per line; tokens are separated by spaces or tabs; a
  * token starting with '#' begins a comment running to the end of the line;
- * blank lines are ignored; "\r\n" line ends are accepted.  There is no
- * quoting, so no token contains white space or starts with '#'.
+ * blank lines are ignored; "\r\n" line ends are accepted.  Double quotes
+ * make blanks and '#' part of a token and are dropped from its value:
+ * cmdline="console=ttyS0 quiet" is one token; there is no escape, so no
+ * value holds '"'.
  *
  *   server <initrd-path> [arg ...]   start this server with EXEC
  *   memory <size>                    guest RAM: decimal or 0x-hex bytes,
@@ -15,16 +17,21 @@
  *   guest <initrd-path> <format> [option ...]
  *                                    format: flat | multiboot; options:
  *                                    cmdline=<text>  the guest's command
- *                                      line (multiboot; one token, so no
- *                                      spaces);
+ *                                      line (multiboot; quote it for
+ *                                      spaces; at most
+ *                                      VMM_CONFIG_CMDLINE_MAX bytes);
  *                                    expect=shutdown|halt  the VM stopping
  *                                      by a triple fault (shutdown) or by
  *                                      HLT with interrupts off (halt) is
  *                                      the expected outcome: exit status 0
+ *   module <initrd-path> [cmdline=<text>]
+ *                                    a multiboot module, in file order; the
+ *                                    guest sees the string "<initrd-path>
+ *                                    <text>" (as GRUB and QEMU give it)
  *   device <name> [key=value ...]    key non-empty; value may be empty
  *
- * `memory`, `vcpus` and `guest` may appear at most once.  `server` and
- * `device` entries keep their file order.
+ * `memory`, `vcpus` and `guest` may appear at most once.  `server`,
+ * `module` and `device` entries keep their file order.
  *
  * The parser is pure: no syscalls, no allocation, no libc; it builds on the
  * host (unit test, fuzzer) and in libcoco programs alike.  It reads exactly
@@ -38,6 +45,9 @@
 #include <stdint.h>
 
 #define VMM_CONFIG_TOKEN_MAX      127u /* bytes of one token, without NUL */
+#define VMM_CONFIG_CMDLINE_MAX    2047u /* bytes of a command line, without NUL (Linux: 2048 with it) */
+#define VMM_CONFIG_QUOTED_MAX     (VMM_CONFIG_CMDLINE_MAX + 64u) /* a token with quotes, as written */
+#define VMM_CONFIG_MODULES_MAX    8u
 #define VMM_CONFIG_SERVERS_MAX    16u
 #define VMM_CONFIG_SERVER_ARGS_MAX 8u  /* arguments after the server path */
 #define VMM_CONFIG_DEVICES_MAX    16u
@@ -78,6 +88,12 @@ struct vmm_config_device {
     unsigned line;
 };
 
+struct vmm_config_module {
+    char path[VMM_CONFIG_TOKEN_MAX + 1];
+    char string[VMM_CONFIG_TOKEN_MAX + 1 + VMM_CONFIG_CMDLINE_MAX + 1]; /* "path[ cmdline]" */
+    unsigned line;
+};
+
 struct vmm_config {
     unsigned nservers;
     struct vmm_config_server servers[VMM_CONFIG_SERVERS_MAX];
@@ -91,8 +107,11 @@ struct vmm_config {
     bool has_guest;
     char guest_path[VMM_CONFIG_TOKEN_MAX + 1];
     enum vmm_guest_format guest_format;
-    char guest_cmdline[VMM_CONFIG_TOKEN_MAX + 1]; /* "" without cmdline= */
+    char guest_cmdline[VMM_CONFIG_CMDLINE_MAX + 1]; /* "" without cmdline= */
     enum vmm_guest_expect guest_expect;
+
+    unsigned nmodules;
+    struct vmm_config_module modules[VMM_CONFIG_MODULES_MAX];
 
     unsigned ndevices;
     struct vmm_config_device devices[VMM_CONFIG_DEVICES_MAX];
@@ -115,6 +134,8 @@ enum vmm_config_status {
     VMM_CONFIG_EBAD_PARAM,        /* device parameter or guest option is not key=value,
                                      or an unknown guest option or value */
     VMM_CONFIG_ENUL,              /* a NUL byte in the text */
+    VMM_CONFIG_EQUOTE,            /* a double quote without its closing one */
+    VMM_CONFIG_ETOO_MANY_MODULES,
 };
 
 struct vmm_config_error {

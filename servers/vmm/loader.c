@@ -62,13 +62,7 @@ static bool ram_fits(uint64_t gpa, uint64_t len, uint64_t ram_size)
     return gpa <= ram_size && len <= ram_size - gpa;
 }
 
-static bool overlaps_boot_info(uint64_t gpa, uint64_t len)
-{
-    return len > 0 && gpa < LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE &&
-           LOADER_BOOT_INFO_GPA < gpa + len;
-}
-
-/* Checks one segment against RAM and the boot information page, then adds it. */
+/* Checks one segment against RAM, then adds it. */
 static enum loader_status plan_add(struct loader_plan *plan, struct loader_error *error,
                                    const struct loader_segment *seg, uint64_t ram_size,
                                    const char *what)
@@ -79,12 +73,6 @@ static enum loader_status plan_add(struct loader_plan *plan, struct loader_error
                            (unsigned long long)seg->gpa,
                            (unsigned long long)(seg->gpa + seg->mem_size),
                            (unsigned long long)(ram_size >> 10));
-    if (plan->multiboot && overlaps_boot_info(seg->gpa, seg->mem_size))
-        return loader_fail(error, LOADER_EOVERLAP,
-                           "%s at 0x%llx..0x%llx covers the boot information page at 0x%x",
-                           what, (unsigned long long)seg->gpa,
-                           (unsigned long long)(seg->gpa + seg->mem_size),
-                           LOADER_BOOT_INFO_GPA);
     if (plan->nsegments == LOADER_SEGMENTS_MAX)
         return loader_fail(error, LOADER_ETOO_MANY, "more than %u loadable segments",
                            LOADER_SEGMENTS_MAX);
@@ -322,9 +310,6 @@ enum loader_status loader_parse(const uint8_t *image, size_t size,
     if (ram_size == 0 || ram_size % 4096 != 0)
         return loader_fail(error, LOADER_EINVAL, "guest RAM size %llu is not a whole number of pages",
                            (unsigned long long)ram_size);
-    if (ram_size < LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE)
-        return loader_fail(error, LOADER_ERANGE, "guest RAM of %llu bytes is too small",
-                           (unsigned long long)ram_size);
     if (size == 0)
         return loader_fail(error, LOADER_EEMPTY, "the image is empty");
 
@@ -358,25 +343,117 @@ void loader_load(const struct loader_plan *plan, const uint8_t *image, size_t si
     }
 }
 
-/* Layout of the boot information page. */
-#define BOOT_INFO_OFFSET    0x000u
+/* Layout of the boot information area: the fixed part, the memory map, the
+ * loader name, the module list, then the strings. */
 #define BOOT_MMAP_OFFSET    0x080u
 #define BOOT_NAME_OFFSET    0x100u
-#define BOOT_CMDLINE_OFFSET 0x200u
+#define BOOT_MODS_OFFSET    0x120u
 #define LEGACY_START        0x9fc00u   /* the EBDA, video memory and BIOS ROM up to 1 MiB */
 #define HIGH_START          0x100000u
+#define PAGE                4096u
 
-uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const char *cmdline)
+static const char loader_name[] = "Copra VMM";
+_Static_assert(BOOT_NAME_OFFSET + sizeof loader_name <= BOOT_MODS_OFFSET, "loader name fits");
+
+/* strlen bounded by LOADER_STRING_MAX; LOADER_STRING_MAX if unterminated. */
+static uint64_t string_len(const char *s)
 {
-    static const char name[] = "Copra VMM";
-    uint8_t *page = ram + LOADER_BOOT_INFO_GPA;
+    uint64_t n = 0;
+    while (s != NULL && n < LOADER_STRING_MAX && s[n] != '\0')
+        n++;
+    return n;
+}
+
+/* The first page-aligned place at or after `cursor` for `size` bytes that
+ * does not cross into the legacy hole. */
+static uint64_t place_after(uint64_t cursor, uint64_t size)
+{
+    uint64_t start = (cursor + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    if (start < HIGH_START && start + size > LEGACY_START)
+        start = HIGH_START;
+    return start;
+}
+
+enum loader_status loader_place(const struct loader_plan *plan, uint64_t ram_size,
+                                const struct loader_module *modules, unsigned nmodules,
+                                const char *cmdline, struct loader_layout *layout,
+                                struct loader_error *error)
+{
+    /* Everything the guest finds through EBX holds 32-bit addresses. */
+    uint64_t limit = ram_size < (1ull << 32) ? ram_size : 1ull << 32, cursor = 0;
+    uint64_t strings = string_len(cmdline) + 1;
+
+    if (error == NULL)
+        return LOADER_EINVAL;
+    error->status = LOADER_OK;
+    error->message[0] = '\0';
+    if (plan == NULL || layout == NULL || nmodules > LOADER_MODULES_MAX ||
+        (nmodules > 0 && modules == NULL) || strings > LOADER_STRING_MAX)
+        return loader_fail(error, LOADER_EINVAL, "invalid arguments (at most %u modules, strings below %u bytes)",
+                           LOADER_MODULES_MAX, LOADER_STRING_MAX);
+    memset(layout, 0, sizeof *layout);
+    for (unsigned i = 0; i < plan->nsegments && i < LOADER_SEGMENTS_MAX; i++) {
+        uint64_t end = plan->segments[i].gpa + plan->segments[i].mem_size;
+        cursor = end > cursor ? end : cursor;
+    }
+    for (unsigned i = 0; i < nmodules; i++) {
+        uint64_t len = string_len(modules[i].string) + 1;
+        if (len > LOADER_STRING_MAX || (modules[i].data == NULL && modules[i].size > 0))
+            return loader_fail(error, LOADER_EINVAL, "module %u: bad string or data", i);
+        strings += len;
+        uint64_t at = place_after(cursor, modules[i].size);
+        if (modules[i].size > limit || at > limit - modules[i].size)
+            return loader_fail(error, LOADER_ENOSPACE,
+                               "module %u (%llu bytes) does not fit in guest RAM after 0x%llx", i,
+                               (unsigned long long)modules[i].size, (unsigned long long)cursor);
+        layout->module_gpa[i] = at;
+        cursor = at + modules[i].size;
+    }
+    layout->nmodules = nmodules;
+    layout->info_size = (BOOT_MODS_OFFSET + nmodules * sizeof(struct multiboot_module) + strings + PAGE - 1) &
+                        ~(uint64_t)(PAGE - 1);
+    layout->info_gpa = place_after(cursor, layout->info_size);
+    if (layout->info_gpa > limit - layout->info_size || layout->info_size > limit)
+        return loader_fail(error, LOADER_ENOSPACE,
+                           "no room for the boot information (%llu bytes) in guest RAM after 0x%llx",
+                           (unsigned long long)layout->info_size, (unsigned long long)cursor);
+    return LOADER_OK;
+}
+
+/* Copy a string into the area (`size` bytes) at *offset, truncated to fit
+ * (only if the caller's strings differ from loader_place()'s); returns its GPA. */
+static uint32_t put_string(uint8_t *area, uint64_t size, uint64_t gpa, uint64_t *offset, const char *s)
+{
+    uint64_t n = string_len(s);
+    if (*offset >= size)
+        return 0;
+    if (n > size - *offset - 1)
+        n = size - *offset - 1;
+    memcpy(area + *offset, s, n);
+    area[*offset + n] = 0;
+    *offset += n + 1;
+    return (uint32_t)(gpa + *offset - n - 1);
+}
+
+uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const struct loader_layout *layout,
+                          const struct loader_module *modules, const char *cmdline)
+{
     struct multiboot_info info;
     struct multiboot_mmap_entry map[3];
     unsigned nmap = 0;
 
-    if (ram_size < LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE)
+    /* loader_place() checked this layout; one from elsewhere that breaks it
+     * writes nothing. */
+    if (layout == NULL || layout->nmodules > LOADER_MODULES_MAX || layout->info_size < PAGE ||
+        (layout->nmodules > 0 && modules == NULL) ||
+        !ram_fits(layout->info_gpa, layout->info_size, ram_size) || layout->info_gpa >> 32 != 0)
         return 0;
-    memset(page, 0, LOADER_BOOT_INFO_SIZE);
+    for (unsigned i = 0; i < layout->nmodules; i++)
+        if (!ram_fits(layout->module_gpa[i], modules[i].size, ram_size))
+            return 0;
+    uint8_t *area = ram + layout->info_gpa;
+    uint64_t gpa = layout->info_gpa, strings = BOOT_MODS_OFFSET + layout->nmodules * sizeof(struct multiboot_module);
+    memset(area, 0, layout->info_size);
     memset(&info, 0, sizeof info);
 
     uint64_t low = ram_size < LEGACY_START ? ram_size : LEGACY_START;
@@ -392,23 +469,34 @@ uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const char *cmdline)
     if (ram_size > HIGH_START)
         map[nmap++] = (struct multiboot_mmap_entry){
             .size = 20, .addr = HIGH_START, .len = ram_size - HIGH_START, .type = 1 };
-    memcpy(page + BOOT_MMAP_OFFSET, map, nmap * sizeof map[0]);
-    info.mmap_addr = LOADER_BOOT_INFO_GPA + BOOT_MMAP_OFFSET;
+    memcpy(area + BOOT_MMAP_OFFSET, map, nmap * sizeof map[0]);
+    info.mmap_addr = (uint32_t)(gpa + BOOT_MMAP_OFFSET);
     info.mmap_length = (uint32_t)(nmap * sizeof map[0]);
 
-    memcpy(page + BOOT_NAME_OFFSET, name, sizeof name);
-    info.boot_loader_name = LOADER_BOOT_INFO_GPA + BOOT_NAME_OFFSET;
+    memcpy(area + BOOT_NAME_OFFSET, loader_name, sizeof loader_name);
+    info.boot_loader_name = (uint32_t)(gpa + BOOT_NAME_OFFSET);
 
     if (cmdline != NULL && cmdline[0] != '\0') {
-        size_t max = LOADER_BOOT_INFO_SIZE - BOOT_CMDLINE_OFFSET - 1, n = 0;
-        while (n < max && cmdline[n] != '\0')
-            n++;
-        memcpy(page + BOOT_CMDLINE_OFFSET, cmdline, n);
-        info.cmdline = LOADER_BOOT_INFO_GPA + BOOT_CMDLINE_OFFSET;
+        info.cmdline = put_string(area, layout->info_size, gpa, &strings, cmdline);
         info.flags |= MULTIBOOT_INFO_CMDLINE;
     }
-    memcpy(page + BOOT_INFO_OFFSET, &info, sizeof info);
-    return LOADER_BOOT_INFO_GPA + BOOT_INFO_OFFSET;
+    if (layout->nmodules > 0) {
+        info.flags |= MULTIBOOT_INFO_MODS;
+        info.mods_count = layout->nmodules;
+        info.mods_addr = (uint32_t)(gpa + BOOT_MODS_OFFSET);
+    }
+    for (unsigned i = 0; i < layout->nmodules; i++) {
+        struct multiboot_module mod = {
+            .mod_start = (uint32_t)layout->module_gpa[i],
+            .mod_end = (uint32_t)(layout->module_gpa[i] + modules[i].size),
+            .string = put_string(area, layout->info_size, gpa, &strings, modules[i].string),
+        };
+        memcpy(area + BOOT_MODS_OFFSET + i * sizeof mod, &mod, sizeof mod);
+        if (modules[i].size > 0)
+            memcpy(ram + layout->module_gpa[i], modules[i].data, modules[i].size);
+    }
+    memcpy(area, &info, sizeof info);
+    return (uint32_t)gpa;
 }
 
 const char *loader_status_name(enum loader_status status)
@@ -421,7 +509,7 @@ const char *loader_status_name(enum loader_status status)
     case LOADER_EHEADER:    return "EHEADER";
     case LOADER_EELF:       return "EELF";
     case LOADER_ERANGE:     return "ERANGE";
-    case LOADER_EOVERLAP:   return "EOVERLAP";
+    case LOADER_ENOSPACE:   return "ENOSPACE";
     case LOADER_ETOO_MANY:  return "ETOO_MANY";
     }
     return "unknown";

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest image loading: `flat` binaries and multiboot v1 images (ELF32 or the
- * a.out kludge), plus the multiboot information structure the guest finds
- * through EBX.
+ * a.out kludge), multiboot modules, plus the multiboot information structure
+ * the guest finds through EBX.
  *
- * Two steps, so that a malformed image is refused before any VM exists:
+ * Validation comes first, so that a malformed image is refused before any VM
+ * exists:
  *   loader_parse()      validates the image against the RAM size and
  *                       describes what goes where (struct loader_plan);
+ *   loader_place()      places the modules and the boot information after
+ *                       the image, as QEMU's multiboot loader does (each
+ *                       page-aligned, in that order, skipping the legacy
+ *                       hole at 0x9FC00-0xFFFFF), so an image may load
+ *                       itself anywhere in RAM, low memory included;
  *   loader_load()       copies the segments into RAM and zeroes their BSS;
- *   loader_boot_info()  writes the multiboot information at
- *                       LOADER_BOOT_INFO_GPA.
- * All three are pure: no syscalls, no allocation; they build on the host for
+ *   loader_boot_info()  copies the modules and writes the information.
+ * All four are pure: no syscalls, no allocation; they build on the host for
  * tests/unit/test_loader.c and tests/fuzz/loader_fuzz.c.  Every read of the
  * image is bounded by its size and every write by the RAM size.
  *
@@ -33,18 +38,15 @@
 #define LOADER_MB_SEARCH       8192u        /* the header lies in the first 8 KiB (§3.1) */
 #define LOADER_MESSAGE_MAX     160u
 
-/* The page the VMM writes the multiboot information (and cmdline, memory
- * map, loader name) to: below the legacy EBDA, above the real-mode IVT/BDA.
- * An image that loads anything into it is refused. */
-#define LOADER_BOOT_INFO_GPA   0x8000u
-#define LOADER_BOOT_INFO_SIZE  0x1000u
+#define LOADER_MODULES_MAX     8u
+#define LOADER_STRING_MAX      4096u        /* bytes of a command line or module string, with NUL */
 
 #define MULTIBOOT_HEADER_MAGIC     0x1BADB002u
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u  /* EAX at entry */
 
 /* Multiboot header flags (§3.1.2).  Bits 0-15 are "required": a loader that
  * does not support one must refuse the image. */
-#define MULTIBOOT_PAGE_ALIGN   (1u << 0)   /* modules page-aligned (we load none) */
+#define MULTIBOOT_PAGE_ALIGN   (1u << 0)   /* modules page-aligned (they always are) */
 #define MULTIBOOT_MEMORY_INFO  (1u << 1)   /* mem_* fields wanted: always given */
 #define MULTIBOOT_VIDEO_MODE   (1u << 2)   /* video mode table: not supported */
 #define MULTIBOOT_AOUT_KLUDGE  (1u << 16)  /* load addresses are in the header */
@@ -53,6 +55,7 @@
 /* Multiboot information flags (§3.3). */
 #define MULTIBOOT_INFO_MEMORY      (1u << 0)
 #define MULTIBOOT_INFO_CMDLINE     (1u << 2)
+#define MULTIBOOT_INFO_MODS        (1u << 3)
 #define MULTIBOOT_INFO_MEM_MAP     (1u << 6)
 #define MULTIBOOT_INFO_LOADER_NAME (1u << 9)
 
@@ -79,6 +82,14 @@ struct multiboot_mmap_entry {
 } __attribute__((packed));
 _Static_assert(sizeof(struct multiboot_mmap_entry) == 24, "multiboot mmap entry");
 
+/* A module list entry (§3.3): [mod_start, mod_end) and its string. */
+struct multiboot_module {
+    uint32_t mod_start, mod_end;
+    uint32_t string;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct multiboot_module) == 16, "multiboot module entry");
+
 enum loader_status {
     LOADER_OK = 0,
     LOADER_EINVAL,        /* NULL arguments, RAM size zero or not page-aligned */
@@ -87,7 +98,7 @@ enum loader_status {
     LOADER_EHEADER,       /* the header is there but bad (checksum, flags, a.out fields) */
     LOADER_EELF,          /* not a usable ELF32 executable */
     LOADER_ERANGE,        /* something lies outside the file or outside guest RAM */
-    LOADER_EOVERLAP,      /* a segment covers the boot information page */
+    LOADER_ENOSPACE,      /* modules and boot information do not fit after the image */
     LOADER_ETOO_MANY,     /* more segments than LOADER_SEGMENTS_MAX */
 };
 
@@ -127,14 +138,41 @@ enum loader_status loader_parse(const uint8_t *image, size_t size,
 void loader_load(const struct loader_plan *plan, const uint8_t *image, size_t size,
                  uint8_t *ram, uint64_t ram_size);
 
+/* A module: its bytes and its string (the path and arguments, as GRUB and
+ * QEMU give them); NUL-terminated within LOADER_STRING_MAX bytes. */
+struct loader_module {
+    const uint8_t *data;
+    uint64_t size;
+    const char *string;
+};
+
+/* Where loader_place() put the modules and the boot information. */
+struct loader_layout {
+    unsigned nmodules;
+    uint64_t module_gpa[LOADER_MODULES_MAX];
+    uint64_t info_gpa, info_size;   /* the boot information area, page-aligned */
+};
+
 /*
- * Write the multiboot information for a guest with `ram_size` bytes of RAM
- * (at least LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE) into the boot
- * information page: memory sizes, the memory map, `cmdline` (NUL-terminated,
- * truncated to fit; NULL or "" gives no cmdline) and the loader name.
- * Returns the GPA of the structure (the EBX value).
+ * Place `nmodules` modules and the boot information (with `cmdline`, NULL or
+ * "" for none) for the multiboot image `plan` describes in a guest with
+ * `ram_size` bytes of RAM.  Returns LOADER_OK, or LOADER_ENOSPACE or
+ * LOADER_EINVAL described in *error.
  */
-uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const char *cmdline);
+enum loader_status loader_place(const struct loader_plan *plan, uint64_t ram_size,
+                                const struct loader_module *modules, unsigned nmodules,
+                                const char *cmdline, struct loader_layout *layout,
+                                struct loader_error *error);
+
+/*
+ * Copy the modules to where `layout` (from loader_place() with the same
+ * modules, command line and RAM size) puts them, and write the multiboot
+ * information: memory sizes, the memory map, the command line, the module
+ * list and the loader name.  Returns the GPA of the structure (the EBX
+ * value), or 0 if `layout` does not fit `ram_size`.
+ */
+uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const struct loader_layout *layout,
+                          const struct loader_module *modules, const char *cmdline);
 
 const char *loader_status_name(enum loader_status status);
 

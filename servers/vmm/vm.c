@@ -65,6 +65,50 @@ static int image_read(const struct vmm_config *config, uint64_t ram_size, char *
     return 0;
 }
 
+static void modules_free(struct loader_module *modules, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        free((void *)modules[i].data);
+        modules[i].data = NULL;
+    }
+}
+
+/* Read the `module` files and place them and the boot information after
+ * the image; returns 0 or VMM_STATUS_BAD_IMAGE (modules then freed). */
+static int modules_read(const struct vmm_config *config, const struct loader_plan *plan,
+                        struct loader_module *modules, struct loader_layout *layout)
+{
+    struct loader_error error;
+
+    if (config->nmodules > 0 && !plan->multiboot) {
+        coco_printf("vmm: modules need a multiboot guest, not %s\n",
+                    vmm_guest_format_name(config->guest_format));
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    for (unsigned i = 0; i < config->nmodules; i++) {
+        char *data = NULL;
+        size_t size = 0;
+        int r = coco_read_file(config->modules[i].path, &data, &size);
+        if (r < 0) {
+            coco_printf("vmm: cannot read module %s: %s\n", config->modules[i].path, coco_strerror(r));
+            modules_free(modules, i);
+            return VMM_STATUS_BAD_IMAGE;
+        }
+        modules[i] = (struct loader_module){ .data = (const uint8_t *)data, .size = size,
+                                             .string = config->modules[i].string };
+    }
+    if (plan->multiboot && loader_place(plan, config->memory_bytes, modules, config->nmodules,
+                                        config->guest_cmdline, layout, &error) != LOADER_OK) {
+        coco_printf("vmm: guest %s: %s\n", config->guest_path, error.message);
+        modules_free(modules, config->nmodules);
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    for (unsigned i = 0; i < config->nmodules; i++)
+        coco_printf("vmm: module %s: %llu bytes at 0x%llx\n", config->modules[i].path,
+                    (unsigned long long)modules[i].size, (unsigned long long)layout->module_gpa[i]);
+    return 0;
+}
+
 static int setup_fail(const char *what, int64_t error)
 {
     coco_printf("vmm: %s failed: %s%s\n", what, coco_strerror(error),
@@ -249,10 +293,18 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     status = image_read(config, config->memory_bytes, &image, &image_size, &plan);
     if (status != 0)
         return status;
+    struct loader_module modules[VMM_CONFIG_MODULES_MAX];
+    struct loader_layout layout;
+    status = modules_read(config, &plan, modules, &layout);
+    if (status != 0) {
+        free(image);
+        return status;
+    }
 
     vm = calloc(1, sizeof *vm);
     if (vm == NULL) {
         free(image);
+        modules_free(modules, config->nmodules);
         return setup_fail("allocating the VM", COPRA_ENOMEM);
     }
     vm->config = config;
@@ -284,8 +336,9 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     loader_load(&plan, (const uint8_t *)image, image_size, vm->ram, vm->ram_size);
     free(image);
     image = NULL;
-    uint32_t boot_info = plan.multiboot ? loader_boot_info(vm->ram, vm->ram_size,
+    uint32_t boot_info = plan.multiboot ? loader_boot_info(vm->ram, vm->ram_size, &layout, modules,
                                                            config->guest_cmdline) : 0;
+    modules_free(modules, config->nmodules);
 
     r = coco_event_create(0);
     if (r < 0) {
@@ -342,6 +395,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     status = vm->status;
 out:
     free(image);
+    modules_free(modules, config->nmodules);
     vm_destroy(vm);
     return status;
 }

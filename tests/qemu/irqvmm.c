@@ -222,7 +222,10 @@ static int vm_build(const char *image_path, copra_handle_t *vm_out)
     if (r < 0)
         return setup_fail("VM_MAP", r);
     loader_load(&plan, (const uint8_t *)image, size, (uint8_t *)(uintptr_t)ram, RAM_SIZE);
-    uint32_t info = loader_boot_info((uint8_t *)(uintptr_t)ram, RAM_SIZE, NULL);
+    struct loader_layout layout;
+    if (loader_place(&plan, RAM_SIZE, NULL, 0, NULL, &layout, &error) != LOADER_OK)
+        return setup_fail(error.message, COPRA_EINVAL);
+    uint32_t info = loader_boot_info((uint8_t *)(uintptr_t)ram, RAM_SIZE, &layout, NULL, NULL);
     free(image);
 
     struct copra_sysinfo sys;

@@ -136,6 +136,54 @@ START_TEST(test_guest_options)
 }
 END_TEST
 
+START_TEST(test_quotes_and_modules)
+{
+    /* Quotes keep blanks and '#' in one token and are dropped from it. */
+    ck_assert_int_eq(parse("guest k.elf multiboot cmdline=\"console=ttyS0  quiet #x\" expect=halt # c"),
+                     VMM_CONFIG_OK);
+    ck_assert_str_eq(config.guest_cmdline, "console=ttyS0  quiet #x");
+    ck_assert_int_eq(config.guest_expect, VMM_EXPECT_HALT);
+    ck_assert_int_eq(parse("guest k.elf multiboot cmdline=\"a b\"\ndevice \"my dev\" k=\"v w\""), VMM_CONFIG_OK);
+    ck_assert_str_eq(config.guest_cmdline, "a b");
+    ck_assert_str_eq(config.devices[0].name, "my dev");
+    ck_assert_str_eq(config.devices[0].params[0].value, "v w");
+    ck_parse_fails("vcpus 1\nguest k flat cmdline=\"open", VMM_CONFIG_EQUOTE, 2,
+                   "line 2: token 'cmdline=\"open' has no closing quote");
+    /* A command line up to VMM_CONFIG_CMDLINE_MAX bytes; quoted names still
+     * fit their fields or fail. */
+    static char text[4096];
+    strcpy(text, "guest k flat cmdline=\"");
+    size_t n = strlen(text);
+    memset(text + n, 'y', VMM_CONFIG_CMDLINE_MAX);
+    strcpy(text + n + VMM_CONFIG_CMDLINE_MAX, "\"");
+    ck_assert_int_eq(parse(text), VMM_CONFIG_OK);
+    ck_assert_uint_eq(strlen(config.guest_cmdline), VMM_CONFIG_CMDLINE_MAX);
+    strcpy(text + n + VMM_CONFIG_CMDLINE_MAX, "y\"");
+    ck_assert_int_eq(parse(text), VMM_CONFIG_ETOKEN_TOO_LONG);
+    ck_assert_ptr_nonnull(strstr(error.message, "(max 2047 bytes)"));
+    strcpy(text, "server \"");
+    memset(text + 8, 'z', VMM_CONFIG_TOKEN_MAX + 1);
+    strcpy(text + 8 + VMM_CONFIG_TOKEN_MAX + 1, "\"");
+    ck_assert_int_eq(parse(text), VMM_CONFIG_ETOKEN_TOO_LONG);
+
+    /* Modules, in order, with the string the guest sees. */
+    ck_assert_int_eq(parse("module initrd.img\nmodule m2 cmdline=\"a b\"\nguest k multiboot"), VMM_CONFIG_OK);
+    ck_assert_uint_eq(config.nmodules, 2);
+    ck_assert_str_eq(config.modules[0].path, "initrd.img");
+    ck_assert_str_eq(config.modules[0].string, "initrd.img");
+    ck_assert_str_eq(config.modules[1].string, "m2 a b");
+    ck_assert_uint_eq(config.modules[1].line, 2);
+    ck_parse_fails("module", VMM_CONFIG_EMISSING, 1, "line 1: module: missing initrd path");
+    ck_parse_fails("module a b", VMM_CONFIG_EBAD_PARAM, 1, "line 1: module: option 'b' is not cmdline=<text>");
+    ck_parse_fails("module a cmdline=x y", VMM_CONFIG_ETOO_MANY_ARGS, 1, "line 1: module: too many arguments");
+    strcpy(text, "");
+    for (unsigned i = 0; i <= VMM_CONFIG_MODULES_MAX; i++)
+        strcat(text, "module m\n");
+    ck_parse_fails(text, VMM_CONFIG_ETOO_MANY_MODULES, VMM_CONFIG_MODULES_MAX + 1,
+                   "line 9: too many modules (max 8)");
+}
+END_TEST
+
 START_TEST(test_multiboot_and_no_trailing_newline)
 {
     ck_assert_int_eq(parse("guest kernel.elf multiboot"), VMM_CONFIG_OK);
@@ -411,6 +459,7 @@ static Suite *config_suite(void)
     tcase_add_test(bad, test_nul_byte);
     tcase_add_test(bad, test_unprintable_in_message);
     tcase_add_test(bad, test_invalid_arguments);
+    tcase_add_test(bad, test_quotes_and_modules);
     suite_add_tcase(s, bad);
     return s;
 }

@@ -301,10 +301,7 @@ START_TEST(test_elf_segments)
     put32(ph + 12, 0xfffff800u);   /* paddr + memsz would wrap in 32 bits */
     ck_parse_fails(size, VMM_GUEST_MULTIBOOT, LOADER_ERANGE, "outside guest RAM");
     elf_make(1);
-    put32(ph + 12, LOADER_BOOT_INFO_GPA - 0x800);
-    ck_parse_fails(size, VMM_GUEST_MULTIBOOT, LOADER_EOVERLAP, "boot information page");
-    elf_make(1);
-    put32(ph + 12, LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE);   /* right after: fine */
+    put32(ph + 12, 0x7800);   /* low memory: fine (the boot information goes after it) */
     ck_assert_int_eq(parse(size, VMM_GUEST_MULTIBOOT), LOADER_OK);
     elf_make(1);
     put32(image + 24, 0xC0101000u);   /* one past the segment */
@@ -380,14 +377,14 @@ START_TEST(test_aout_bad)
     /* The address fields cut off by the end of the file. */
     aout_make();
     ck_parse_fails(0x40 + 20, VMM_GUEST_MULTIBOOT, LOADER_EHEADER, "cut off");
-    /* A load_addr into the boot information page. */
+    /* Loaded at 0x8000, where a fixed boot information page used to lie: fine. */
     aout_make();
     put32(h + 12, 0x8040);
     put32(h + 16, 0x8000);
     put32(h + 20, 0x8800);
     put32(h + 24, 0);
     put32(h + 28, 0x8000);
-    ck_parse_fails(size, VMM_GUEST_MULTIBOOT, LOADER_EOVERLAP, "boot information page");
+    ck_assert_int_eq(parse(size, VMM_GUEST_MULTIBOOT), LOADER_OK);
 }
 END_TEST
 
@@ -418,15 +415,27 @@ START_TEST(test_load)
 }
 END_TEST
 
+static uint32_t place_and_write(uint8_t *ram, uint64_t ram_size, const struct loader_module *mods,
+                                unsigned n, const char *cmdline, struct loader_layout *layout)
+{
+    struct loader_error error;
+    ck_assert_int_eq(loader_place(&plan, ram_size, mods, n, cmdline, layout, &error), LOADER_OK);
+    ck_assert_str_eq(error.message, "");
+    return loader_boot_info(ram, ram_size, layout, mods, cmdline);
+}
+
 START_TEST(test_boot_info)
 {
     static uint8_t ram[RAM_SIZE];
     struct multiboot_info info;
     struct multiboot_mmap_entry map[3];
+    struct loader_layout layout;
 
+    ck_assert_int_eq(parse(elf_make(2), VMM_GUEST_MULTIBOOT), LOADER_OK);   /* 0x100000..0x102000 */
     memset(ram, 0xaa, sizeof ram);
-    uint32_t gpa = loader_boot_info(ram, sizeof ram, "console=ttyS0 quiet");
-    ck_assert_uint_eq(gpa, LOADER_BOOT_INFO_GPA);
+    uint32_t gpa = place_and_write(ram, sizeof ram, NULL, 0, "console=ttyS0 quiet", &layout);
+    ck_assert_uint_eq(gpa, 0x102000);   /* right after the image, as QEMU puts it */
+    ck_assert_uint_eq(layout.info_size, 0x1000);
     memcpy(&info, ram + gpa, sizeof info);
     ck_assert_uint_eq(info.flags, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
                                   MULTIBOOT_INFO_MEM_MAP | MULTIBOOT_INFO_LOADER_NAME);
@@ -445,29 +454,76 @@ START_TEST(test_boot_info)
     ck_assert_uint_eq(map[2].addr, 0x100000);
     ck_assert_uint_eq(map[2].len, RAM_SIZE - 0x100000);
     ck_assert_uint_eq(map[2].type, 1);
-    /* Everything lies in the boot information page; RAM around it untouched. */
-    ck_assert(info.cmdline >= gpa && info.cmdline < gpa + LOADER_BOOT_INFO_SIZE);
-    ck_assert(info.mmap_addr >= gpa && info.mmap_addr < gpa + LOADER_BOOT_INFO_SIZE);
-    ck_assert_uint_eq(ram[LOADER_BOOT_INFO_GPA - 1], 0xaa);
-    ck_assert_uint_eq(ram[LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE], 0xaa);
+    /* Everything lies in the area; RAM around it untouched. */
+    ck_assert(info.cmdline >= gpa && info.cmdline < gpa + layout.info_size);
+    ck_assert(info.mmap_addr >= gpa && info.mmap_addr < gpa + layout.info_size);
+    ck_assert_uint_eq(ram[gpa - 1], 0xaa);
+    ck_assert_uint_eq(ram[gpa + layout.info_size], 0xaa);
 
-    /* No cmdline: no flag.  A huge one: truncated inside the page. */
-    loader_boot_info(ram, sizeof ram, NULL);
+    /* No cmdline: no flag.  A long one (Linux's 2 KiB) fits whole; one of
+     * LOADER_STRING_MAX bytes or more is refused. */
+    place_and_write(ram, sizeof ram, NULL, 0, NULL, &layout);
     ck_assert_uint_eq(get32(ram + gpa) & MULTIBOOT_INFO_CMDLINE, 0);
-    static char huge[3 * LOADER_BOOT_INFO_SIZE];
-    memset(huge, 'x', sizeof huge - 1);
-    loader_boot_info(ram, sizeof ram, huge);
+    static char huge[LOADER_STRING_MAX + 1];
+    memset(huge, 'x', 2047);
+    place_and_write(ram, sizeof ram, NULL, 0, huge, &layout);
     memcpy(&info, ram + gpa, sizeof info);
-    ck_assert(strlen((const char *)ram + info.cmdline) < LOADER_BOOT_INFO_SIZE);
-    ck_assert_uint_eq(ram[LOADER_BOOT_INFO_GPA + LOADER_BOOT_INFO_SIZE], 0xaa);
+    ck_assert_uint_eq(strlen((const char *)ram + info.cmdline), 2047);
+    memset(huge, 'x', LOADER_STRING_MAX);
+    struct loader_error error;
+    ck_assert_int_eq(loader_place(&plan, sizeof ram, NULL, 0, huge, &layout, &error), LOADER_EINVAL);
+
+    /* Two modules: page-aligned after the image in order, then the area;
+     * their strings and bytes where the list says. */
+    static const uint8_t one[5000] = { 1, 2, 3 }, two[10] = { 9 };
+    const struct loader_module mods[2] = {
+        { .data = one, .size = sizeof one, .string = "one.bin arg=1" },
+        { .data = two, .size = sizeof two, .string = "two" },
+    };
+    memset(ram, 0xaa, sizeof ram);
+    gpa = place_and_write(ram, sizeof ram, mods, 2, "cmd", &layout);
+    ck_assert_uint_eq(layout.module_gpa[0], 0x102000);
+    ck_assert_uint_eq(layout.module_gpa[1], 0x104000);
+    ck_assert_uint_eq(gpa, 0x105000);
+    memcpy(&info, ram + gpa, sizeof info);
+    ck_assert_uint_eq(info.flags & MULTIBOOT_INFO_MODS, MULTIBOOT_INFO_MODS);
+    ck_assert_uint_eq(info.mods_count, 2);
+    struct multiboot_module list[2];
+    memcpy(list, ram + info.mods_addr, sizeof list);
+    ck_assert_uint_eq(list[0].mod_start, 0x102000);
+    ck_assert_uint_eq(list[0].mod_end, 0x102000 + sizeof one);
+    ck_assert_uint_eq(list[1].mod_start, 0x104000);
+    ck_assert_uint_eq(list[1].mod_end, 0x104000 + sizeof two);
+    ck_assert_str_eq((const char *)ram + list[0].string, "one.bin arg=1");
+    ck_assert_str_eq((const char *)ram + list[1].string, "two");
+    ck_assert_int_eq(memcmp(ram + 0x102000, one, sizeof one), 0);
+    ck_assert_uint_eq(ram[0x104000], 9);
+    ck_assert_str_eq((const char *)ram + info.cmdline, "cmd");
+
+    /* An image in low memory: the area follows it, and skips the legacy
+     * hole when it would cross into it. */
+    plan.nsegments = 1;
+    plan.segments[0] = (struct loader_segment){ .gpa = 0x8000, .mem_size = 0x800 };
+    ck_assert_uint_eq(place_and_write(ram, sizeof ram, NULL, 0, "", &layout), 0x9000);
+    plan.segments[0] = (struct loader_segment){ .gpa = 0x8000, .mem_size = 0x9f000 - 0x8000 };
+    ck_assert_uint_eq(place_and_write(ram, sizeof ram, mods, 1, "", &layout), 0x102000);
+    ck_assert_uint_eq(layout.module_gpa[0], 0x100000);
+
+    /* No room: the module does not fit, or the area does not. */
+    ck_assert_int_eq(loader_place(&plan, 0x100000, mods, 1, "", &layout, &error), LOADER_ENOSPACE);
+    ck_assert_ptr_nonnull(strstr(error.message, "module 0"));
+    plan.segments[0] = (struct loader_segment){ .gpa = 0x100000, .mem_size = RAM_SIZE - 0x100000 };
+    ck_assert_int_eq(loader_place(&plan, RAM_SIZE, NULL, 0, "", &layout, &error), LOADER_ENOSPACE);
+    ck_assert_ptr_nonnull(strstr(error.message, "boot information"));
 
     /* 640 KiB of RAM: no high memory, no reserved hole. */
-    ck_assert_uint_eq(loader_boot_info(ram, 0xa0000, ""), LOADER_BOOT_INFO_GPA);
+    plan.segments[0] = (struct loader_segment){ .gpa = 0x8000, .mem_size = 0x800 };
+    gpa = place_and_write(ram, 0xa0000, NULL, 0, "", &layout);
     memcpy(&info, ram + gpa, sizeof info);
     ck_assert_uint_eq(info.mem_upper, 0);
     ck_assert_uint_eq(info.mmap_length, 2 * sizeof map[0]);
-    /* Too little RAM for the page at all. */
-    ck_assert_uint_eq(loader_boot_info(ram, 0x8000, ""), 0);
+    /* A layout for more RAM than there is writes nothing. */
+    ck_assert_uint_eq(loader_boot_info(ram, 0x9000, &layout, NULL, ""), 0);
 }
 END_TEST
 
