@@ -154,6 +154,8 @@ enum copra_state_id {
     COPRA_STATE_DR6       = 42,
     COPRA_STATE_DR7       = 43,
     COPRA_STATE_XCR0      = 48,     /* (ABI 6) the guest's XCR0 (reset value 1) */
+    COPRA_STATE_TSC_OFFSET = 49,    /* (ABI 7) added to the host TSC for the guest's RDTSC(P) */
+    COPRA_STATE_TSC_AUX   = 50,     /* (ABI 7) what the guest's RDTSCP/RDPID read; bits 63:32 zero */
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };

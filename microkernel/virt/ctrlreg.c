@@ -103,6 +103,7 @@ int ctrl_check_state(unsigned id, uint64_t value)
         return value & ~GEFER_GUEST ? COPRA_EINVAL : COPRA_OK;
     case COPRA_STATE_DR6:
     case COPRA_STATE_DR7:
+    case COPRA_STATE_TSC_AUX:
         return value >> 32 ? COPRA_EINVAL : COPRA_OK;
     case COPRA_STATE_PENDING_EVENT:
         return !(value & COPRA_EVENT_VALID) || event_valid(value) ? COPRA_OK : COPRA_EINVAL;

@@ -16,6 +16,7 @@
 #include "arch/x86_64/paging.h"
 
 #define MSR_VM_HSAVE_PA 0xC0010117u
+#define MSR_TSC_AUX     0xC0000103u
 
 /* Control area intercept bits (APM vol. 2 appendix B, table B-1). */
 #define INTERCEPT_INTR     (1u << 0)
@@ -300,7 +301,7 @@ static const uint16_t state_offset[COPRA_STATE_COUNT] = {
     STATE_AT(IDTR_BASE, idtr.base), STATE_AT(PAT, g_pat), STATE_AT(STAR, star), STATE_AT(LSTAR, lstar),
     STATE_AT(CSTAR, cstar), STATE_AT(SFMASK, sfmask), STATE_AT(KERNEL_GS_BASE, kernel_gs_base),
     STATE_AT(SYSENTER_CS, sysenter_cs), STATE_AT(SYSENTER_ESP, sysenter_esp),
-    STATE_AT(SYSENTER_EIP, sysenter_eip), STATE_AT(DR6, dr6),
+    STATE_AT(SYSENTER_EIP, sysenter_eip), STATE_AT(DR6, dr6), STATE_AT(TSC_OFFSET, tsc_offset),
 };
 #undef STATE_AT
 
@@ -461,12 +462,18 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     c->rsp = v->gpr[COPRA_RSP];
     c->int_ctl |= 1ull << 24;   /* V_INTR_MASKING, whatever an exit wrote back */
     fpu_enter(v, cpu);   /* its x87/SSE/AVX registers and XCR0 (fpu.c) */
+    /* The VMCB has no TSC_AUX: the MSR holds the guest's while it runs and
+     * the host's (0) otherwise, so no other process reads it with RDTSCP. */
+    if (v->tsc_aux)
+        wrmsr(MSR_TSC_AUX, v->tsc_aux);
     /* With V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides whether host
      * interrupts reach the guest as INTR exits (APM §15.21.1): set IF under
      * GIF=0, so a spinning guest is still preempted by the tick. */
     __asm__ volatile("clgi; sti" : : : "memory");
     svm_run(s->vmcb_pa, v->gpr, host_save_pa[cpu]);
     __asm__ volatile("cli; stgi" : : : "memory");
+    if (v->tsc_aux)
+        wrmsr(MSR_TSC_AUX, 0);
     fpu_exit(v);
     v->gpr[COPRA_RAX] = c->rax;
     v->gpr[COPRA_RSP] = c->rsp;

@@ -884,7 +884,7 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
         return COPRA_EINVAL;   /* VMRUN would refuse it */
     int err = COPRA_OK;
     uint64_t *slot = id < 16 ? &v->gpr[id] : id == COPRA_STATE_PENDING_EVENT ? &v->pending_event
-                   : id == COPRA_STATE_DR7 ? &v->dr7
+                   : id == COPRA_STATE_DR7 ? &v->dr7 : id == COPRA_STATE_TSC_AUX ? &v->tsc_aux
                    : id >= COPRA_STATE_DR0 && id < COPRA_STATE_DR0 + 4 ? &v->dr[id - COPRA_STATE_DR0] : NULL;
     uint64_t f = spin_lock_irqsave(&v->state_lock);
     if (v->runner)

@@ -8,7 +8,7 @@
  *   CPUID         the CPUID policy below; RIP += 2.
  *   XSETBV        checked as the CPU would, within the CPUID policy's XCR0
  *                 mask: XCR0 set and RIP += 3, or #GP/#UD injected.
- *   MSR           the MSR table below; RIP += 2.
+ *   MSR           msr.c; RIP += 2, or #GP(0) injected.
  *   VMMCALL       no hypercalls yet: RAX = -1000 (as KVM's -KVM_ENOSYS); RIP += 3.
  *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED: the VM stops.
  *   DEVICE_GONE   a device model died mid-request: devmodels.c restarts it
@@ -47,45 +47,69 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
 /* ---- CPUID policy ----------------------------------------------------- */
 
 /*
- * Leaves come from the CPU the VMM runs on (CPUID is not intercepted for
- * ring 3 on Copra), masked:
- *   1:          ECX.hypervisor(31) set; VMX(5), MONITOR(3), x2APIC(21) clear
- *               (no nested VMX, MWAIT is not intercepted, no x2APIC model);
- *               EBX[31:24] = initial APIC ID = VCPU index, EBX[23:16] = VCPUs;
- *               ECX.OSXSAVE(27) = the guest's CR4.OSXSAVE, as the CPU does it;
- *               XSAVE(26) only with an XCR0 mask, AVX(28), FMA(12), F16C(29)
- *               only if it has AVX.
- *   7.0:        AVX2 only with AVX in the mask; AVX-512, AMX and PKU clear (the
- *               kernel switches x87, SSE and AVX state only).  The mask,
- *               vm->xcr0_mask, is what the kernel switches (vmm_host_xcr0())
- *               within VMM_XCR0_POLICY.
- *   0xD:        0: EAX:EDX = the XCR0 mask, EBX = the area size for the
- *               guest's XCR0, ECX = for the mask; 1: no XSAVES (IA32_XSS is
- *               not virtualized); n >= 2: the host's, for bits in the mask.
- *   0xB, 0x1F:  EDX = x2APIC ID = VCPU index.
+ * A whitelist over the CPU the VMM runs on (CPUID is not intercepted for
+ * ring 3 on Copra): a feature bit reaches the guest only if it is listed
+ * below, so a host feature this VM does not model (TSC-deadline, x2APIC,
+ * PMU, speculation-control MSRs, MONITOR/MWAIT, nested SVM/VMX, ...) never
+ * does, whatever the host grows.  Leaves not listed read zero; the maximum
+ * basic leaf is 0xD and the maximum extended leaf 0x8000_0008.
+ *   1:          EBX[31:24] initial APIC ID = VCPU index, EBX[23:16] = VCPUs,
+ *               EDX.HTT with more than one; ECX.hypervisor set;
+ *               ECX.OSXSAVE = the guest's CR4.OSXSAVE, as the CPU does it;
+ *               XSAVE only with an XCR0 mask, AVX/FMA/F16C only with AVX.
+ *   4:          the host's caches with EAX[31:26] = VCPUs - 1 (one core
+ *               each, nothing shared between VCPUs above L2's sharing).
+ *   7.0:        EAX = 0 (no subleaf 1); AVX2/VAES/VPCLMULQDQ only with AVX;
+ *               no AVX-512, AMX, PKU (the kernel switches x87, SSE, AVX).
+ *   0xB:        x2APIC topology: level 0 SMT (1 thread), level 1 core
+ *               (VCPUs), EDX = VCPU index.
+ *   0xD:        0: EAX:EDX = the XCR0 mask (vm->xcr0_mask, what the kernel
+ *               switches within VMM_XCR0_POLICY), EBX = the area size for
+ *               the guest's XCR0, ECX = for the mask; 1: no XSAVES (IA32_XSS
+ *               is not virtualized); n >= 2: the host's, for bits in the mask.
  *   0x4000_0000: max hypervisor leaf 0x4000_0010, signature "CopraCopraCo";
  *   0x4000_0010: EAX = TSC frequency in kHz (the de-facto "timing
  *               information" leaf of VMware and KVM), EBX = 0 (no bus clock);
- *               guests time out with RDTSC, which is not intercepted;
- *   other 0x4000_0001..0x4000_00FF: zero (no paravirtual features yet).
- *   0x8000_0001: ECX.SVM(2) clear (no nested SVM).
- *   0x8000_000A: zero (the SVM feature leaf of a CPU without SVM).
+ *   0x8000_0001: AMD's feature mirror, whitelisted; CmpLegacy with more than
+ *               one VCPU; no SVM, TOPOEXT, OSVW, IBS, perf-counter extensions.
+ *   0x8000_0007: EDX.invariant TSC only.
+ *   0x8000_0008: EAX (address sizes) as the host; EBX CLZERO, XSAVEERPTR;
+ *               ECX.NC = VCPUs - 1 with the matching APIC-ID core bits.
  */
 #define CPUID_SIGNATURE_EBX 0x72706f43u   /* "Copr" */
 #define CPUID_SIGNATURE_ECX 0x706f4361u   /* "aCop" */
 #define CPUID_SIGNATURE_EDX 0x6f436172u   /* "raCo" */
+#define CPUID_MAX_BASIC     0xdu
+#define CPUID_MAX_EXTENDED  0x80000008u
 #define CPUID1_ECX_FMA      (1u << 12)
 #define CPUID1_ECX_XSAVE    (1u << 26)
 #define CPUID1_ECX_OSXSAVE  (1u << 27)
 #define CPUID1_ECX_AVX      (1u << 28)
 #define CPUID1_ECX_F16C     (1u << 29)
+#define CPUID1_EDX_HTT      (1u << 28)
 #define CPUID7_EBX_AVX2     (1u << 5)
-#define CPUID7_EBX_AVX512   0xdc230000u   /* F, DQ, IFMA, PF, ER, CD, BW, VL */
-#define CPUID7_ECX_HIDDEN   0x0000585au   /* AVX512 VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ; PKU, OSPKE */
-#define CPUID7_EDX_HIDDEN   0x03c0010cu   /* AVX512 4VNNIW, 4FMAPS, VP2INTERSECT, FP16; AMX */
+#define CPUID7_ECX_VAES     (3u << 9)     /* VAES, VPCLMULQDQ */
 #define CPUIDD1_EAX_XSAVES  (1u << 3)
 #define XCR0_AVX            4u
 #define CR4_OSXSAVE         (1ull << 18)
+
+/* SSE3 PCLMUL SSSE3 FMA CX16 PCID SSE4.1 SSE4.2 MOVBE POPCNT AES XSAVE OSXSAVE AVX F16C RDRAND hypervisor */
+#define CPUID1_ECX_ALLOWED  0xfeda3203u
+/* FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 HTT */
+#define CPUID1_EDX_ALLOWED  0x178bfbffu
+/* FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS RDSEED ADX SMAP CLFLUSHOPT CLWB SHA */
+#define CPUID7_EBX_ALLOWED  0x219c03a9u
+/* UMIP GFNI VAES VPCLMULQDQ RDPID */
+#define CPUID7_ECX_ALLOWED  0x00400704u
+/* FSRM */
+#define CPUID7_EDX_ALLOWED  0x00000010u
+/* LAHF CmpLegacy ABM SSE4A MisAlignSse 3DNowPrefetch XOP FMA4 TBM */
+#define CPUIDX1_ECX_ALLOWED 0x002109e3u
+/* leaf 1's EDX bits AMD mirrors, SYSCALL NX MMXEXT FFXSR 1G-pages RDTSCP LM 3DNowExt 3DNow */
+#define CPUIDX1_EDX_ALLOWED 0xefd3fbffu
+#define CPUIDX1_ECX_XOP_FMA4 ((1u << 11) | (1u << 16))
+#define CPUIDX7_EDX_INVTSC  (1u << 8)
+#define CPUIDX8_EBX_ALLOWED 0x00000005u   /* CLZERO, XSAVEERPTR */
 
 static void cpuid_native(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
@@ -117,9 +141,37 @@ static uint64_t vcpu_state(const struct vmm_vcpu *v, unsigned id)
     return value;
 }
 
-static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+/* Bits an APIC ID needs for `n` VCPUs (the topology leaves' shift). */
+static uint32_t id_bits(unsigned n)
+{
+    uint32_t bits = 0;
+    while ((1u << bits) < n)
+        bits++;
+    return bits;
+}
+
+static void cpuid_xsave(const struct vmm_vcpu *v, uint32_t subleaf, uint32_t r[4])
 {
     uint64_t mask = v->vm->xcr0_mask;
+    if (!mask || (subleaf >= 2 && (subleaf >= 63 || !(mask & (1ull << subleaf))))) {
+        r[0] = r[1] = r[2] = r[3] = 0;
+    } else if (subleaf == 0) {
+        r[0] = (uint32_t)mask;
+        r[3] = (uint32_t)(mask >> 32);
+        r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
+        r[2] = xsave_size(mask);
+    } else if (subleaf == 1) {
+        r[0] &= ~CPUIDD1_EAX_XSAVES;
+        r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
+        r[2] = r[3] = 0;
+    }
+}
+
+void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    uint64_t mask = v->vm->xcr0_mask;
+    unsigned n = v->vm->nvcpus;
+    uint32_t host_max[4];
 
     if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
         r[0] = r[1] = r[2] = r[3] = 0;
@@ -133,14 +185,23 @@ static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t suble
         }
         return;
     }
+    cpuid_native(leaf & 0x80000000u, 0, host_max);
+    uint32_t max = leaf & 0x80000000u ? CPUID_MAX_EXTENDED : CPUID_MAX_BASIC;
+    max = host_max[0] < max ? host_max[0] : max;
+    if (leaf > max) {
+        r[0] = r[1] = r[2] = r[3] = 0;
+        return;
+    }
     cpuid_native(leaf, subleaf, r);
     switch (leaf) {
+    case 0:
+    case 0x80000000u:
+        r[0] = max;
+        break;
     case 1:
-        r[2] |= 1u << 31;
-        r[2] &= ~((1u << 5) | (1u << 3) | (1u << 21));
-        r[1] = (r[1] & 0x0000ffffu) | (uint32_t)v->index << 24 |
-               (uint32_t)(v->vm->nvcpus & 0xff) << 16;
-        r[2] &= ~CPUID1_ECX_OSXSAVE;
+        r[1] = (r[1] & 0x0000ffffu) | (uint32_t)v->index << 24 | (uint32_t)(n & 0xff) << 16;
+        r[2] = (r[2] & CPUID1_ECX_ALLOWED & ~CPUID1_ECX_OSXSAVE) | 1u << 31;
+        r[3] = (r[3] & CPUID1_EDX_ALLOWED & ~CPUID1_EDX_HTT) | (n > 1 ? CPUID1_EDX_HTT : 0);
         if (!mask)
             r[2] &= ~CPUID1_ECX_XSAVE;
         if (!(mask & XCR0_AVX))
@@ -148,42 +209,56 @@ static void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t suble
         if ((r[2] & CPUID1_ECX_XSAVE) && (vcpu_state(v, COPRA_STATE_CR4) & CR4_OSXSAVE))
             r[2] |= CPUID1_ECX_OSXSAVE;
         break;
-    case 7:
-        if (subleaf != 0)
-            break;
-        r[1] &= ~CPUID7_EBX_AVX512;
-        if (!(mask & XCR0_AVX))
-            r[1] &= ~CPUID7_EBX_AVX2;
-        r[2] &= ~CPUID7_ECX_HIDDEN;
-        r[3] &= ~CPUID7_EDX_HIDDEN;
+    case 2:
         break;
-    case 0xd:
-        if (subleaf == 0) {
-            r[0] = (uint32_t)mask;
-            r[3] = (uint32_t)(mask >> 32);
-            r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
-            r[2] = xsave_size(mask);
-        } else if (subleaf == 1) {
-            r[0] &= ~CPUIDD1_EAX_XSAVES;
-            r[1] = xsave_size(vcpu_state(v, COPRA_STATE_XCR0));
-            r[2] = r[3] = 0;
-        } else if (subleaf >= 63 || !(mask & (1ull << subleaf))) {
+    case 4:
+        if (r[0] & 0x1f)
+            r[0] = (r[0] & 0x03ffc3ffu) | (uint32_t)(n - 1) << 26;
+        break;
+    case 7:
+        if (subleaf != 0) {
             r[0] = r[1] = r[2] = r[3] = 0;
+            break;
         }
-        if (!mask)
-            r[0] = r[1] = r[2] = r[3] = 0;
+        r[0] = 0;
+        r[1] &= CPUID7_EBX_ALLOWED;
+        r[2] &= CPUID7_ECX_ALLOWED;
+        r[3] &= CPUID7_EDX_ALLOWED;
+        if (!(mask & XCR0_AVX)) {
+            r[1] &= ~CPUID7_EBX_AVX2;
+            r[2] &= ~CPUID7_ECX_VAES;
+        }
         break;
     case 0xb:
-    case 0x1f:
+        r[0] = subleaf == 0 ? 0 : subleaf == 1 ? id_bits(n) : 0;
+        r[1] = subleaf == 0 ? 1 : subleaf == 1 ? n : 0;
+        r[2] = (subleaf & 0xff) | (subleaf < 2 ? (subleaf + 1) << 8 : 0);
         r[3] = v->index;
         break;
-    case 0x80000001u:
-        r[2] &= ~(1u << 2);
+    case 0xd:
+        cpuid_xsave(v, subleaf, r);
         break;
-    case 0x8000000au:
-        r[0] = r[1] = r[2] = r[3] = 0;
+    case 0x80000001u:
+        r[2] &= CPUIDX1_ECX_ALLOWED;
+        r[2] = (r[2] & ~2u) | (n > 1 ? 2u : 0);
+        if (!(mask & XCR0_AVX))
+            r[2] &= ~CPUIDX1_ECX_XOP_FMA4;
+        r[3] &= CPUIDX1_EDX_ALLOWED;
+        break;
+    case 0x80000002u: case 0x80000003u: case 0x80000004u:   /* brand string */
+    case 0x80000005u: case 0x80000006u:                      /* cache and TLB */
+        break;
+    case 0x80000007u:
+        r[0] = r[1] = r[2] = 0;
+        r[3] &= CPUIDX7_EDX_INVTSC;
+        break;
+    case 0x80000008u:
+        r[1] &= CPUIDX8_EBX_ALLOWED;
+        r[2] = (id_bits(n) << 12) | (n - 1);
+        r[3] = 0;
         break;
     default:
+        r[0] = r[1] = r[2] = r[3] = 0;
         break;
     }
 }
@@ -198,6 +273,20 @@ static void exit_cpuid(struct vmm_vcpu *v)
     v->run->regs.gpr[COPRA_RCX] = r[2];
     v->run->regs.gpr[COPRA_RDX] = r[3];
     regs_advance(v, CPUID_LENGTH);
+}
+
+/* Queue an exception for the guest's next entry (RIP stays: a fault). */
+static void vcpu_inject(struct vmm_vcpu *v, uint64_t event, const char *what)
+{
+    int r = coco_vcpu_set_state(v->handle, COPRA_STATE_PENDING_EVENT, event);
+    if (r < 0)
+        coco_printf("vmm: vcpu %u: %s: injecting 0x%llx failed: %s\n", v->index, what,
+                    (unsigned long long)event, coco_strerror(r));
+}
+
+void vcpu_inject_gp(struct vmm_vcpu *v, const char *what)
+{
+    vcpu_inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | COPRA_EVENT_ERROR_CODE | 13, what);
 }
 
 /*
@@ -222,174 +311,7 @@ static void exit_xsetbv(struct vmm_vcpu *v)
         regs_advance(v, XSETBV_LENGTH);
         return;
     }
-    int r = coco_vcpu_set_state(v->handle, COPRA_STATE_PENDING_EVENT, event);
-    if (r < 0)
-        coco_printf("vmm: vcpu %u: XSETBV: injecting 0x%llx failed: %s\n", v->index,
-                    (unsigned long long)event, coco_strerror(r));
-}
-
-/* ---- MSR table -------------------------------------------------------- */
-
-/*
- * MSRs that are guest state live in the kernel's VMCB: reads and writes go
- * through VCPU_GET_STATE / VCPU_SET_STATE.  A few are emulated here.  Every
- * other MSR reads 0 and ignores writes, reported once per index; a real CPU
- * would raise #GP, but guests probe MSRs and a missing one should not kill
- * them.
- */
-#define MSR_TSC            0x10u
-#define MSR_APIC_BASE      0x1bu
-#define MSR_FEATURE_CONTROL 0x3au
-#define MSR_MTRR_CAP       0xfeu
-#define MSR_MTRR_DEF_TYPE  0x2ffu
-#define MSR_PAT            0x277u
-#define MSR_EFER           0xc0000080u
-#define MSR_VM_CR          0xc0010114u
-
-#define APIC_BASE_DEFAULT  0xfee00000ull
-#define APIC_BASE_ENABLE   (1ull << 11)
-#define APIC_BASE_BSP      (1ull << 8)
-#define EFER_LMA           (1ull << 10)
-#define MTRR_FIXED_WB      0x0606060606060606ull
-#define MTRR_CAP_VALUE     ((1ull << 10) | (1ull << 8))  /* WC, fixed ranges; no variable */
-#define VM_CR_VALUE        ((1ull << 4) | (1ull << 3))   /* SVMDIS, LOCK: no SVM here */
-
-static const struct {
-    uint32_t msr;
-    unsigned state;
-} msr_states[] = {
-    { MSR_EFER,         COPRA_STATE_EFER },
-    { MSR_PAT,          COPRA_STATE_PAT },
-    { 0x174u,           COPRA_STATE_SYSENTER_CS },
-    { 0x175u,           COPRA_STATE_SYSENTER_ESP },
-    { 0x176u,           COPRA_STATE_SYSENTER_EIP },
-    { 0xc0000081u,      COPRA_STATE_STAR },
-    { 0xc0000082u,      COPRA_STATE_LSTAR },
-    { 0xc0000083u,      COPRA_STATE_CSTAR },
-    { 0xc0000084u,      COPRA_STATE_SFMASK },
-    { 0xc0000100u,      COPRA_STATE_SEG(COPRA_FS, COPRA_SEG_BASE) },
-    { 0xc0000101u,      COPRA_STATE_SEG(COPRA_GS, COPRA_SEG_BASE) },
-    { 0xc0000102u,      COPRA_STATE_KERNEL_GS_BASE },
-};
-
-static bool msr_is_fixed_mtrr(uint32_t msr)
-{
-    return msr == 0x250u || msr == 0x258u || msr == 0x259u || (msr >= 0x268u && msr <= 0x26fu);
-}
-
-static bool msr_is_variable_mtrr(uint32_t msr)
-{
-    return msr >= 0x200u && msr <= 0x20fu;
-}
-
-static int msr_state_id(uint32_t msr)
-{
-    for (unsigned i = 0; i < sizeof msr_states / sizeof msr_states[0]; i++)
-        if (msr_states[i].msr == msr)
-            return (int)msr_states[i].state;
-    return -1;
-}
-
-/* Report an unknown MSR the first time it is used (per VM). */
-static void msr_unknown(struct vmm_vcpu *v, uint32_t msr, bool write, uint64_t value)
-{
-    struct vmm_vm *vm = v->vm;
-    bool first = true;
-
-    __atomic_add_fetch(write ? &vm->msr_unknown_writes : &vm->msr_unknown_reads, 1,
-                       __ATOMIC_RELAXED);
-    vmm_lock(&vm->devices_lock);
-    for (unsigned i = 0; i < vm->nmsr_logged; i++)
-        if (vm->msr_logged[i] == msr)
-            first = false;
-    if (first && vm->nmsr_logged < VMM_LOG_ONCE_MAX)
-        vm->msr_logged[vm->nmsr_logged++] = msr;
-    else
-        first = false;
-    vmm_unlock(&vm->devices_lock);
-    if (!first)
-        return;
-    if (write)
-        coco_printf("vmm: vcpu %u: write 0x%llx to unknown MSR 0x%x ignored (reported once)\n",
-                    v->index, (unsigned long long)value, msr);
-    else
-        coco_printf("vmm: vcpu %u: read of unknown MSR 0x%x returns 0 (reported once)\n",
-                    v->index, msr);
-}
-
-static uint64_t msr_read(struct vmm_vcpu *v, uint32_t msr)
-{
-    uint64_t value = 0;
-    int id = msr_state_id(msr);
-
-    if (id >= 0) {
-        int r = coco_vcpu_get_state(v->handle, (unsigned)id, &value);
-        if (r < 0) {
-            coco_printf("vmm: vcpu %u: MSR 0x%x: VCPU_GET_STATE(%d) failed: %s\n", v->index, msr,
-                        id, coco_strerror(r));
-            return 0;
-        }
-        return value;
-    }
-    switch (msr) {
-    case MSR_TSC: {
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        return (uint64_t)hi << 32 | lo;
-    }
-    case MSR_APIC_BASE:
-        return APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->index == 0 ? APIC_BASE_BSP : 0);
-    case MSR_FEATURE_CONTROL:
-        return 1;   /* locked, VMX off */
-    case MSR_MTRR_CAP:
-        return MTRR_CAP_VALUE;
-    case MSR_MTRR_DEF_TYPE:
-        return __atomic_load_n(&v->vm->mtrr_def_type, __ATOMIC_RELAXED);
-    case MSR_VM_CR:
-        return VM_CR_VALUE;
-    default:
-        break;
-    }
-    if (msr_is_fixed_mtrr(msr))
-        return MTRR_FIXED_WB;
-    if (msr_is_variable_mtrr(msr))
-        return 0;
-    msr_unknown(v, msr, false, 0);
-    return 0;
-}
-
-static void msr_write(struct vmm_vcpu *v, uint32_t msr, uint64_t value)
-{
-    int id = msr_state_id(msr);
-
-    if (id >= 0) {
-        if (msr == MSR_EFER) {
-            /* EFER.LMA is read-only (APM vol. 2 §3.1.7): keep the current one. */
-            uint64_t current = 0;
-            coco_vcpu_get_state(v->handle, COPRA_STATE_EFER, &current);
-            value = (value & ~EFER_LMA) | (current & EFER_LMA);
-        }
-        int r = coco_vcpu_set_state(v->handle, (unsigned)id, value);
-        if (r < 0)
-            coco_printf("vmm: vcpu %u: MSR 0x%x <- 0x%llx: VCPU_SET_STATE(%d) failed: %s\n",
-                        v->index, msr, (unsigned long long)value, id, coco_strerror(r));
-        return;
-    }
-    switch (msr) {
-    case MSR_MTRR_DEF_TYPE:
-        __atomic_store_n(&v->vm->mtrr_def_type, value & 0xcffull, __ATOMIC_RELAXED);
-        return;
-    case MSR_TSC:
-    case MSR_APIC_BASE:     /* no APIC model to move or disable yet */
-    case MSR_FEATURE_CONTROL:
-    case MSR_VM_CR:
-        return;
-    default:
-        break;
-    }
-    if (msr_is_fixed_mtrr(msr) || msr_is_variable_mtrr(msr))
-        return;
-    msr_unknown(v, msr, true, value);
+    vcpu_inject(v, event, "XSETBV");
 }
 
 /* ---- Serial output ---------------------------------------------------- */
@@ -455,13 +377,21 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
     case COPRA_EXIT_XSETBV:
         exit_xsetbv(v);
         break;
-    case COPRA_EXIT_MSR_READ:
-        regs_set_edx_eax(v, msr_read(v, run->msr.index));
+    case COPRA_EXIT_MSR_READ: {
+        uint64_t value;
+        if (!msr_read(v, run->msr.index, &value)) {
+            vcpu_inject_gp(v, "RDMSR");
+            break;
+        }
+        regs_set_edx_eax(v, value);
         regs_advance(v, MSR_LENGTH);
         break;
+    }
     case COPRA_EXIT_MSR_WRITE:
-        msr_write(v, run->msr.index, run->msr.value);
-        regs_advance(v, MSR_LENGTH);
+        if (msr_write(v, run->msr.index, run->msr.value))
+            regs_advance(v, MSR_LENGTH);
+        else
+            vcpu_inject_gp(v, "WRMSR");
         break;
     case COPRA_EXIT_VMMCALL:
         run->regs.gpr[COPRA_RAX] = VMMCALL_ENOSYS;

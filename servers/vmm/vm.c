@@ -109,6 +109,18 @@ static int modules_read(const struct vmm_config *config, const struct loader_pla
     return 0;
 }
 
+/* What the MSR model needs from the CPUID policy (leaves without VCPU state). */
+static void vm_cpu_features(struct vmm_vm *vm)
+{
+    struct vmm_vcpu probe = { .vm = vm };
+    uint32_t ext[4], l7[4], addr[4];
+    cpuid_policy(&probe, 0x80000001u, 0, ext);
+    cpuid_policy(&probe, 7, 0, l7);
+    cpuid_policy(&probe, 0x80000008u, 0, addr);
+    vm->has_tsc_aux = (ext[3] & (1u << 27)) || (l7[2] & (1u << 22));   /* RDTSCP, RDPID */
+    vm->phys_bits = (addr[0] & 0xff) ? addr[0] & 0xff : 36;
+}
+
 static int setup_fail(const char *what, int64_t error)
 {
     coco_printf("vmm: %s failed: %s%s\n", what, coco_strerror(error),
@@ -147,15 +159,17 @@ static int vcpu_set_entry(struct vmm_vcpu *v, const struct loader_plan *plan, ui
         { COPRA_STATE_GPR0 + COPRA_RAX, rax },
         { COPRA_STATE_GPR0 + COPRA_RBX, rbx },
         { COPRA_STATE_RFLAGS, 2 },
+        { COPRA_STATE_TSC_OFFSET, v->vm->tsc_offset },
     };
-    struct copra_batch_call calls[4];
-    struct copra_batch_result results[4];
+    struct copra_batch_call calls[5];
+    struct copra_batch_result results[5];
 
-    for (unsigned i = 0; i < 4; i++)
+    msr_vcpu_reset(v);
+    for (unsigned i = 0; i < 5; i++)
         calls[i] = (struct copra_batch_call){
             .nr = COPRA_SYS_VCPU_SET_STATE, .args = { v->handle, values[i][0], values[i][1] },
         };
-    int64_t done = coco_batch(calls, results, 4, COPRA_BATCH_STOP_ON_ERROR);
+    int64_t done = coco_batch(calls, results, 5, COPRA_BATCH_STOP_ON_ERROR);
     if (done < 0)
         return setup_fail("BATCH of VCPU_SET_STATE", done);
     for (int64_t i = 0; i < done; i++)
@@ -319,6 +333,8 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     vm->ncpus = info.ncpus;
     vm->xcr0_mask = vmm_host_xcr0() & VMM_XCR0_POLICY;
     vm->tsc_hz = info.tsc_hz;
+    vm->tsc_offset = msr_vm_tsc_offset();
+    vm_cpu_features(vm);
     vm->console = console;
     status = devmodels_configure(vm);
     if (status != 0)

@@ -79,6 +79,8 @@ struct vmm_vcpu {
     char line[VMM_SERIAL_LINE_MAX];    /* debug-console output up to the next '\n' */
     unsigned line_len;
     uint64_t models_generation;   /* vm->models_generation when the last WAIT began */
+    /* MSRs this VMM models (msr.c). */
+    uint64_t apic_base, misc_enable, mcg_status, hwcr, de_cfg, tsc_offset;
 };
 
 /* One MMIO or IOIO range a device model serves. */
@@ -124,6 +126,9 @@ struct vmm_vm {
     unsigned nvcpus, ncpus;
     uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */
     uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD, XSETBV) */
+    uint64_t tsc_offset;          /* every VCPU's initial COPRA_STATE_TSC_OFFSET (msr.c) */
+    unsigned phys_bits;           /* MAXPHYADDR the guest sees (CPUID 0x8000_0008) */
+    bool has_tsc_aux;             /* CPUID shows RDTSCP or RDPID: TSC_AUX exists */
     struct vmm_vcpu *vcpus;
 
     /* Stopping (see above).  `stopping` goes 0 -> 1 once. */
@@ -138,14 +143,14 @@ struct vmm_vm {
     uint64_t port_sequence;       /* port 0x510 */
     uint64_t port_sum, port_sum_count;  /* ports 0x514, 0x518 */
     uint8_t mmio_scratch[VMM_MMIO_SCRATCH_SIZE];
-    uint64_t mtrr_def_type;       /* MSR 0x2ff (vcpu.c) */
+    uint64_t mtrr_def_type;       /* MSR 0x2ff (msr.c) */
     /* Unclaimed accesses, counted with atomics. */
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
     uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;
     uint64_t msr_unknown_reads, msr_unknown_writes;
     unsigned io_logged, mmio_logged;
 
-    /* MSR indexes already reported as unknown (vcpu.c), under devices_lock. */
+    /* MSR indexes already reported as unknown (msr.c), under devices_lock. */
     uint32_t msr_logged[VMM_LOG_ONCE_MAX];
     unsigned nmsr_logged;
 
@@ -196,6 +201,18 @@ static inline uint64_t vmm_host_xcr0(void)
 /* vcpu.c: the thread serving one VCPU's exits (coco_thread_spawn entry). */
 int vcpu_thread(void *vcpu);
 void vcpu_serial_flush(struct vmm_vcpu *v);
+/* Queue #GP(0) for the guest's next entry; `what` names the cause in a log. */
+void vcpu_inject_gp(struct vmm_vcpu *v, const char *what);
+/* The CPUID leaf the VCPU sees (vcpu.c). */
+void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
+
+/* msr.c: RDMSR/WRMSR as KVM models them; false means #GP(0). */
+bool msr_read(struct vmm_vcpu *v, uint32_t msr, uint64_t *value);
+bool msr_write(struct vmm_vcpu *v, uint32_t msr, uint64_t value);
+/* The reset values of a VCPU's modelled MSRs (vm->tsc_offset set first). */
+void msr_vcpu_reset(struct vmm_vcpu *v);
+/* A TSC offset that makes the guest's TSC read about 0 now. */
+uint64_t msr_vm_tsc_offset(void);
 
 /* devices.c: ports and MMIO nobody else claims; the test interrupt service. */
 uint64_t devices_io_in(struct vmm_vcpu *v, uint16_t port, unsigned size);
