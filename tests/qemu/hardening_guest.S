@@ -14,7 +14,7 @@
     .globl g32_start, g32_end, g64_start, g64_end
     .globl g32_ltr0, g32_ltr
     .globl g32_handlers, g32_int80, g32_cr0, g32_cr4, g32_spin, g32_ins, g32_movs, g32_x87, g32_tss
-    .globl g64_handlers, g64_irq30, g64_dr, g64_cr8, g64_cr3
+    .globl g64_handlers, g64_irq30, g64_dr, g64_cr8, g64_cr3, g64_tscaux
 
 /* 32 exception handlers of 8 bytes (the same bytes in 32- and 64-bit code):
  * vector v at NAME + 8 * v reports v and halts. */
@@ -194,6 +194,13 @@ g64_cr8:
     jmp 1b
 
 /* CR3 with bits above MAXPHYADDR in long mode. */
+/* Reports the low byte of what RDTSCP reads as TSC_AUX, forever. */
+g64_tscaux:
+    rdtscp
+    movb %cl, %al
+    outb %al, $0x80
+    jmp g64_tscaux
+
 g64_cr3:
     movabsq $0x4000000000006000, %rax
     movq %rax, %cr3
