@@ -36,7 +36,8 @@ enum copra_exit_reason {
     COPRA_EXIT_CPUID     = 3,  /* run->cpuid; VMM sets RAX..RDX, advances RIP */
     COPRA_EXIT_MSR_READ  = 4,  /* run->msr; VMM sets RAX/RDX, advances RIP */
     COPRA_EXIT_MSR_WRITE = 5,  /* run->msr.value = EDX:EAX                 */
-    COPRA_EXIT_HLT       = 6,  /* HLT with RFLAGS.IF = 0: nothing can wake it */
+    COPRA_EXIT_HLT       = 6,  /* (ABI 7) every VCPU of the VM is halted with RFLAGS.IF = 0
+                                  or waits for a SIPI: nothing inside the VM can wake it */
     COPRA_EXIT_SHUTDOWN  = 7,  /* triple fault: the VCPU cannot run on     */
     COPRA_EXIT_VMMCALL   = 8,  /* hypercall; RAX etc. in run->regs         */
     COPRA_EXIT_KICK      = 9,  /* VCPU_KICK, or another wait item became ready */
@@ -46,6 +47,17 @@ enum copra_exit_reason {
     COPRA_EXIT_XSETBV    = 13, /* (ABI 6) XSETBV: ECX, EDX:EAX in run->regs; the VMM
                                   checks it, SET_STATEs XCR0 and advances RIP by 3,
                                   or injects #GP/#UD (PENDING_EVENT) */
+    COPRA_EXIT_INIT      = 14, /* (ABI 7) an INIT (IRQ_INJECT COPRA_IRQ_INIT) reached the
+                                  VCPU: the VMM sets the INIT state; it now waits for a SIPI */
+    COPRA_EXIT_SIPI      = 15, /* (ABI 7) a SIPI woke it from wait-for-SIPI: run->sipi.vector;
+                                  the VMM sets CS = vector << 8, RIP = 0 */
+};
+
+/* COPRA_STATE_MP_STATE values: what the VCPU does at its next WAIT. */
+enum copra_mp_state {
+    COPRA_MP_RUNNABLE  = 0,   /* enters the guest */
+    COPRA_MP_HALTED    = 1,   /* HLT with IF = 0: only an NMI or INIT wakes it */
+    COPRA_MP_WAIT_SIPI = 2,   /* after INIT: only a SIPI (or INIT) wakes it */
 };
 
 /* run->dirty: state groups the VMM changed in the run page, loaded by the
@@ -109,6 +121,9 @@ struct copra_run_page {
             uint64_t value;
         } msr;
         struct {
+            uint32_t vector;     /* COPRA_EXIT_SIPI: the start page is vector << 12 */
+        } sipi;
+        struct {
             uint64_t code;       /* platform exit code (SVM EXITCODE) */
             uint64_t info1, info2;
         } fail;
@@ -156,6 +171,7 @@ enum copra_state_id {
     COPRA_STATE_XCR0      = 48,     /* (ABI 6) the guest's XCR0 (reset value 1) */
     COPRA_STATE_TSC_OFFSET = 49,    /* (ABI 7) added to the host TSC for the guest's RDTSC(P) */
     COPRA_STATE_TSC_AUX   = 50,     /* (ABI 7) what the guest's RDTSCP/RDPID read; bits 63:32 zero */
+    COPRA_STATE_MP_STATE  = 51,     /* (ABI 7) enum copra_mp_state */
     COPRA_STATE_SEG_BASE_ID = 64,   /* segments: 64 + 4 * seg + field */
     COPRA_STATE_COUNT = 64 + 4 * 8,
 };
@@ -170,8 +186,12 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
 #define COPRA_EVENT_TYPE_EXC   (3ull << 8)
 #define COPRA_EVENT_ERROR_CODE (1ull << 11)   /* error code in bits 32-63 */
 
-/* IRQ_INJECT value: a vector 0x10-0xFF, or COPRA_IRQ_NMI. */
+/* IRQ_INJECT value: a vector 0x10-0xFF, COPRA_IRQ_NMI, COPRA_IRQ_INIT, or
+ * COPRA_IRQ_SIPI(v) (ignored unless the VCPU waits for a SIPI; the first
+ * one counts, as on the CPU). */
 #define COPRA_IRQ_NMI 0x100u
+#define COPRA_IRQ_INIT 0x101u
+#define COPRA_IRQ_SIPI(v) (0x200u | ((v) & 0xFFu))
 
 /*
  * MMIO and IOIO event ranges (MMIO_EVENT, IOIO_EVENT).  An exit inside a

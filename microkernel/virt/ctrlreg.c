@@ -105,6 +105,8 @@ int ctrl_check_state(unsigned id, uint64_t value)
     case COPRA_STATE_DR7:
     case COPRA_STATE_TSC_AUX:
         return value >> 32 ? COPRA_EINVAL : COPRA_OK;
+    case COPRA_STATE_MP_STATE:
+        return value > COPRA_MP_WAIT_SIPI ? COPRA_EINVAL : COPRA_OK;
     case COPRA_STATE_PENDING_EVENT:
         return !(value & COPRA_EVENT_VALID) || event_valid(value) ? COPRA_OK : COPRA_EINVAL;
     case COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR): {

@@ -23,7 +23,8 @@
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
 #define MSR_EFER_INDEX 0xC0000080u
-#define PARK (-1)
+#define PARK (-1)   /* HLT with IF = 1: an interrupt wakes it */
+#define HALT (-2)   /* HLT with IF = 0: an NMI or INIT wakes it */
 
 struct irq {
     struct kobject obj;
@@ -630,11 +631,8 @@ static int vcpu_run_once(struct vcpu *v)
         platform->request_window(v, false);
         return 0;
     case VMX_HLT:
-        if (state(v, COPRA_STATE_RFLAGS) & RFLAGS_IF) {
-            set_rip(v, state(v, COPRA_STATE_RIP) + 1);
-            return PARK;
-        }
-        return COPRA_EXIT_HLT;
+        set_rip(v, state(v, COPRA_STATE_RIP) + 1);   /* an NMI returns past it, as on the CPU */
+        return state(v, COPRA_STATE_RFLAGS) & RFLAGS_IF ? PARK : HALT;
     case VMX_IO:
         return vcpu_route(v, exit_io(v, &e));
     case VMX_NPF:
@@ -710,6 +708,60 @@ static void others_watch(struct waitq **queues, struct waiter *w, unsigned count
     }
 }
 
+/* Under the scheduler lock: the VCPU's enum copra_mp_state, and the VM's
+ * count of runnable VCPUs that tells when the whole VM is halted. */
+static void mp_set(struct vcpu *v, uint64_t s)
+{
+    __atomic_add_fetch(&v->vm->runnable, (s == COPRA_MP_RUNNABLE) - (v->mp_state == COPRA_MP_RUNNABLE),
+                       __ATOMIC_RELAXED);
+    v->mp_state = s;
+    v->halt_reported &= s != COPRA_MP_RUNNABLE;
+}
+
+/*
+ * INIT and SIPI as the CPU takes them, before an entry (scheduler lock): an
+ * INIT leaves the VCPU waiting for a SIPI (the VMM sets the INIT state on
+ * COPRA_EXIT_INIT); a SIPI then ends the wait (COPRA_EXIT_SIPI); an NMI or
+ * INIT ends a HLT with IF = 0.  0: enter; PARK: wait for one of those; else
+ * an exit reason.  A VM whose every VCPU is halted or waits for a SIPI is
+ * reported once, by the VCPU that completed it (COPRA_EXIT_HLT).
+ */
+static int vcpu_mp(struct vcpu *v)
+{
+    if (v->init_pending) {
+        v->init_pending = false;
+        v->nmi_pending = false;
+        v->pending_event = 0;
+        memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        return COPRA_EXIT_INIT;
+    }
+    if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector >= 0) {
+        v->run->sipi.vector = (uint32_t)v->sipi_vector;
+        v->sipi_vector = -1;
+        mp_set(v, COPRA_MP_RUNNABLE);
+        return COPRA_EXIT_SIPI;
+    }
+    if (v->mp_state == COPRA_MP_HALTED && v->nmi_pending)
+        mp_set(v, COPRA_MP_RUNNABLE);
+    if (v->mp_state == COPRA_MP_RUNNABLE)
+        return 0;
+    if (__atomic_load_n(&v->vm->runnable, __ATOMIC_RELAXED) == 0 && !v->halt_reported) {
+        v->halt_reported = true;
+        return COPRA_EXIT_HLT;
+    }
+    return PARK;
+}
+
+/* Under the scheduler lock: something that ends the VCPU's park. */
+static bool vcpu_wakes(struct vcpu *v)
+{
+    if (v->init_pending || v->kick)
+        return true;
+    if (v->mp_state == COPRA_MP_WAIT_SIPI)
+        return v->sipi_vector >= 0;
+    return v->mp_state == COPRA_MP_HALTED ? v->nmi_pending : irq_any(v);
+}
+
 int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, struct waitable **states,
                   struct waitq **queues, unsigned count, uint64_t deadline, bool poll)
 {
@@ -750,6 +802,11 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
             ret = COPRA_ETIMEOUT;
             break;
         }
+        reason = vcpu_mp(v);
+        if (reason > 0)
+            break;
+        if (reason == PARK)
+            goto park;
         if (count > 1)
             others_watch(queues, w, count, vi, self, true);
         self->in_guest = true;
@@ -761,6 +818,7 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
          * process seen late costs one more entry: in_guest stays set, so
          * their IPI still forces that entry out. */
         while (reason == 0 && count == 1 && !deadline && !poll && !__atomic_load_n(&v->kick, __ATOMIC_RELAXED) &&
+               !__atomic_load_n(&v->init_pending, __ATOMIC_RELAXED) &&
                !__atomic_load_n(&self->proc->exiting, __ATOMIC_RELAXED) && !cpu_this()->runq_head)
             reason = vcpu_run_once(v);
 
@@ -769,11 +827,16 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         __atomic_store_n(&v->entered_gen, 0, __ATOMIC_RELEASE);
         if (count > 1)
             others_watch(queues, w, count, vi, self, false);
+        if (reason == HALT) {
+            mp_set(v, COPRA_MP_HALTED);
+            continue;   /* vcpu_mp: the VM may be halted as a whole */
+        }
         if (reason == PARK) {
-            /* HLT with interrupts enabled: sleep until something can wake the
+park:
+            /* HLT, or waiting for a SIPI: sleep until something can wake the
              * guest.  Other items that become ready meanwhile are reported
              * (their signals were taken, so they must not be dropped). */
-            while (!irq_any(v) && !v->kick && !self->proc->exiting &&
+            while (!vcpu_wakes(v) && !self->proc->exiting &&
                    !(deadline && time_ns() >= deadline) &&
                    !(ret = count > 1 ? others_take(items, states, count, vi) : 0)) {
                 others_watch(queues, w, count, vi, self, true);
@@ -816,6 +879,8 @@ static void vcpu_destroy(struct kobject *o)
     struct vcpu *v = container_of(o, struct vcpu, obj);
     uint64_t f = spin_lock_irqsave(&v->vm->lock);
     v->vm->vcpus[v->index] = NULL;
+    if (v->mp_state == COPRA_MP_RUNNABLE)
+        __atomic_sub_fetch(&v->vm->runnable, 1, __ATOMIC_RELAXED);
     spin_unlock_irqrestore(&v->vm->lock, f);
     if (v->arch)
         platform->vcpu_destroy(v);
@@ -855,6 +920,7 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
     v->vm = vm;   /* takes over the lookup's reference */
     v->index = (uint32_t)index;
     v->cpu = (int32_t)cpu;
+    v->sipi_vector = -1;
     uint64_t f = spin_lock_irqsave(&vm->lock);
     if (vm->vcpus[index])
         err = COPRA_EEXIST;
@@ -866,6 +932,7 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         kfree(v);
         return err;
     }
+    __atomic_add_fetch(&vm->runnable, 1, __ATOMIC_RELAXED);   /* COPRA_MP_RUNNABLE; vcpu_destroy undoes it */
     if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v) || fpu_vcpu_init(v)) {
         kobject_put(&v->obj);
         return COPRA_ENOMEM;
@@ -893,6 +960,13 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
         err = fpu_set_xcr0(v, *value);
     else if (id == COPRA_STATE_XCR0)
         *value = v->fpu.xcr0;
+    else if (id == COPRA_STATE_MP_STATE && write) {
+        uint64_t s = sched_lock();
+        mp_set(v, *value);
+        v->sipi_vector = -1;
+        sched_unlock(s);
+    } else if (id == COPRA_STATE_MP_STATE)
+        *value = v->mp_state;
     else if (slot && write)
         *slot = id == COPRA_STATE_PENDING_EVENT && !(*value & COPRA_EVENT_VALID) ? 0 : *value;
     else if (slot)
@@ -980,15 +1054,25 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
     if (err)
         return err;
     struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
-    if (vector != COPRA_IRQ_NMI && (vector < 0x10 || vector > 0xff)) {
+    if (vector != COPRA_IRQ_NMI && vector != COPRA_IRQ_INIT && (vector < 0x10 || vector > 0xff) &&
+        (vector & ~0xFFull) != COPRA_IRQ_SIPI(0)) {
         kobject_put(o);
         return COPRA_EINVAL;
     }
     uint64_t f = sched_lock();
     if (vector == COPRA_IRQ_NMI)
         v->nmi_pending = true;
-    else
-        __atomic_or_fetch(&v->irq_pending[vector / 64], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+    else if (vector == COPRA_IRQ_INIT) {
+        v->init_pending = true;   /* reported at the next entry (vcpu_mp) */
+        mp_set(v, COPRA_MP_WAIT_SIPI);
+        v->sipi_vector = -1;
+    } else if (vector > 0xff) {   /* a SIPI */
+        if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector < 0)
+            v->sipi_vector = (int16_t)(vector & 0xFF);
+    } else {
+        unsigned word = (unsigned)vector / 64;
+        __atomic_or_fetch(&v->irq_pending[word & 3], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+    }
     waitq_wake_all_locked(&v->irq_waiters);
     sched_unlock(f);
     vcpu_kick_cpu(v);   /* a running guest takes it at the next entry */

@@ -66,6 +66,10 @@ struct vcpu {
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
     uint64_t dr[4], dr7;             /* the guest's; never loaded into the CPU (ctrlreg.c) */
     uint64_t tsc_aux;                /* the guest's TSC_AUX, in the MSR only while it runs */
+    /* INIT/SIPI and halting (scheduler lock): enum copra_mp_state. */
+    uint64_t mp_state;
+    bool init_pending, halt_reported;
+    int16_t sipi_vector;             /* -1: none since the INIT */
     bool state_set;                  /* the VMM set state: check it before the next entry */
     /* A request posted to a device model's range (scheduler lock). */
     enum { IO_IDLE, IO_WAITING, IO_DONE, IO_GONE } io_state;

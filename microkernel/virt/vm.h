@@ -31,6 +31,7 @@ struct vm {
     uint64_t npt_root;          /* backend: nested page table / EPT root */
     uint32_t asid;
     volatile uint64_t tlb_gen;  /* bumped when a guest mapping goes away */
+    int32_t runnable;           /* VCPUs in COPRA_MP_RUNNABLE (scheduler lock; vcpu.c) */
 };
 
 /* Finds the RAM page behind `gpa`: its host-physical address, or 0 (MMIO). */

@@ -129,9 +129,22 @@ bool irqchip_deliver(void *ctx, const struct apic_message *m)
                 break;
             }
         break;
+    case APIC_DM_INIT:
+    case APIC_DM_STARTUP:
+        /* The kernel holds the VCPU in wait-for-SIPI after an INIT and
+         * takes the first SIPI (IRQ_INJECT); INIT also resets the LAPIC,
+         * all but its ID, as on the CPU. */
+        for (unsigned i = 0; i < chip->nvcpus; i++)
+            if (lapic_matches(&chip->lapic[i], m)) {
+                if (m->delivery_mode == APIC_DM_INIT)
+                    lapic_reset(&chip->lapic[i], i);
+                inject(chip, i, m->delivery_mode == APIC_DM_INIT ? IRQCHIP_VECTOR_INIT
+                                                                 : IRQCHIP_VECTOR_SIPI(m->vector));
+                accepted = true;
+            }
+        break;
     default:
-        /* INIT, STARTUP, SMI: the VMM starts every VCPU itself (see
-         * servers/vmm/vm.h); counted and dropped. */
+        /* SMI: no SMM here; counted and dropped. */
         chip->stats.ignored_messages++;
         return true;
     }

@@ -36,11 +36,13 @@
 #define IRQCHIP_GSIS       IOAPIC_PINS
 #define IRQCHIP_INJECT_MAX 256u
 #define IRQCHIP_VECTOR_NMI 0x100u     /* = COPRA_IRQ_NMI */
+#define IRQCHIP_VECTOR_INIT 0x101u    /* = COPRA_IRQ_INIT */
+#define IRQCHIP_VECTOR_SIPI(v) (0x200u | ((v) & 0xFFu))   /* = COPRA_IRQ_SIPI(v) */
 #define IRQCHIP_NO_PIC_IRQ 0xFFu
 
 struct irqchip_injection {
     uint16_t vcpu;
-    uint16_t vector;          /* 0x10..0xff or IRQCHIP_VECTOR_NMI */
+    uint16_t vector;          /* 0x10..0xff, IRQCHIP_VECTOR_NMI, _INIT or _SIPI(v) */
 };
 
 struct irqchip_stats {

@@ -284,6 +284,10 @@ static void icr_send(struct lapic *l, struct lapic_write_effect *effect)
         lapic_error(l, LAPIC_ESR_SEND_ILLEGAL);
         return;
     }
+    /* INIT level de-assert (level 0, level-triggered): only the 82489DX
+     * acted on it; as QEMU and KVM, nothing is sent. */
+    if (m.delivery_mode == APIC_DM_INIT && !(low & (1u << 14)) && (low & (1u << 15)))
+        return;
     effect->send = true;
     effect->message = m;
 }

@@ -355,6 +355,15 @@ static enum vmm_config_status guest_option(struct parser *p, const struct token 
         return token_copy(p, p->config->guest_cmdline, sizeof p->config->guest_cmdline, value.start,
                           value.len);
     }
+    if (token_is(&key, "aps")) {
+        if (token_is(&value, "sipi"))
+            p->config->guest_aps = VMM_APS_SIPI;
+        else if (token_is(&value, "entry"))
+            p->config->guest_aps = VMM_APS_ENTRY;
+        else
+            return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "guest: aps=%t (sipi or entry)", &value);
+        return VMM_CONFIG_OK;
+    }
     if (token_is(&key, "expect")) {
         if (token_is(&value, "shutdown"))
             p->config->guest_expect = VMM_EXPECT_SHUTDOWN;
@@ -368,7 +377,7 @@ static enum vmm_config_status guest_option(struct parser *p, const struct token 
         return VMM_CONFIG_OK;
     }
     return parser_fail(p, VMM_CONFIG_EBAD_PARAM,
-                       "guest: unknown option %t (cmdline= or expect=)", &key);
+                       "guest: unknown option %t (cmdline=, aps= or expect=)", &key);
 }
 
 static enum vmm_config_status directive_guest(struct parser *p)

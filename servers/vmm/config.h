@@ -20,6 +20,10 @@
  *                                      line (multiboot; quote it for
  *                                      spaces; at most
  *                                      VMM_CONFIG_CMDLINE_MAX bytes);
+ *                                    aps=sipi|entry  application processors
+ *                                      wait for INIT/SIPI (default, as on a
+ *                                      PC) or start at the entry with EBX =
+ *                                      VCPU index;
  *                                    expect=shutdown|halt  the VM stopping
  *                                      by a triple fault (shutdown) or by
  *                                      HLT with interrupts off (halt) is
@@ -60,6 +64,12 @@ enum vmm_guest_format {
     VMM_GUEST_NONE = 0,       /* no `guest` line */
     VMM_GUEST_FLAT,
     VMM_GUEST_MULTIBOOT,
+};
+
+/* How the application processors start (guest ... aps=). */
+enum vmm_guest_aps {
+    VMM_APS_SIPI = 0,         /* default: wait for INIT and SIPI, as on a PC */
+    VMM_APS_ENTRY,            /* at the image's entry with EBX = VCPU index (Copra's test guests) */
 };
 
 /* What stopping the VM the guest declares a success (guest ... expect=). */
@@ -109,6 +119,7 @@ struct vmm_config {
     enum vmm_guest_format guest_format;
     char guest_cmdline[VMM_CONFIG_CMDLINE_MAX + 1]; /* "" without cmdline= */
     enum vmm_guest_expect guest_expect;
+    enum vmm_guest_aps guest_aps;
 
     unsigned nmodules;
     struct vmm_config_module modules[VMM_CONFIG_MODULES_MAX];

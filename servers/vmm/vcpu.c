@@ -10,7 +10,9 @@
  *                 mask: XCR0 set and RIP += 3, or #GP/#UD injected.
  *   MSR           msr.c; RIP += 2, or #GP(0) injected.
  *   VMMCALL       no hypercalls yet: RAX = -1000 (as KVM's -KVM_ENOSYS); RIP += 3.
- *   HLT (IF=0), SHUTDOWN, FAIL, UNHANDLED: the VM stops.
+ *   INIT, SIPI     the INIT state, then CS:IP = vector << 8 : 0 (irqd sends them).
+ *   HLT (every VCPU halted with IF=0 or waiting for a SIPI), SHUTDOWN,
+ *                 FAIL, UNHANDLED: the VM stops.
  *   DEVICE_GONE   a device model died mid-request: devmodels.c restarts it
  *                 (or stops the VM: the debug-exit model's exit).
  *   KICK          nothing (the VM is stopping, or another item woke us).
@@ -275,6 +277,88 @@ static void exit_cpuid(struct vmm_vcpu *v)
     regs_advance(v, CPUID_LENGTH);
 }
 
+int vcpu_set_states(struct vmm_vcpu *v, const uint64_t (*values)[2], unsigned n)
+{
+    struct copra_batch_call calls[COPRA_BATCH_MAX];
+    struct copra_batch_result results[COPRA_BATCH_MAX];
+
+    for (unsigned done = 0; done < n;) {
+        unsigned k = n - done < COPRA_BATCH_MAX ? n - done : COPRA_BATCH_MAX;
+        for (unsigned i = 0; i < k; i++)
+            calls[i] = (struct copra_batch_call){
+                .nr = COPRA_SYS_VCPU_SET_STATE, .args = { v->handle, values[done + i][0], values[done + i][1] },
+            };
+        int64_t r = coco_batch(calls, results, k, COPRA_BATCH_STOP_ON_ERROR);
+        if (r < 0)
+            return (int)r;
+        for (int64_t i = 0; i < r; i++)
+            if (results[i].result < 0) {
+                coco_printf("vmm: vcpu %u: VCPU_SET_STATE(%llu) failed: %s\n", v->index,
+                            (unsigned long long)values[done + i][0], coco_strerror(results[i].result));
+                return (int)results[i].result;
+            }
+        done += k;
+    }
+    return 0;
+}
+
+/*
+ * INIT (the kernel now holds the VCPU in wait-for-SIPI): the state the CPU
+ * takes, as KVM sets it (AMD APM vol. 2 table 14-1): real mode at
+ * F000:FFF0 with CS base 0xFFFF0000, CR0 CD|NW|ET, EFER 0, RDX the CPUID
+ * signature.  MSRs other than EFER and the x87/SSE state are kept.
+ */
+static void exit_init(struct vmm_vcpu *v)
+{
+    uint32_t sig[4];
+    cpuid_policy(v, 1, 0, sig);
+    uint64_t values[80][2];
+    unsigned n = 0;
+#define PUT(id, value) (values[n][0] = (id), values[n][1] = (value), n++)
+    for (unsigned r = 0; r < 16; r++)
+        PUT(COPRA_STATE_GPR0 + r, r == COPRA_RDX ? sig[0] : 0);
+    PUT(COPRA_STATE_CR0, 0x60000010u);
+    PUT(COPRA_STATE_CR2, 0);
+    PUT(COPRA_STATE_CR3, 0);
+    PUT(COPRA_STATE_CR4, 0);
+    PUT(COPRA_STATE_EFER, 0);
+    PUT(COPRA_STATE_CR8, 0);
+    PUT(COPRA_STATE_XCR0, 1);
+    PUT(COPRA_STATE_RFLAGS, 2);
+    PUT(COPRA_STATE_RIP, 0xfff0);
+    for (unsigned s = COPRA_ES; s <= COPRA_TR; s++) {
+        static const uint16_t attr[] = { 0x92, 0x9a, 0x92, 0x92, 0x92, 0x92, 0x82, 0x83 };
+        PUT(COPRA_STATE_SEG(s, COPRA_SEG_SEL), s == COPRA_CS ? 0xf000 : 0);
+        PUT(COPRA_STATE_SEG(s, COPRA_SEG_BASE), s == COPRA_CS ? 0xffff0000u : 0);
+        PUT(COPRA_STATE_SEG(s, COPRA_SEG_LIMIT), 0xffff);
+        PUT(COPRA_STATE_SEG(s, COPRA_SEG_ATTR), attr[s]);
+    }
+    PUT(COPRA_STATE_GDTR_BASE, 0);
+    PUT(COPRA_STATE_GDTR_LIMIT, 0xffff);
+    PUT(COPRA_STATE_IDTR_BASE, 0);
+    PUT(COPRA_STATE_IDTR_LIMIT, 0xffff);
+    for (unsigned d = 0; d < 4; d++)
+        PUT(COPRA_STATE_DR0 + d, 0);
+    PUT(COPRA_STATE_DR6, 0xffff0ff0u);
+    PUT(COPRA_STATE_DR7, 0x400);
+#undef PUT
+    if (vcpu_set_states(v, values, n) < 0)
+        vm_stop(v->vm, VMM_STATUS_VM_SETUP, "vcpu %u: setting the INIT state failed", v->index);
+}
+
+/* SIPI: the VCPU starts in real mode at vector << 12 (CS = vector << 8, IP 0). */
+static void exit_sipi(struct vmm_vcpu *v)
+{
+    uint64_t vector = v->run->sipi.vector;
+    const uint64_t values[][2] = {
+        { COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_SEL), vector << 8 },
+        { COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_BASE), vector << 12 },
+        { COPRA_STATE_RIP, 0 },
+    };
+    if (vcpu_set_states(v, values, 3) < 0)
+        vm_stop(v->vm, VMM_STATUS_VM_SETUP, "vcpu %u: setting the SIPI state failed", v->index);
+}
+
 /* Queue an exception for the guest's next entry (RIP stays: a fault). */
 static void vcpu_inject(struct vmm_vcpu *v, uint64_t event, const char *what)
 {
@@ -399,10 +483,16 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
         break;
     case COPRA_EXIT_KICK:
         break;
+    case COPRA_EXIT_INIT:
+        exit_init(v);
+        break;
+    case COPRA_EXIT_SIPI:
+        exit_sipi(v);
+        break;
     case COPRA_EXIT_HLT:
         vm_stop(v->vm, config->guest_expect == VMM_EXPECT_HALT ? 0 : VMM_STATUS_GUEST_CRASH,
-                "vcpu %u: HLT with interrupts disabled at rip 0x%llx (rflags 0x%llx): nothing "
-                "can wake it%s", v->index, (unsigned long long)run->regs.rip,
+                "vcpu %u: HLT with interrupts disabled at rip 0x%llx (rflags 0x%llx), every VCPU "
+                "halted or waiting for a SIPI: nothing can wake the VM%s", v->index, (unsigned long long)run->regs.rip,
                 (unsigned long long)run->regs.rflags,
                 config->guest_expect == VMM_EXPECT_HALT ? " (expected: expect=halt)" : "");
         break;

@@ -160,22 +160,14 @@ static int vcpu_set_entry(struct vmm_vcpu *v, const struct loader_plan *plan, ui
         { COPRA_STATE_GPR0 + COPRA_RBX, rbx },
         { COPRA_STATE_RFLAGS, 2 },
         { COPRA_STATE_TSC_OFFSET, v->vm->tsc_offset },
+        /* A PC's application processors wait for INIT and SIPI (aps=sipi). */
+        { COPRA_STATE_MP_STATE, v->index > 0 && v->vm->config->guest_aps == VMM_APS_SIPI ? COPRA_MP_WAIT_SIPI
+                                                                                          : COPRA_MP_RUNNABLE },
     };
-    struct copra_batch_call calls[5];
-    struct copra_batch_result results[5];
 
     msr_vcpu_reset(v);
-    for (unsigned i = 0; i < 5; i++)
-        calls[i] = (struct copra_batch_call){
-            .nr = COPRA_SYS_VCPU_SET_STATE, .args = { v->handle, values[i][0], values[i][1] },
-        };
-    int64_t done = coco_batch(calls, results, 5, COPRA_BATCH_STOP_ON_ERROR);
-    if (done < 0)
-        return setup_fail("BATCH of VCPU_SET_STATE", done);
-    for (int64_t i = 0; i < done; i++)
-        if (results[i].result < 0)
-            return setup_fail("VCPU_SET_STATE", results[i].result);
-    return 0;
+    int r = vcpu_set_states(v, values, sizeof values / sizeof values[0]);
+    return r < 0 ? setup_fail("VCPU_SET_STATE", r) : 0;
 }
 
 static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint32_t info)

@@ -201,6 +201,8 @@ static inline uint64_t vmm_host_xcr0(void)
 /* vcpu.c: the thread serving one VCPU's exits (coco_thread_spawn entry). */
 int vcpu_thread(void *vcpu);
 void vcpu_serial_flush(struct vmm_vcpu *v);
+/* VCPU_SET_STATE of n {id, value} pairs in BATCHes; 0 or the first error. */
+int vcpu_set_states(struct vmm_vcpu *v, const uint64_t (*values)[2], unsigned n);
 /* Queue #GP(0) for the guest's next entry; `what` names the cause in a log. */
 void vcpu_inject_gp(struct vmm_vcpu *v, const char *what);
 /* The CPUID leaf the VCPU sees (vcpu.c). */

@@ -129,10 +129,15 @@ START_TEST(test_guest_options)
                    "line 1: guest: option 'extra' is not key=value");
     ck_parse_fails("guest g flat =x", VMM_CONFIG_EBAD_PARAM, 1,
                    "line 1: guest: option '=x' is not key=value");
+    ck_assert_int_eq(parse("guest k.elf multiboot aps=entry"), VMM_CONFIG_OK);
+    ck_assert_int_eq(config.guest_aps, VMM_APS_ENTRY);
+    ck_assert_int_eq(parse("guest k.elf multiboot"), VMM_CONFIG_OK);
+    ck_assert_int_eq(config.guest_aps, VMM_APS_SIPI);
+    ck_parse_fails("guest g flat aps=all", VMM_CONFIG_EBAD_PARAM, 1, "line 1: guest: aps='all' (sipi or entry)");
     ck_parse_fails("guest g flat expect=crash", VMM_CONFIG_EBAD_PARAM, 1,
                    "line 1: guest: expect='crash' (exit, shutdown or halt)");
     ck_parse_fails("guest g flat colour=red", VMM_CONFIG_EBAD_PARAM, 1,
-                   "line 1: guest: unknown option 'colour' (cmdline= or expect=)");
+                   "line 1: guest: unknown option 'colour' (cmdline=, aps= or expect=)");
 }
 END_TEST
 

@@ -274,9 +274,14 @@ START_TEST(test_irqchip_ioapic_nmi_extint)
     irqchip_set_line(&chip, 0, true, 1);
     ck_assert_uint_eq(chip.ninject, 1);
     ck_assert_uint_eq(chip.inject[0].vector, 0x35);
-    /* INIT is counted and ignored. */
+    /* INIT through a redirection entry reaches the VCPU; SMI is counted and ignored. */
+    chip.ninject = 0;
     chip_ioapic_redir(6, 0x0000000000000500ull);
     irqchip_set_line(&chip, 6, true, 1);
+    ck_assert_uint_eq(chip.ninject, 1);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_INIT);
+    chip_ioapic_redir(7, 0x0000000000000200ull);
+    irqchip_set_line(&chip, 7, true, 1);
     ck_assert_uint_eq(chip.stats.ignored_messages, 1);
 }
 END_TEST

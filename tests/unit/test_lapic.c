@@ -281,10 +281,22 @@ START_TEST(test_ipi_fixed_and_shorthands)
     ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_NMI);
     chip.ninject = 0;
 
-    send_ipi(0, 1, 0x4500);             /* INIT: logged and ignored */
-    send_ipi(0, 1, 0x4608);             /* STARTUP */
-    ck_assert_uint_eq(chip.stats.ignored_messages, 2);
-    ck_assert_uint_eq(chip.ninject, 0);
+    /* INIT resets the target's LAPIC (its SVR too) and reaches it; the
+     * de-assert does nothing; STARTUP carries its vector. */
+    irqchip_lapic_write(&chip, 1, LAPIC_SVR, 4, 0x1FF);
+    send_ipi(0, 1, 0x4500);             /* INIT, assert */
+    ck_assert_uint_eq(chip.ninject, 1);
+    ck_assert_uint_eq(chip.inject[0].vcpu, 1);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_INIT);
+    ck_assert_uint_eq(irqchip_lapic_read(&chip, 1, LAPIC_SVR, 4) & 0x100, 0);
+    send_ipi(0, 1, 0x8500);             /* INIT level de-assert */
+    ck_assert_uint_eq(chip.ninject, 1);
+    send_ipi(0, 1, 0x4608);             /* STARTUP, vector 8 */
+    ck_assert_uint_eq(chip.ninject, 2);
+    ck_assert_uint_eq(chip.inject[1].vector, IRQCHIP_VECTOR_SIPI(8));
+    send_ipi(0, 1, 0x4200);             /* SMI: counted and ignored */
+    ck_assert_uint_eq(chip.stats.ignored_messages, 1);
+    chip.ninject = 0;
 }
 END_TEST
 
