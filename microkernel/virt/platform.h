@@ -31,6 +31,7 @@ enum vm_exit_kind {
     VMX_LTR,           /* LTR: the kernel loads TR itself */
     VMX_XSETBV,        /* the guest writes an XCR: the VMM checks it */
     VMX_FAIL,          /* the platform refused the entry; the backend reset the VCPU's state */
+    VMX_NONE,          /* the backend handled it (NMI blocking): enter again */
     VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
 };
 
@@ -75,6 +76,9 @@ struct platform {
     /* Whether an event is already queued for the next entry (e.g. one whose
      * delivery an exit interrupted, re-queued by the backend). */
     bool (*event_pending)(struct vcpu *v);
+    /* Whether an NMI can be injected now: not while the guest's handler of
+     * the last one runs (until its IRET), as the CPU blocks NMIs. */
+    bool (*nmi_allowed)(struct vcpu *v);
     /* Whether an external interrupt can be delivered now (IF=1, no shadow). */
     bool (*irq_window_open)(struct vcpu *v);
     /* Queue an event (COPRA_EVENT_* format) for the next entry, or ask for an

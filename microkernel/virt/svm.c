@@ -27,6 +27,7 @@
 #define INTERCEPT_CR0_SEL  (1u << 5)    /* CR0 writes that change bits other than TS, MP */
 #define INTERCEPT_TR_WRITE (1u << 13)   /* LTR */
 #define INTERCEPT_CPUID    (1u << 18)
+#define INTERCEPT_IRET     (1u << 20)
 #define INTERCEPT_INVD     (1u << 22)
 #define INTERCEPT_HLT      (1u << 24)
 #define INTERCEPT_IOIO     (1u << 27)
@@ -49,7 +50,9 @@
 #define EXIT_VINTR    0x64
 #define EXIT_CR0_SEL  0x65
 #define EXIT_TR_WRITE 0x6D
+#define EXIT_EXCP_DB  0x41
 #define EXIT_CPUID    0x72
+#define EXIT_IRET     0x74
 #define EXIT_HLT      0x78
 #define EXIT_IOIO     0x7B
 #define EXIT_MSR      0x7C
@@ -280,6 +283,8 @@ static void svm_vcpu_reset(struct vcpu *v)
     vmcb_reset_state(s->vmcb, v);
     s->last_cpu = -1;
     s->lme_hidden = false;
+    v->nmi_block = 0;
+    v->nmi_step = false;
 }
 
 static void svm_vcpu_destroy(struct vcpu *v)
@@ -429,7 +434,54 @@ static bool svm_irq_window_open(struct vcpu *v)
 
 static void svm_inject(struct vcpu *v, uint64_t event)
 {
-    ((struct svm_vcpu *)v->arch)->vmcb->eventinj = event;
+    struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
+    c->eventinj = event;
+    if (((event >> 8) & 7) == 2) {
+        /* SVM does not block NMIs behind an injected one: the kernel does,
+         * until the guest's IRET (APM §15.21.3, as KVM without vNMI). */
+        v->nmi_block = 1;
+        c->misc1 |= INTERCEPT_IRET;
+    }
+}
+
+static bool svm_nmi_allowed(struct vcpu *v)
+{
+    return !v->nmi_block;
+}
+
+/*
+ * NMI blocking after an exit.  The IRET intercept comes before the IRET
+ * executes: blocking ends once RIP has left it; with another NMI waiting,
+ * TF makes the CPU trap right after the IRET (#DB intercepted, the trap
+ * taken from the TF in effect before it, which the IRET then replaces).
+ * True if the exit was only that.
+ */
+static bool nmi_exit(struct vcpu *v, struct vmcb *c, uint32_t code)
+{
+    if (!v->nmi_block && !v->nmi_step && code != EXIT_IRET)
+        return false;   /* the common case: one test */
+    if (v->nmi_block == 2 && c->rip != v->iret_rip)
+        v->nmi_block = 0;
+    if (v->nmi_step && (code == EXIT_EXCP_DB || !v->nmi_block)) {
+        v->nmi_step = false;
+        c->dr6 &= ~(1ull << 14);   /* our step's BS */
+        c->exc_intercepts &= ~(1u << 1);
+        if (code == EXIT_EXCP_DB)
+            return true;
+    }
+    if (code != EXIT_IRET)
+        return false;
+    c->misc1 &= ~INTERCEPT_IRET;
+    if (v->nmi_block != 1)
+        return true;   /* left from before an INIT or reset */
+    v->nmi_block = 2;
+    v->iret_rip = c->rip;
+    if (v->nmi_pending && !(c->rflags & (1u << 8))) {
+        v->nmi_step = true;
+        c->rflags |= 1u << 8;
+        c->exc_intercepts |= 1u << 1;
+    }
+    return true;
 }
 
 static void svm_request_window(struct vcpu *v, bool on)
@@ -499,6 +551,10 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     e->rip = c->rip;
     e->insn_len = 0;
     uint32_t code = (uint32_t)c->exitcode;
+    if (nmi_exit(v, c, code)) {
+        e->kind = VMX_NONE;
+        return;
+    }
     switch (code) {
     case EXIT_INTR:
     case EXIT_NMI:
@@ -585,6 +641,7 @@ const struct platform platform_svm = {
     .set_state = svm_set_state,
     .event_pending = svm_event_pending,
     .irq_window_open = svm_irq_window_open,
+    .nmi_allowed = svm_nmi_allowed,
     .inject = svm_inject,
     .request_window = svm_request_window,
 };

@@ -21,6 +21,8 @@
 #include "arch/x86_64/apic.h"
 
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_TF (1ull << 8)
+#define DR6_BS    (1ull << 14)
 #define RFLAGS_DF (1ull << 10)
 #define MSR_EFER_INDEX 0xC0000080u
 #define PARK (-1)   /* HLT with IF = 1: an interrupt wakes it */
@@ -111,6 +113,18 @@ static uint64_t seg_base(struct vcpu *v, unsigned decode_seg)
 
 static void set_rip(struct vcpu *v, uint64_t rip) { platform->set_state(v, COPRA_STATE_RIP, rip); }
 
+/* An instruction the kernel or the VMM emulated is done: RIP moves past it,
+ * and with RFLAGS.TF set the single-step trap follows, as on the CPU (#DB
+ * with DR6.BS, SDM vol. 3 §17.3.1.4), unless an event is already queued. */
+static void step_rip(struct vcpu *v, uint64_t rip)
+{
+    set_rip(v, rip);
+    if ((platform->get_state(v, COPRA_STATE_RFLAGS) & RFLAGS_TF) && !v->pending_event) {
+        platform->set_state(v, COPRA_STATE_DR6, platform->get_state(v, COPRA_STATE_DR6) | DR6_BS);
+        v->pending_event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | 1;
+    }
+}
+
 static void write_reg_sized(uint64_t *reg, uint64_t value, unsigned size)
 {
     if (size == 4)
@@ -150,7 +164,7 @@ static int vcpu_complete(struct vcpu *v)
     case PENDING_IO:
         if (!v->bus.write)
             write_reg_sized(&v->gpr[COPRA_RAX], run->io.data, v->bus.size);
-        set_rip(v, v->next_rip);
+        step_rip(v, v->next_rip);
         return 0;
     case PENDING_STRING_IO: {
         if (!v->bus.write && !guest_copy(v, v->string_gva, &run->io.data, v->bus.size, true))
@@ -158,7 +172,7 @@ static int vcpu_complete(struct vcpu *v)
         bool rep = v->insn.rep;
         string_step(v, rep);
         if (!rep || !string_count(v))
-            set_rip(v, v->next_rip);
+            step_rip(v, v->next_rip);
         return 0;
     }
     case PENDING_MMIO_READ:
@@ -196,11 +210,11 @@ static int vcpu_complete(struct vcpu *v)
             }
         }
         if (st == EMULATE_DONE)
-            set_rip(v, v->next_rip);
+            step_rip(v, v->next_rip);
         return 0;
     }
     case PENDING_MMIO_WRITEBACK:
-        set_rip(v, v->next_rip);
+        step_rip(v, v->next_rip);
         return 0;
     default:
         return 0;
@@ -265,7 +279,7 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
     unsigned mask_bits = v->string_asize * 8;
     uint64_t amask = mask_bits >= 64 ? ~0ull : (1ull << mask_bits) - 1;
     if (e->io.rep && !string_count(v)) {
-        set_rip(v, v->next_rip);
+        step_rip(v, v->next_rip);
         return 0;
     }
     if (e->io.in) {
@@ -307,7 +321,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     v->acc = acc;
     v->next_rip = rip + v->insn.length;
     if (acc.none) {
-        set_rip(v, v->next_rip);
+        step_rip(v, v->next_rip);
         v->pending = PENDING_NONE;
         return 0;
     }
@@ -404,7 +418,7 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
         v->gpr[gpr] = value & width;
     if (fault)
         return vcpu_fault(v, fault);
-    set_rip(v, e->rip + (len ? len : e->insn_len));
+    step_rip(v, e->rip + (len ? len : e->insn_len));
     return 0;
 }
 
@@ -445,7 +459,7 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_LIMIT),
                         (d[1] & (1u << 23)) ? limit << 12 | 0xFFF : limit);
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR), ((d[1] >> 8) & 0xFF) | ((d[1] >> 12) & 0xF00));
-    set_rip(v, e->rip + len);
+    step_rip(v, e->rip + len);
     return 0;
 }
 
@@ -464,7 +478,7 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
             v->gpr[COPRA_RAX] = (uint32_t)efer;
             v->gpr[COPRA_RDX] = efer >> 32;
         }
-        set_rip(v, rip + 2);
+        step_rip(v, rip + 2);
         return 0;
     }
     v->run->msr.index = index;
@@ -519,7 +533,7 @@ static void vcpu_inject(struct vcpu *v)
         v->pending_event = 0;
         return;
     }
-    if (__atomic_exchange_n(&v->nmi_pending, false, __ATOMIC_ACQ_REL)) {
+    if (v->nmi_pending && platform->nmi_allowed(v) && __atomic_exchange_n(&v->nmi_pending, false, __ATOMIC_ACQ_REL)) {
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_NMI | 2);
         return;
     }
@@ -600,8 +614,13 @@ static int vcpu_run_once(struct vcpu *v)
         if (run->dirty & COPRA_DIRTY_GPRS)
             memcpy(v->gpr, run->regs.gpr, sizeof(v->gpr));
         if (run->dirty & COPRA_DIRTY_RIP) {
-            platform->set_state(v, COPRA_STATE_RIP, run->regs.rip);
+            /* The VMM moved RIP past what it emulated (CPUID, MSR, ...). */
+            bool moved = run->regs.rip != platform->get_state(v, COPRA_STATE_RIP);
             platform->set_state(v, COPRA_STATE_RFLAGS, run->regs.rflags);
+            if (moved)
+                step_rip(v, run->regs.rip);
+            else
+                set_rip(v, run->regs.rip);
         }
         run->dirty = 0;
     }
@@ -629,6 +648,8 @@ static int vcpu_run_once(struct vcpu *v)
         return 0;
     case VMX_WINDOW:
         platform->request_window(v, false);
+        return 0;
+    case VMX_NONE:
         return 0;
     case VMX_HLT:
         set_rip(v, state(v, COPRA_STATE_RIP) + 1);   /* an NMI returns past it, as on the CPU */
@@ -731,6 +752,7 @@ static int vcpu_mp(struct vcpu *v)
     if (v->init_pending) {
         v->init_pending = false;
         v->nmi_pending = false;
+        v->nmi_block = 0;   /* the backend drops its IRET/#DB intercepts at the next exit */
         v->pending_event = 0;
         memset(v->irq_pending, 0, sizeof(v->irq_pending));
         return COPRA_EXIT_INIT;

@@ -70,6 +70,12 @@ struct vcpu {
     uint64_t mp_state;
     bool init_pending, halt_reported;
     int16_t sipi_vector;             /* -1: none since the INIT */
+    /* NMI blocking, for backends without virtual NMIs (svm.c): 0 open, 1 in
+     * the guest's handler (IRET intercepted), 2 its IRET seen at iret_rip;
+     * nmi_step: the backend set TF to see the IRET complete.  INIT clears it. */
+    uint8_t nmi_block;
+    bool nmi_step;
+    uint64_t iret_rip;
     bool state_set;                  /* the VMM set state: check it before the next entry */
     /* A request posted to a device model's range (scheduler lock). */
     enum { IO_IDLE, IO_WAITING, IO_DONE, IO_GONE } io_state;
