@@ -331,6 +331,8 @@ static uint64_t svm_get_state(struct vcpu *v, unsigned id)
     struct vmcb *c = ((struct svm_vcpu *)v->arch)->vmcb;
     if (id == COPRA_STATE_RIP)
         return c->rip;   /* read and written on every exit: no table walk */
+    if (id == COPRA_STATE_RFLAGS)
+        return c->rflags;   /* read on every completion (step_rip) */
     if (id >= COPRA_STATE_SEG_BASE_ID) {
         struct vmcb_seg *s = seg_of(c, (id - COPRA_STATE_SEG_BASE_ID) / 4);
         unsigned field = (id - COPRA_STATE_SEG_BASE_ID) % 4;

@@ -824,7 +824,7 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
             ret = COPRA_ETIMEOUT;
             break;
         }
-        reason = vcpu_mp(v);
+        reason = v->init_pending || v->mp_state ? vcpu_mp(v) : 0;
         if (reason > 0)
             break;
         if (reason == PARK)
