@@ -112,7 +112,8 @@ uint64_t fwcfg_io_read(struct fwcfg *c, unsigned offset, unsigned size)
 void fwcfg_io_write(struct fwcfg *c, unsigned offset, unsigned size, uint64_t value)
 {
     /* 8-bit writes to the data port were QEMU's write interface, removed
-     * in QEMU 2.4: ignored, as there. */
-    if (offset < FWCFG_PORTS && size == 2)
+     * in QEMU 2.4: ignored, as there.  A 16-bit write at 0x511 reaches
+     * past the device and selects nothing on QEMU 7.2 (measured). */
+    if (offset == 0 && size == 2)
         fwcfg_select(c, (uint16_t)value);
 }

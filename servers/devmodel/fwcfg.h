@@ -8,9 +8,10 @@
  *   0x510  selector: a 16-bit OUT selects an item and rewinds its offset
  *   0x511  data: an 8-bit IN reads the item's next byte
  * QEMU maps both as one 2-port region whose 8-bit reads are data reads at
- * either port, whose 16-bit writes select at either port, and whose other
- * accesses are refused by its memory core: reads give 0 and move nothing,
- * writes are dropped.  This model does the same.
+ * either port and whose 16-bit writes at 0x510 select; its memory core
+ * refuses the other accesses (reads give 0 and move nothing, writes are
+ * dropped, a 16-bit write at 0x511 selects nothing: checked on QEMU 7.2
+ * with tests/guests/fwcfg.c).  This model does the same.
  *
  * Items: 0x0000 signature "QEMU", 0x0001 ID (bit 0: the traditional
  * interface; no DMA, so bit 1 is clear), 0x0002 UUID (zeros), 0x0003 RAM

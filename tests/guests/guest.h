@@ -112,6 +112,10 @@ typedef void (*guest_handler)(struct guest_frame *frame);
 void idt_init(void);
 void idt_set_handler(unsigned vector, guest_handler handler);
 
+/* The decimal number after `key` (e.g. "cpus=") in the multiboot command
+ * line, where key starts the line or follows ' ' or ','; else `dflt`. */
+unsigned guest_cmdline_number(uint32_t multiboot_info, const char *key, unsigned dflt);
+
 /* What each guest defines. */
 int guest_main(unsigned cpu, uint32_t multiboot_info);
 void guest_ap_main(unsigned cpu);

@@ -100,8 +100,10 @@ START_TEST(test_port_access_rules)
     ck_assert_uint_eq(fwcfg_io_read(&c, 1, 1), 'U');
     fwcfg_io_write(&c, 0, 4, FWCFG_SIGNATURE);         /* 32-bit writes: refused */
     ck_assert_uint_eq(fwcfg_io_read(&c, 1, 1), 0);
-    fwcfg_io_write(&c, 1, 2, FWCFG_SIGNATURE);         /* a 16-bit write at 0x511 selects */
+    fwcfg_io_write(&c, 0, 2, FWCFG_SIGNATURE);
     ck_assert_uint_eq(fwcfg_io_read(&c, 1, 1), 'Q');
+    fwcfg_io_write(&c, 1, 2, FWCFG_SIGNATURE);         /* 16 bits at 0x511: nothing, as in QEMU */
+    ck_assert_uint_eq(fwcfg_io_read(&c, 1, 1), 'E');
 }
 END_TEST
 
