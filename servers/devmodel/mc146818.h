@@ -105,7 +105,8 @@ struct mc146818 {
 void mc146818_init(struct mc146818 *rtc, uint64_t now_ns, int64_t epoch_sec,
                    uint64_t ram_bytes, unsigned ncpus);
 
-/* A guest access at RTC_PORT_BASE + offset (offset 0 or 1, 8 bits). */
+/* A guest access at RTC_PORT_BASE + offset (offset 0 or 1, 8 bits).  A
+ * write to the index port (offset 0) does not look at `now_ns`. */
 uint8_t mc146818_read(struct mc146818 *rtc, unsigned offset, uint64_t now_ns);
 void mc146818_write(struct mc146818 *rtc, unsigned offset, uint8_t value, uint64_t now_ns);
 
