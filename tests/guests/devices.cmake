@@ -21,7 +21,7 @@ foreach(smp 1 2)
       GREP ${PASSED} GREP "vmm: device model fwcfg started" GREP ${STOPPED_OK})
   copra_guest_test(guest_rtc_smp${smp} EXPECT 0 CONF rtc.conf SMP ${smp}
       GREP ${PASSED} GREP "vmm: device model rtc started \\(1 range\\(s\\), an interrupt line"
-      GREP "\\[uart\\] [0-9]+ periodic interrupts between update interrupts" GREP ${STOPPED_OK})
+      GREP "\\[uart\\] [0-9]+ periodic interrupts between update interrupts 1 s apart" GREP ${STOPPED_OK})
   copra_guest_test(guest_port92_smp${smp} EXPECT 0 CONF port92.conf SMP ${smp}
       GREP "\\[uart\\] 3 passed, 0 failed"
       GREP "vmm: VM stopped: vcpu 0: reset through port 0x92 \\(expected: expect=shutdown\\)")
