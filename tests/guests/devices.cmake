@@ -33,3 +33,9 @@ add_test(NAME bench.rtc_read
             -- --kernel ${CMAKE_BINARY_DIR}/copra.elf --initrd ${GUEST_INITRD}
             --icount --smp 1 --timeout 300 --append "init=vmm -- rtc_bench.conf")
 set_tests_properties(bench.rtc_read PROPERTIES LABELS bench TIMEOUT 300)
+
+# Bad device lines: a clear message and status 2 (a bad description).
+copra_guest_test(guest_fwcfg_bad EXPECT 2 CONF fwcfg-bad.conf
+    GREP "line 5: device fwcfg: parameters are opt/NAME=PATH .*: etc/e820")
+copra_guest_test(guest_rtc_bad EXPECT 2 CONF rtc-bad.conf
+    GREP "line 5: device rtc: start= wants seconds since 1970-01-01 UTC")
