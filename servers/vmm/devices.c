@@ -12,10 +12,10 @@
  *               1 ms later (IRQ_INJECT from a timer thread).
  *   0x500-0x50f test register bank: 16 bytes; IN returns what OUT wrote,
  *               byte-addressed (an access of size s covers s ports).
- *   0x510       test sequence: IN returns the counter, then adds one; OUT
+ *   0x520       test sequence: IN returns the counter, then adds one; OUT
  *               sets it (checks every INS iteration is its own access).
- *   0x514       test accumulator: OUT adds the value, IN reads the sum.
- *   0x518       IN: number of OUTs to 0x514; OUT: clears sum and count.
+ *   0x524       test accumulator: OUT adds the value, IN reads the sum.
+ *   0x528       IN: number of OUTs to 0x524; OUT: clears sum and count.
  *   other ports reads all-ones, writes ignored; counted.
  *   MMIO 0xC0000000-0xC0000FFF  scratch device: reads return what was written.
  *   other MMIO  reads all-ones, writes ignored; counted.
@@ -26,9 +26,9 @@
 #define PORT_TEST_IRQ     0xf0u
 #define PORT_DEBUGCON     0xe9u
 #define PORT_BANK         0x500u
-#define PORT_SEQUENCE     0x510u
-#define PORT_SUM          0x514u
-#define PORT_SUM_COUNT    0x518u
+#define PORT_SEQUENCE     0x520u
+#define PORT_SUM          0x524u
+#define PORT_SUM_COUNT    0x528u
 
 #define UNCLAIMED_LOG_MAX 8u
 #define TEST_IRQ_DELAY_NS 1000000ull

@@ -12,6 +12,20 @@
  *       program `debugexit`: IOIO range 0xf4-0xf7.  It exits with
  *       DEBUGEXIT_STATUS(vcpu, value) when the guest writes there, and
  *       that exit stops the VM with the value (servers/devmodel/debugexit.h).
+ *   device fwcfg [opt/NAME=PATH ...]
+ *       program `fwcfg` (servers/devmodel/fwcfg_main.c): IOIO range
+ *       0x510-0x511, argv ram=BYTES, and a read-only DUP of the files
+ *       object fwcfg.c builds (etc/e820, and each opt/NAME from the initrd
+ *       file PATH).
+ *   device rtc [irq=N|none] [start=SECONDS]
+ *       program `rtc` (servers/devmodel/rtc_main.c): IOIO range 0x70-0x71,
+ *       argv ram=BYTES and start= (the wall time it starts at, seconds
+ *       since 1970 UTC), and the driver's DUP of the line of GSI N
+ *       (default 8).
+ *   device port92
+ *       program `port92`: IOIO port 0x92.  It exits with
+ *       PORT92_STATUS_RESET(vcpu) when the guest asks for a reset there,
+ *       and that exit resets the VM as a triple fault does (vm_reset()).
  *   device irqd
  *       program `irqd` (servers/irqd), also started without this line when
  *       any device has an interrupt line (then a missing irqd program only
@@ -41,10 +55,12 @@
 #include "vm.h"
 
 #include "../devmodel/debugexit.h"
+#include "../devmodel/port92.h"
 
 #define GONE_WAIT_NS      (5000000000ull)   /* DEVICE_GONE to the model's exit */
 #define GONE_POLL_NS      (50000000ull)
 #define UART_DEFAULT_GSI  4u
+#define RTC_DEFAULT_GSI   8u
 
 static const struct vmm_devmodel_range irqd_ranges[] = {
     { true, 0xFEE00000ull, 0x1000 },   /* LAPIC */
@@ -111,6 +127,45 @@ static int line_add(struct vmm_vm *vm, unsigned gsi)
     return (int)vm->nlines++;
 }
 
+/* m's interrupt line from `irq=N|none` (default `gsi`); 0 or 2. */
+static int model_line(struct vmm_vm *vm, const struct vmm_config_device *d,
+                      struct vmm_devmodel *m, unsigned gsi)
+{
+    const char *v = device_param(d, "irq");
+    if (v != NULL && strcmp(v, "none") == 0)
+        return 0;
+    if (v != NULL) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 0);
+        if (*v == '\0' || *end != '\0' || n > 23)
+            return config_fail(d, "irq= wants a GSI 0..23 or none");
+        gsi = (unsigned)n;
+    }
+    m->line = line_add(vm, gsi);
+    return m->line < 0 ? config_fail(d, "too many interrupt lines") : 0;
+}
+
+/* An extra argv word for m (formatted like printf). */
+static void model_arg(struct vmm_devmodel *m, const char *format, unsigned long long value)
+{
+    if (m->nargs < VMM_DEVMODEL_ARGS_MAX)
+        snprintf(m->args[m->nargs++], VMM_DEVMODEL_ARG_BYTES, format, value);
+}
+
+/* Every parameter of d is one of `allowed` (NULL-terminated); 0 or 2. */
+static int params_check(const struct vmm_config_device *d, const char *const *allowed,
+                        const char *message)
+{
+    for (unsigned k = 0; k < d->nparams; k++) {
+        unsigned i = 0;
+        while (allowed[i] != NULL && strcmp(d->params[k].key, allowed[i]) != 0)
+            i++;
+        if (allowed[i] == NULL)
+            return config_fail(d, message);
+    }
+    return 0;
+}
+
 int devmodels_configure(struct vmm_vm *vm)
 {
     const struct vmm_config *c = vm->config;
@@ -126,33 +181,59 @@ int devmodels_configure(struct vmm_vm *vm)
                 return config_fail(d, "a second uart, or too many devices");
             model_range(m, false, 0x3f8, 8);
             m->console = true;
-            unsigned long gsi = UART_DEFAULT_GSI;
-            if ((v = device_param(d, "irq")) != NULL && strcmp(v, "none") != 0) {
-                char *end;
-                gsi = strtoul(v, &end, 0);
-                if (*v == '\0' || *end != '\0' || gsi > 23)
-                    return config_fail(d, "irq= wants a GSI 0..23 or none");
-            }
-            if (v == NULL || strcmp(v, "none") != 0) {
-                m->line = line_add(vm, (unsigned)gsi);
-                if (m->line < 0)
-                    return config_fail(d, "too many interrupt lines");
-            }
+            if (model_line(vm, d, m, UART_DEFAULT_GSI) != 0)
+                return 2;
             m->debug_crash = (v = device_param(d, "debug-crash")) != NULL && strcmp(v, "0") != 0;
         } else if (strcmp(d->name, "debugexit") == 0) {
             if (!(m = model_add(vm, "debugexit")))
                 return config_fail(d, "a second debugexit, or too many devices");
             model_range(m, false, 0xf4, 4);
             m->debugexit = true;
+        } else if (strcmp(d->name, "fwcfg") == 0) {
+            if (!(m = model_add(vm, "fwcfg")))
+                return config_fail(d, "a second fwcfg, or too many devices");
+            model_range(m, false, 0x510, 2);
+            model_arg(m, "ram=%llu", (unsigned long long)vm->ram_size);
+            m->files = true;
+            int s = fwcfg_files_create(vm, d);   /* checks the opt/ parameters */
+            if (s != 0)
+                return s;
+            continue;
+        } else if (strcmp(d->name, "rtc") == 0) {
+            static const char *const rtc_params[] = { "irq", "start", NULL };
+            if (!(m = model_add(vm, "rtc")))
+                return config_fail(d, "a second rtc, or too many devices");
+            model_range(m, false, 0x70, 2);
+            model_arg(m, "ram=%llu", (unsigned long long)vm->ram_size);
+            if ((v = device_param(d, "start")) != NULL) {
+                char *end;
+                unsigned long long start = strtoull(v, &end, 0);
+                if (*v == '\0' || *end != '\0')
+                    return config_fail(d, "start= wants seconds since 1970-01-01 UTC");
+                model_arg(m, "start=%llu", start);
+            }
+            if (model_line(vm, d, m, RTC_DEFAULT_GSI) != 0 ||
+                params_check(d, rtc_params, "unknown parameter (irq=, start=)") != 0)
+                return 2;
+            continue;
+        } else if (strcmp(d->name, "port92") == 0) {
+            static const char *const no_params[] = { NULL };
+            if (!(m = model_add(vm, "port92")))
+                return config_fail(d, "a second port92, or too many devices");
+            model_range(m, false, PORT92_PORT, 1);
+            m->port92 = true;
+            if (params_check(d, no_params, "takes no parameters") != 0)
+                return 2;
+            continue;
         } else if (strcmp(d->name, "irqd") == 0) {
             want_irqd = true;
             continue;
         } else {
-            return config_fail(d, "unknown device (uart, debugexit or irqd)");
+            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92 or irqd)");
         }
-        for (unsigned k = 0; k < d->nparams; k++)
-            if (strcmp(d->params[k].key, "irq") != 0 && strcmp(d->params[k].key, "debug-crash") != 0)
-                return config_fail(d, "unknown parameter (irq=, debug-crash=)");
+        static const char *const uart_params[] = { "irq", "debug-crash", NULL };   /* and debugexit */
+        if (params_check(d, uart_params, "unknown parameter (irq=, debug-crash=)") != 0)
+            return 2;
     }
     if (want_irqd || vm->nlines > 0) {
         struct vmm_devmodel *m = model_add(vm, "irqd");
@@ -191,7 +272,7 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
 {
     copra_handle_t handles[COPRA_EXEC_HANDLES_MAX];
     char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16];
-    const char *argv[6];
+    const char *argv[6 + VMM_DEVMODEL_ARGS_MAX];
     unsigned n = 0, argc = 0;
     int64_t r = 0;
 
@@ -234,6 +315,13 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
         }
         if (m->debug_crash)
             argv[argc++] = "debug-crash";
+        if (m->files && vm->fwcfg_files != COPRA_HANDLE_NONE && r >= 0) {
+            r = coco_dup(vm->fwcfg_files, COPRA_RIGHT_READ | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER);
+            if (r >= 0)
+                handles[n++] = (copra_handle_t)r;
+        }
+        for (unsigned i = 0; i < m->nargs; i++)
+            argv[argc++] = m->args[i];
     }
     if (r >= 0)
         r = coco_spawn(m->name, (int)argc, argv, handles, n);
@@ -330,6 +418,12 @@ static void model_restart(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t sta
         else
             vm_stop(vm, VMM_STATUS_GUEST_CRASH, "vcpu %u: guest wrote a value above 0x7f to the "
                     "debug-exit port 0xf4 (reported as 1)", vcpu);
+        return;
+    }
+    if (m->port92 && status >= PORT92_STATUS_RESET_BASE &&
+        status < PORT92_STATUS_RESET_BASE + (int64_t)COPRA_VCPUS_MAX) {
+        vm_reset(vm, "vcpu %u: reset through port 0x92",
+                 (unsigned)(status - PORT92_STATUS_RESET_BASE));
         return;
     }
     if (status >= 0x100 && status < 0x200)

@@ -497,11 +497,8 @@ static bool vcpu_exit(struct vmm_vcpu *v, uint32_t reason)
                 config->guest_expect == VMM_EXPECT_HALT ? " (expected: expect=halt)" : "");
         break;
     case COPRA_EXIT_SHUTDOWN:
-        vm_stop(v->vm, config->guest_expect == VMM_EXPECT_SHUTDOWN ? 0 : VMM_STATUS_GUEST_CRASH,
-                "vcpu %u: shutdown (triple fault) at rip 0x%llx%s", v->index,
-                (unsigned long long)run->regs.rip,
-                config->guest_expect == VMM_EXPECT_SHUTDOWN ? " (expected: expect=shutdown)"
-                                                             : "");
+        vm_reset(v->vm, "vcpu %u: shutdown (triple fault) at rip 0x%llx", v->index,
+                 (unsigned long long)run->regs.rip);
         break;
     case COPRA_EXIT_FAIL:
         exit_stop_crash(v, "the platform refused to enter the guest");

@@ -38,6 +38,19 @@ void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
     coco_signal(vm->stop_event);
 }
 
+void vm_reset(struct vmm_vm *vm, const char *format, ...)
+{
+    bool expected = vm->config->guest_expect == VMM_EXPECT_SHUTDOWN;
+    char what[120];
+    va_list ap;
+
+    va_start(ap, format);
+    vsnprintf(what, sizeof what, format, ap);
+    va_end(ap);
+    vm_stop(vm, expected ? 0 : VMM_STATUS_GUEST_CRASH, "%s%s", what,
+            expected ? " (expected: expect=shutdown)" : "");
+}
+
 /* Read and validate the guest image; returns 0 or VMM_STATUS_BAD_IMAGE. */
 static int image_read(const struct vmm_config *config, uint64_t ram_size, char **image,
                       size_t *size, struct loader_plan *plan)
@@ -279,6 +292,8 @@ static void vm_destroy(struct vmm_vm *vm)
         coco_close(vm->vm);
     if (vm->stop_event != COPRA_HANDLE_NONE)
         coco_close(vm->stop_event);
+    if (vm->fwcfg_files != COPRA_HANDLE_NONE)
+        coco_close(vm->fwcfg_files);
     devmodels_stop(vm);
     free(vm);
 }

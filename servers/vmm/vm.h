@@ -47,6 +47,8 @@
 #define VMM_DEVMODEL_RANGES_MAX  5u
 #define VMM_IRQ_LINES_MAX        3u   /* irqd takes 5 ranges + N IRQs + lines <= 16 handles */
 #define VMM_DEVMODEL_RESTARTS_MAX 3u
+#define VMM_DEVMODEL_ARGS_MAX    3u
+#define VMM_DEVMODEL_ARG_BYTES   32u
 
 /* A spinlock for the VMM's few shared tables (held for a few instructions,
  * or around one syscall at most). */
@@ -100,6 +102,10 @@ struct vmm_devmodel {
     bool irqd;                    /* the interrupt controllers: IRQ handles and every line */
     bool required;                /* false: irqd started only because a device has a line */
     bool debug_crash;             /* uart: debug-crash (a test aid) */
+    bool port92;                  /* its exit may be a reset request (PORT92_STATUS_RESET) */
+    bool files;                   /* fwcfg: gets a read-only DUP of vm->fwcfg_files */
+    unsigned nargs;               /* extra argv words, after vcpus=N */
+    char args[VMM_DEVMODEL_ARGS_MAX][VMM_DEVMODEL_ARG_BYTES];
     copra_handle_t process;       /* COPRA_HANDLE_NONE when not running */
     unsigned restarts;
 };
@@ -140,8 +146,8 @@ struct vmm_vm {
     /* devices.c; `devices_lock` guards everything down to mmio_scratch. */
     struct vmm_lock devices_lock;
     uint8_t port_bank[16];        /* ports 0x500-0x50f */
-    uint64_t port_sequence;       /* port 0x510 */
-    uint64_t port_sum, port_sum_count;  /* ports 0x514, 0x518 */
+    uint64_t port_sequence;       /* port 0x520 */
+    uint64_t port_sum, port_sum_count;  /* ports 0x524, 0x528 */
     uint8_t mmio_scratch[VMM_MMIO_SCRATCH_SIZE];
     uint64_t mtrr_def_type;       /* MSR 0x2ff (msr.c) */
     /* Unclaimed accesses, counted with atomics. */
@@ -164,6 +170,7 @@ struct vmm_vm {
     copra_handle_t console;       /* the VMM's received handle 0, or NONE */
     copra_handle_t models_lock;
     uint64_t models_generation;
+    copra_handle_t fwcfg_files;   /* fwcfg.c: the files object, or NONE */
 
     /* The test interrupt service (devices.c), under test_irq_lock. */
     struct vmm_lock test_irq_lock;
@@ -180,6 +187,12 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
 /* Stop the VM with exit status `status` (first call wins); `format` says why. */
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The guest asked for a system reset (a triple fault, port 0x92 bit 0).
+ * The VMM cannot reset a VM yet, so the VM stops: status 0 if the
+ * description expects it (expect=shutdown), else VMM_STATUS_GUEST_CRASH;
+ * `format` says what happened. */
+void vm_reset(struct vmm_vm *vm, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 static inline bool vm_stopping(const struct vmm_vm *vm)
 {
@@ -236,5 +249,11 @@ void devmodels_reap(struct vmm_vm *vm, uint64_t timeout_ns);
  * until the exit has been handled (the model restarted, or the VM stops). */
 void devmodels_device_gone(struct vmm_vcpu *v);
 void devmodels_stop(struct vmm_vm *vm);
+
+/* fwcfg.c: the files the fwcfg model serves, in a memory object
+ * (servers/devmodel/fwcfg_files.h): etc/e820 from the RAM layout, and each
+ * `opt/...=PATH` parameter of the `device fwcfg` line read from the initrd.
+ * Sets vm->fwcfg_files; returns 0 or VMM_STATUS_VM_SETUP. */
+int fwcfg_files_create(struct vmm_vm *vm, const struct vmm_config_device *d);
 
 #endif

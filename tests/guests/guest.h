@@ -10,7 +10,7 @@
  * in the VM description; servers/devmodel/): 0x3f8 COM1 (a 16550, output
  * as "[uart] ..." lines), 0xf4 debug exit.  Served by the VMM
  * (servers/vmm/devices.c): 0xe9 debug console, 0xf0 test interrupt
- * service, 0x500-0x518 test registers; MMIO scratch device at 0xC0000000
+ * service, 0x500-0x50f and 0x520-0x52b test registers; MMIO scratch device at 0xC0000000
  * (alias 0x40000000 in boot.S's page tables).
  */
 #ifndef GUEST_H
@@ -25,9 +25,9 @@
 #define PORT_TEST_IRQ   0xf0
 #define PORT_COM1       0x3f8
 #define PORT_BANK       0x500
-#define PORT_SEQUENCE   0x510
-#define PORT_SUM        0x514
-#define PORT_SUM_COUNT  0x518
+#define PORT_SEQUENCE   0x520   /* above fw_cfg's 0x510-0x511 and its DMA 0x514-0x51b */
+#define PORT_SUM        0x524
+#define PORT_SUM_COUNT  0x528
 
 #define MMIO_SCRATCH        0xC0000000ull
 #define MMIO_SCRATCH_ALIAS  0x40000000ull
@@ -111,6 +111,10 @@ typedef void (*guest_handler)(struct guest_frame *frame);
 /* Install the IDT (all 256 gates; unexpected vectors print and exit 0x70). */
 void idt_init(void);
 void idt_set_handler(unsigned vector, guest_handler handler);
+
+/* The decimal number after `key` (e.g. "cpus=") in the multiboot command
+ * line, where key starts the line or follows ' ' or ','; else `dflt`. */
+unsigned guest_cmdline_number(uint32_t multiboot_info, const char *key, unsigned dflt);
 
 /* What each guest defines. */
 int guest_main(unsigned cpu, uint32_t multiboot_info);

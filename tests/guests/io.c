@@ -2,8 +2,8 @@
 /*
  * Port I/O exits of every size and form, checked against the VMM's test
  * registers (servers/vmm/devices.c): 0x500-0x50f a byte-addressed bank,
- * 0x510 a sequence counter (each IN returns the next number), 0x514 an
- * accumulator (OUT adds) and 0x518 its OUT count.  Covers IN/OUT with
+ * 0x520 a sequence counter (each IN returns the next number), 0x524 an
+ * accumulator (OUT adds) and 0x528 its OUT count.  Covers IN/OUT with
  * immediate and DX ports, 8/16/32-bit, the effect on the rest of RAX, and
  * INS/OUTS with and without REP, forwards and backwards (DF), with a 32-bit
  * address size (67 prefix), and REP with RCX = 0.

@@ -30,6 +30,26 @@ int memcmp(const void *a, const void *b, size_t n)
     return 0;
 }
 
+unsigned guest_cmdline_number(uint32_t multiboot_info, const char *key, unsigned dflt)
+{
+    const uint32_t *info = (const uint32_t *)(uintptr_t)multiboot_info;
+    if (info == NULL || !(info[0] & 4))   /* flags: MULTIBOOT_INFO_CMDLINE */
+        return dflt;
+    const char *cmdline = (const char *)(uintptr_t)info[4];
+    size_t n = 0;
+    while (key[n])
+        n++;
+    for (const char *p = cmdline; *p; p++) {
+        if (memcmp(p, key, n) != 0 || (p != cmdline && p[-1] != ' ' && p[-1] != ','))
+            continue;
+        unsigned v = 0;
+        for (p += n; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (unsigned)(*p - '0');
+        return v;
+    }
+    return dflt;
+}
+
 void guest_putc(char c)
 {
     /* LSR bit 5: the transmitter holding register is empty. */

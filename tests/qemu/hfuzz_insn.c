@@ -434,8 +434,9 @@ static uint16_t pick_port(struct em *e)
         return (uint16_t)(G_PORT_A + below(e, 8));
     if (r < 7)
         return (uint16_t)(G_PORT_B + below(e, 16));
+    /* Platform ports (0x510-0x511 fw_cfg) and the VMM's test sequence port 0x520. */
     static const uint16_t vmm[] = { 0x80, 0x70, 0x71, 0xCF8, 0xCFC, 0x20, 0x21, 0xA0, 0x40, 0x43, 0x61,
-                                    0x92, 0xF4, 0x402, 0x510, 0xFFFF };
+                                    0x92, 0xF4, 0x402, 0x510, 0x511, 0x520, 0xFFFF };
     return r < 9 ? vmm[below(e, sizeof(vmm) / 2)] : (uint16_t)rnd(e);
 }
 
