@@ -56,7 +56,10 @@ int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
 /* Applies the instruction: destination register, RFLAGS, rSI/rDI/rCX.
  * `value_read` is what the read of emulate_prepare() returned (ignored if
  * there was none); *value_write receives the value to write back when the
- * access is read-then-write (RMW ALU ops, XCHG, MOVS). */
+ * access is read-then-write (RMW ops, XCHG, MOVS) and the value PUSH stores
+ * on the stack.  CMPS compares two elements: value_read is seg:[rSI], and
+ * *value_write holds ES:[rDI] on entry.  PUSH/POP leave rSP to the caller,
+ * which knows the stack's address size; POP's value is the caller's too. */
 int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t *rflags,
                      uint64_t value_read, uint64_t *value_write);
 
