@@ -64,6 +64,7 @@ struct vcpu {
     uint8_t string_asize;            /* INS/OUTS address size in bytes */
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
+    uint64_t fault_gva, fault_code;  /* the #PF a guest access met (vcpu.c guest_copy) */
     uint64_t dr[4], dr7;             /* the guest's; never loaded into the CPU (ctrlreg.c) */
     bool state_set;                  /* the VMM set state: check it before the next entry */
     /* A request posted to a device model's range (scheduler lock). */
