@@ -4,7 +4,8 @@
  * (microkernel/virt/decode.h) against the VMM's MMIO scratch device at
  * 0xC0000000 (servers/vmm/devices.c: reads return what was written).  Each
  * case runs the same instruction bytes twice, once with RBX pointing at the
- * scratch device and once at ordinary RAM holding the same bytes, and
+ * scratch device and once at ordinary RAM holding the same bytes (the CPU's
+ * own result), and
  * compares the registers, the status flags the instruction defines, and the
  * memory afterwards.  Every case runs with four different incoming flag
  * patterns.  R8 points at a RAM buffer `other` for MOVS between MMIO and RAM.
@@ -163,6 +164,72 @@ typedef void (*op_fn)(uint8_t *base, uint8_t *other, struct state *s);
     X(bt_i32,         "btl $5, 8(%%rbx)", F_BT)                                   \
     X(bt_i16,         "btw $17, 6(%%rbx)", F_BT)                                  \
     X(bt_i64,         "btq $63, 16(%%rbx)", F_BT)                                 \
+    /* ADC/SBB in every form; INC DEC NOT NEG (FE/FF, F6/F7), with LOCK */     \
+    ALU_CASES(X, adc, F_ALL)                                                      \
+    ALU_CASES(X, sbb, F_ALL)                                                      \
+    X(incb,           "incb 3(%%rbx)", F_ALL)                                     \
+    X(incw,           "incw 6(%%rbx)", F_ALL)                                     \
+    X(lock_incl,      "lock incl 8(%%rbx)", F_ALL)                                \
+    X(incq,           "incq 16(%%rbx)", F_ALL)                                    \
+    X(decb,           "decb 3(%%rbx)", F_ALL)                                     \
+    X(lock_decq,      "lock decq 16(%%rbx)", F_ALL)                               \
+    X(decl_zero,      "movl $1, 8(%%rbx); decl 8(%%rbx)", F_ALL)                  \
+    X(notb,           "notb 3(%%rbx)", F_ALL)                                     \
+    X(lock_notl,      "lock notl 8(%%rbx)", F_ALL)                                \
+    X(notq,           "notq 16(%%rbx)", F_ALL)                                    \
+    X(negb,           "negb 3(%%rbx)", F_ALL)                                     \
+    X(negw,           "negw 6(%%rbx)", F_ALL)                                     \
+    X(lock_negq,      "lock negq 16(%%rbx)", F_ALL)                               \
+    X(negl_zero,      "movl $0, 8(%%rbx); negl 8(%%rbx)", F_ALL)                  \
+    /* BTS BTR BTC: immediate and register offsets, beyond the operand, LOCK */   \
+    X(bts_i32,        "btsl $5, 8(%%rbx)", F_BT)                                  \
+    X(lock_bts_r64,   "mov $-3, %%rax; lock btsq %%rax, 16(%%rbx)", F_BT)         \
+    X(btr_i16,        "btrw $17, 6(%%rbx)", F_BT)                                 \
+    X(lock_btr_r32,   "mov $37, %%eax; lock btrl %%eax, 8(%%rbx)", F_BT)          \
+    X(btc_i64,        "btcq $63, 16(%%rbx)", F_BT)                                \
+    X(btc_r16,        "mov $19, %%eax; btcw %%ax, 6(%%rbx)", F_BT)                \
+    /* XADD, CMPXCHG (equal and not), CMPXCHG8B, with and without LOCK */         \
+    X(xaddb,          "xaddb %%dl, 3(%%rbx)", F_ALL)                              \
+    X(lock_xaddl,     "lock xaddl %%eax, 8(%%rbx)", F_ALL)                        \
+    X(xaddq,          "xaddq %%rcx, 16(%%rbx)", F_ALL)                            \
+    X(cmpxchgb_ne,    "cmpxchgb %%dl, 3(%%rbx)", F_ALL)                           \
+    X(cmpxchgw_eq,    "movw 6(%%rbx), %%ax; cmpxchgw %%cx, 6(%%rbx)", F_ALL)      \
+    X(lock_cmpxchgl_ne, "lock cmpxchgl %%ecx, 8(%%rbx)", F_ALL)                   \
+    X(lock_cmpxchgq_eq, "mov 16(%%rbx), %%rax; lock cmpxchgq %%rdx, 16(%%rbx)", F_ALL) \
+    X(cmpxchg8b_ne,   "mov %%rbx, %%r9; push %%rbx; mov %%esi, %%ebx; lock cmpxchg8b 16(%%r9); pop %%rbx", F_ALL) \
+    X(cmpxchg8b_eq,   "mov %%rbx, %%r9; mov 24(%%r9), %%eax; mov 28(%%r9), %%edx; push %%rbx; " \
+                      "mov %%esi, %%ebx; cmpxchg8b 24(%%r9); pop %%rbx", F_ALL)   \
+    /* MOVNTI, MOVBE */                                                           \
+    X(movnti32,       "movnti %%eax, 8(%%rbx)", F_ALL)                            \
+    X(movnti64,       "movnti %%rdx, 16(%%rbx)", F_ALL)                           \
+    X(movbe_load16,   "movbe 6(%%rbx), %%cx", F_ALL)                              \
+    X(movbe_load32,   "movbe 8(%%rbx), %%ecx", F_ALL)                             \
+    X(movbe_load64,   "movbe 16(%%rbx), %%rcx", F_ALL)                            \
+    X(movbe_store16,  "movbe %%ax, 6(%%rbx)", F_ALL)                              \
+    X(movbe_store64,  "movbe %%rdx, 16(%%rbx)", F_ALL)                            \
+    /* PUSH r/m from MMIO, POP r/m into MMIO (the stack is RAM) */                \
+    X(pushq_mmio,     "pushq 16(%%rbx); popq %%rcx", F_ALL)                       \
+    X(pushw_mmio,     "pushw 6(%%rbx); popw %%cx", F_ALL)                         \
+    X(popq_mmio,      "pushq %%rdx; popq 24(%%rbx)", F_ALL)                       \
+    X(popw_mmio,      "pushw %%dx; popw 10(%%rbx)", F_ALL)                        \
+    X(pushq_idx,      "mov $2, %%ecx; pushq 8(%%rbx,%%rcx,4); popq %%rsi", F_ALL) \
+    /* LODS, SCAS with REPE/REPNE, CMPS between MMIO and RAM (both ways) */       \
+    X(lodsb,          "lea 3(%%rbx), %%rsi; lodsb; sub %%rbx, %%rsi", F_ALL)      \
+    X(lodsl_back,     "lea 12(%%rbx), %%rsi; std; lodsl; cld; sub %%rbx, %%rsi", F_ALL) \
+    X(rep_lodsq,      "lea 16(%%rbx), %%rsi; mov $3, %%ecx; rep lodsq; sub %%rbx, %%rsi", F_ALL) \
+    X(scasb_once,     "lea 5(%%rbx), %%rdi; scasb; sub %%rbx, %%rdi", F_ALL)      \
+    X(repne_scasb,    "lea (%%rbx), %%rdi; movb 9(%%rbx), %%al; mov $20, %%ecx; repne scasb; sub %%rbx, %%rdi", F_ALL) \
+    X(repe_scasw,     "lea 8(%%rbx), %%rdi; movw $0x1234, %%ax; movw %%ax, 8(%%rbx); movw %%ax, 10(%%rbx); " \
+                      "mov $4, %%ecx; repe scasw; sub %%rbx, %%rdi", F_ALL)     \
+    X(repne_scasq_none, "lea (%%rbx), %%rdi; mov $-1, %%rax; mov $4, %%ecx; repne scasq; sub %%rbx, %%rdi", F_ALL) \
+    X(repe_cmpsb_mr,  "mov %%r8, %%rdi; lea 8(%%rbx), %%rsi; mov $6, %%ecx; rep movsb; notb 3(%%r8); " \
+                      "mov %%r8, %%rdi; lea 8(%%rbx), %%rsi; mov $6, %%ecx; repe cmpsb; " \
+                      "sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL)                \
+    X(repne_cmpsw_rm, "mov %%r8, %%rsi; lea 32(%%rbx), %%rdi; mov $5, %%ecx; repne cmpsw; " \
+                      "sub %%r8, %%rsi; sub %%rbx, %%rdi", F_ALL)                \
+    X(cmpsq_rm,       "mov %%r8, %%rsi; lea 16(%%rbx), %%rdi; cmpsq; sub %%r8, %%rsi; sub %%rbx, %%rdi", F_ALL) \
+    X(cmpsl_back,     "lea 40(%%rbx), %%rsi; lea 40(%%r8), %%rdi; mov $3, %%ecx; std; repe cmpsl; cld; " \
+                      "sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL)                \
     /* MOVS from MMIO to MMIO (last: the kernel must write the element back out) */ \
     X(movsb_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
     X(movsw_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsw; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
