@@ -414,6 +414,166 @@ static void check_unclaimed(void)
     CHECK_EQ("unclaimed MMIO byte reads 0xff", hole8[3], 0xff);
 }
 
+/* ---- Privilege: what the kernel accesses or fetches itself ------------- */
+
+/* A 2 MiB window at VA 0x2000000 mapped by 4 KiB pages (pt), each onto one
+ * of `pages`, with the flags a check needs; the window's own PDE lets user
+ * access, so each page's U/S bit decides. */
+#define WINDOW 0x2000000ull
+#define PTE_P 0x1ull
+#define PTE_W 0x2ull
+#define PTE_U 0x4ull
+static uint64_t pt[512] __attribute__((aligned(4096)));
+static uint8_t pages[2][4096] __attribute__((aligned(4096)));
+static volatile uint64_t fault_vector, fault_error, fault_cr2, recover_rip;
+
+static void on_fault(struct guest_frame *f)
+{
+    uint64_t cr2;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    fault_vector = f->vector;
+    fault_error = f->error;
+    fault_cr2 = cr2;
+    f->rip = recover_rip;
+}
+
+/* The window's PDE; user access is allowed at the levels above it (boot.S's
+ * PDEs keep every other page supervisor). */
+static uint64_t *pde_of_window(void)
+{
+    uint64_t cr3, *pml4, *pdpt;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    pml4 = (uint64_t *)(uintptr_t)(cr3 & ~0xfffull);
+    pml4[0] |= PTE_U;
+    pdpt = (uint64_t *)(uintptr_t)(pml4[0] & ~0xfffull);
+    pdpt[0] |= PTE_U;
+    return (uint64_t *)(uintptr_t)(pdpt[0] & ~0xfffull) + (WINDOW >> 21);
+}
+
+/* Page i of the window onto pages[i] with `flags`; returns its VA. */
+static uint8_t *window_map(unsigned i, uint64_t flags)
+{
+    uint8_t *va = (uint8_t *)(uintptr_t)(WINDOW + 4096u * i);
+    pt[i] = (uint64_t)(uintptr_t)pages[i] | flags;
+    __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
+    return va;
+}
+
+static void write_cr(int which, uint64_t set, uint64_t clear)
+{
+    uint64_t v;
+    if (which == 0) {
+        __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+        v = (v | set) & ~clear;
+        __asm__ volatile("mov %0, %%cr0" :: "r"(v) : "memory");
+    } else {
+        __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+        v = (v | set) & ~clear;
+        __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory");
+    }
+}
+
+/* MOVSB from src to dst at CPL 0, with RFLAGS.AC = ac; the fault vector or 0. */
+static uint64_t probe_movsb(const void *src, void *dst, bool ac)
+{
+    fault_vector = fault_error = fault_cr2 = 0;
+    __asm__ volatile("lea 1f(%%rip), %%rax\n\tmov %%rax, %[rec]\n\t"
+                     "test %[ac], %[ac]\n\tjz 2f\n\tstac\n2:\tmovsb\n1:\tclac"
+                     : "+S"(src), "+D"(dst), [rec] "=m"(recover_rip) : [ac] "r"((uint64_t)ac) : "rax", "memory");
+    return fault_vector;
+}
+
+/* One MOVSB into window page 0 (mapped with `flags`) from the scratch device
+ * and from RAM: the kernel's check of the RAM side must be the CPU's
+ * (vector, error code, CR2, and the byte written or not). */
+static void check_movsb_into(const char *name, uint64_t flags, bool ac, uint64_t want_vector, uint64_t want_error)
+{
+    volatile uint8_t *scratch = (volatile uint8_t *)(uintptr_t)MMIO_SCRATCH;
+    static const uint8_t from_ram = 0x3c;
+    uint8_t *dst = window_map(0, flags);
+    scratch[0x200] = 0xa5;
+    pages[0][0] = 0;
+    uint64_t v_ram = probe_movsb(&from_ram, dst, ac), e_ram = fault_error, c_ram = fault_cr2;
+    uint8_t d_ram = pages[0][0];
+    pages[0][0] = 0;
+    uint64_t v_mmio = probe_movsb((const void *)(uintptr_t)(MMIO_SCRATCH + 0x200), dst, ac);
+    bool ok = v_ram == want_vector && e_ram == want_error && v_mmio == v_ram && fault_error == e_ram &&
+              fault_cr2 == c_ram && (want_vector ? c_ram == (uintptr_t)dst && pages[0][0] == 0 && d_ram == 0
+                                                 : pages[0][0] == 0xa5 && d_ram == 0x3c);
+    if (!ok)
+        guest_printf("  RAM source: vector %llu error 0x%llx cr2 0x%llx byte 0x%x; MMIO source: vector %llu "
+                     "error 0x%llx cr2 0x%llx byte 0x%x\n", (unsigned long long)v_ram, (unsigned long long)e_ram,
+                     (unsigned long long)c_ram, d_ram, (unsigned long long)v_mmio,
+                     (unsigned long long)fault_error, (unsigned long long)fault_cr2, pages[0][0]);
+    CHECK(name, ok);
+}
+
+#define CR0_WP   (1ull << 16)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+
+/*
+ * SMEP on the fetch the kernel makes to decode: the code page is user
+ * (U/S=1) in the page tables but still supervisor in the CPU's TLB (set
+ * without INVLPG after the CPU fetched from it), so the CPU runs the MMIO
+ * load, exits, and the kernel's fetch walks the tables: with CR4.SMEP at CPL
+ * 0 that is #PF (P | I/D), as the CPU raises on a TLB miss.  Without the
+ * check the kernel would decode and complete it.  (Should the TLB entry be
+ * gone, the CPU raises the same #PF itself.)
+ */
+static void check_smep_fetch(void)
+{
+    static uint64_t saved_rsp;
+    uint64_t rax = 0;
+    pages[1][0] = 0x8a;     /* mov (%rbx), %al */
+    pages[1][1] = 0x03;
+    pages[1][2] = 0xc3;     /* ret */
+    pages[1][0x100] = 0xc3; /* ret */
+    uint8_t *code = window_map(1, PTE_P);
+    write_cr(4, CR4_SMEP, 0);
+    fault_vector = fault_error = fault_cr2 = 0;
+    __asm__ volatile("call *%0" :: "r"(code + 0x100) : "memory");   /* the CPU's TLB has the page now */
+    pt[1] |= PTE_U;
+    __asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, %[rec]\n\tmov %%rsp, %[sp]\n\t"
+                     "call *%[f]\n1:\tmov %[sp], %%rsp"
+                     : "+a"(rax), [rec] "=m"(recover_rip), [sp] "=m"(saved_rsp)
+                     : [f] "r"(code), "b"(MMIO_SCRATCH) : "rcx", "memory");
+    write_cr(4, 0, CR4_SMEP);
+    window_map(1, PTE_P);
+    if (fault_vector != 14 || fault_error != 0x11 || fault_cr2 != (uintptr_t)code)
+        guest_printf("  vector %llu error 0x%llx cr2 0x%llx, al 0x%llx\n", (unsigned long long)fault_vector,
+                     (unsigned long long)fault_error, (unsigned long long)fault_cr2, (unsigned long long)rax);
+    CHECK("SMEP: the kernel's fetch of a user code page at CPL 0 is #PF (P | I/D)",
+          fault_vector == 14 && fault_error == 0x11 && fault_cr2 == (uintptr_t)code);
+}
+
+static void check_privilege(void)
+{
+    uint32_t r[4];
+    cpuid(7, 0, r);
+    if (!(r[1] & (1u << 7)) || !(r[1] & (1u << 20))) {
+        CHECK("CPUID has SMEP and SMAP", false);
+        return;
+    }
+    idt_init();
+    idt_set_handler(14, on_fault);
+    *pde_of_window() = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W | PTE_U;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+
+    write_cr(4, CR4_SMAP, 0);
+    check_movsb_into("SMAP: MOVS from MMIO into a user page at CPL 0 is #PF (P | W)", PTE_P | PTE_W | PTE_U,
+                     false, 14, 0x3);
+    check_movsb_into("SMAP: ... allowed with RFLAGS.AC", PTE_P | PTE_W | PTE_U, true, 0, 0);
+    write_cr(4, 0, CR4_SMAP);
+    check_movsb_into("SMAP off: MOVS from MMIO into a user page at CPL 0", PTE_P | PTE_W | PTE_U, false, 0, 0);
+    write_cr(0, CR0_WP, 0);
+    check_movsb_into("CR0.WP: MOVS from MMIO into a read-only page is #PF (P | W)", PTE_P, false, 14, 0x3);
+    write_cr(0, 0, CR0_WP);
+    check_movsb_into("CR0.WP off: MOVS from MMIO into a read-only page at CPL 0", PTE_P, false, 0, 0);
+    check_movsb_into("MOVS from MMIO into a page not present is #PF (W)", 0, false, 14, 0x2);
+    check_smep_fetch();
+}
+
 int guest_main(unsigned cpu, uint32_t info)
 {
     (void)info;
@@ -423,5 +583,6 @@ int guest_main(unsigned cpu, uint32_t info)
     check_alias();
     check_unclaimed();
     check_cases();
+    check_privilege();
     return guest_finish();
 }
