@@ -424,17 +424,26 @@ static void check_unclaimed(void)
 #define PTE_W 0x2ull
 #define PTE_U 0x4ull
 static uint64_t pt[512] __attribute__((aligned(4096)));
-static uint8_t pages[2][4096] __attribute__((aligned(4096)));
-static volatile uint64_t fault_vector, fault_error, fault_cr2, recover_rip;
+static uint8_t pages[4][4096] __attribute__((aligned(4096)));
+static volatile uint64_t fault_vector, fault_error, fault_cr2, fault_rax, recover_rip, recover_rsp;
 
+/* #PF, and #UD, which ends each CPL 3 run (user_code below): note it and
+ * resume at recover_rip, at CPL 0 on recover_rsp when it came from CPL 3. */
 static void on_fault(struct guest_frame *f)
 {
     uint64_t cr2;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    fault_vector = f->vector;
+    fault_vector = f->vector == 6 ? 0 : f->vector;
     fault_error = f->error;
     fault_cr2 = cr2;
+    fault_rax = f->rax;
     f->rip = recover_rip;
+    if (f->cs & 3) {
+        f->cs = 0x08;
+        f->ss = 0x10;
+        f->rsp = recover_rsp;
+        f->rflags = 0x2;
+    }
 }
 
 /* The window's PDE; user access is allowed at the levels above it (boot.S's
@@ -547,6 +556,100 @@ static void check_smep_fetch(void)
           fault_vector == 14 && fault_error == 0x11 && fault_cr2 == (uintptr_t)code);
 }
 
+/* Code the checks run at CPL 3, on its own page (window page 2, user). */
+extern const char user_code[], user_movsb[], user_load[], user_ud2[];
+__asm__(".pushsection .text.user, \"ax\"\n\t.balign 4096\n"
+        "user_code:\n"
+        "user_movsb:\tmovsb\n\tud2\n"
+        "user_load:\tmovb (%rbx), %al\n\tud2\n"
+        "user_ud2:\tud2\n"
+        "\t.balign 4096\n\t.popsection");
+
+/* A GDT with CPL 3 segments and a TSS, whose RSP0 takes the faults of CPL 3. */
+static uint64_t gdt[7] __attribute__((aligned(16)));
+static uint32_t tss[26] __attribute__((aligned(16)));
+static uint8_t ring0_stack[4096] __attribute__((aligned(16)));
+
+static void user_setup(void)
+{
+    uint64_t tss_base = (uint64_t)(uintptr_t)tss, rsp0 = (uint64_t)(uintptr_t)(ring0_stack + sizeof ring0_stack);
+    tss[1] = (uint32_t)rsp0;
+    tss[2] = (uint32_t)(rsp0 >> 32);
+    tss[25] = sizeof tss << 16;   /* I/O map base beyond the limit: no I/O bitmap */
+    gdt[1] = 0x00AF9A000000FFFFull;   /* 0x08: 64-bit code, DPL 0 (as boot.S) */
+    gdt[2] = 0x00CF92000000FFFFull;   /* 0x10: data */
+    gdt[3] = 0x00CFF2000000FFFFull;   /* 0x18: data, DPL 3 */
+    gdt[4] = 0x00AFFA000000FFFFull;   /* 0x20: 64-bit code, DPL 3 */
+    gdt[5] = (sizeof tss - 1) | (tss_base & 0xFFFFFF) << 16 | 0x89ull << 40 | (tss_base >> 24 & 0xFF) << 56;
+    gdt[6] = tss_base >> 32;
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) pointer = { sizeof gdt - 1, (uint64_t)(uintptr_t)gdt };
+    __asm__ volatile("lgdt %0\n\tmov $0x28, %%ax\n\tltr %%ax" :: "m"(pointer) : "rax", "memory");
+}
+
+/* Runs `entry` (in user_code) at CPL 3 with RSI, RDI, RBX; returns the fault
+ * vector (0: it reached its UD2). */
+static uint64_t user_run(const char *entry, uint64_t rsi, uint64_t rdi, uint64_t rbx)
+{
+    uint64_t va = WINDOW + 2 * 4096 + (uint64_t)(entry - user_code);
+    uint64_t stack = WINDOW + 4 * 4096 - 64;   /* window page 3, user RW */
+    fault_vector = fault_error = fault_cr2 = ~0ull;
+    __asm__ volatile("lea 1f(%%rip), %%rax\n\tmov %%rax, %[rec]\n\tmov %%rsp, %[rsp]\n\t"
+                     "pushq $0x1b\n\tpushq %[stack]\n\tpushq $0x2\n\tpushq $0x23\n\tpushq %[va]\n\tiretq\n"
+                     "1:\tmov $0x10, %%eax\n\tmov %%eax, %%ds\n\tmov %%eax, %%es"
+                     : [rec] "=m"(recover_rip), [rsp] "=m"(recover_rsp), "+S"(rsi), "+D"(rdi)
+                     : [stack] "r"(stack), [va] "r"(va), "b"(rbx) : "rax", "rcx", "rdx", "memory");
+    return fault_vector;
+}
+
+static void check_cpl3(void)
+{
+    volatile uint8_t *scratch = (volatile uint8_t *)(uintptr_t)MMIO_SCRATCH;
+    user_setup();
+    idt_set_handler(6, on_fault);
+    pt[2] = (uint64_t)(uintptr_t)user_code | PTE_P | PTE_U;
+    pt[3] = (uint64_t)(uintptr_t)pages[3] | PTE_P | PTE_W | PTE_U;
+    pt[4] = MMIO_SCRATCH | PTE_P | PTE_W | PTE_U;           /* the scratch device, user RW */
+    pt[5] = (uint64_t)(uintptr_t)pages[2] | PTE_P | PTE_W | PTE_U;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+    uint64_t user_mmio = WINDOW + 4 * 4096, user_ram = WINDOW + 5 * 4096;
+
+    scratch[0x300] = 0x5e;
+    CHECK("CPL 3: MMIO load through a user mapping (the kernel fetches user code at CPL 3)",
+          user_run(user_load, 0, 0, user_mmio + 0x300) == 0 && (uint8_t)fault_rax == 0x5e);
+
+    /* MOVS at CPL 3 into a supervisor page: #PF (P | W | U), as the CPU raises with a RAM source. */
+    uint8_t *super = window_map(0, PTE_P | PTE_W);
+    pages[2][0x10] = 0x11;
+    uint64_t v_ram = user_run(user_movsb, user_ram + 0x10, (uint64_t)(uintptr_t)super, 0), e_ram = fault_error;
+    uint64_t c_ram = fault_cr2;
+    uint64_t v_mmio = user_run(user_movsb, user_mmio + 0x300, (uint64_t)(uintptr_t)super, 0);
+    if (v_ram != 14 || e_ram != 0x7 || v_mmio != 14 || fault_error != 0x7 || fault_cr2 != c_ram)
+        guest_printf("  RAM source: vector %llu error 0x%llx; MMIO source: vector %llu error 0x%llx\n",
+                     (unsigned long long)v_ram, (unsigned long long)e_ram, (unsigned long long)v_mmio,
+                     (unsigned long long)fault_error);
+    CHECK("CPL 3: MOVS from MMIO into a supervisor page is #PF (P | W | U)",
+          v_ram == 14 && e_ram == 0x7 && v_mmio == 14 && fault_error == 0x7 && fault_cr2 == c_ram);
+
+    /* The user code page turns supervisor while the CPU's TLB still has it
+     * as user: the CPU runs the MMIO load, the kernel's fetch at CPL 3 must
+     * fault (P | U; no I/D: SMEP and EFER.NXE are off, SDM vol. 3 §4.7)
+     * where a fetch at CPL 0 would pass. */
+    user_run(user_ud2, 0, 0, 0);    /* the CPU's TLB has the code page */
+    pt[2] &= ~PTE_U;
+    uint64_t v = user_run(user_load, 0, 0, user_mmio + 0x300);
+    uint64_t want_cr2 = WINDOW + 2 * 4096 + (uint64_t)(user_load - user_code);
+    if (v != 14 || fault_error != 0x5 || fault_cr2 != want_cr2)
+        guest_printf("  vector %llu error 0x%llx cr2 0x%llx\n", (unsigned long long)v,
+                     (unsigned long long)fault_error, (unsigned long long)fault_cr2);
+    CHECK("CPL 3: the kernel's fetch of a supervisor code page is #PF (P | U)",
+          v == 14 && fault_error == 0x5 && fault_cr2 == want_cr2);
+    pt[2] |= PTE_U;
+    __asm__ volatile("invlpg (%0)" :: "r"(want_cr2) : "memory");
+}
+
 static void check_privilege(void)
 {
     uint32_t r[4];
@@ -572,6 +675,7 @@ static void check_privilege(void)
     check_movsb_into("CR0.WP off: MOVS from MMIO into a read-only page at CPL 0", PTE_P, false, 0, 0);
     check_movsb_into("MOVS from MMIO into a page not present is #PF (W)", 0, false, 14, 0x2);
     check_smep_fetch();
+    check_cpl3();
 }
 
 int guest_main(unsigned cpu, uint32_t info)
