@@ -187,6 +187,28 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         }
         break;
     }
+    /* VEX (SDM vol. 2 §2.3): C5 R.vvvv.L.pp, C4 R.X.B.mmmmm W.vvvv.L.pp, the
+     * 0F map implied; outside 64-bit mode only with ModRM.mod = 11, else C4/C5
+     * are LES/LDS.  66, F2, F3, REX or LOCK before it are #UD. */
+    uint8_t v1 = 0, v2 = 0, sse_prefix = out->rep ? out->rep : opsize_prefix ? 0x66 : 0;
+    bool vex = b == 0xC4 || b == 0xC5;
+    if (vex) {
+        if ((e = fetch_byte(&c, &v1)))
+            return e;
+        if (mode != DECODE_MODE_64 && v1 < 0xC0)
+            return DECODE_EUNSUPPORTED;
+        if (b == 0xC4 && (e = fetch_byte(&c, &v2)))
+            return e;
+        if (b == 0xC5)
+            v2 = v1 & 0x7F, v1 = (v1 & 0x80) | 0x61;   /* as C4: X B set, map 0F, W 0 */
+        if ((v1 & 0x1F) != 1)
+            return DECODE_EUNSUPPORTED;                 /* the 0F 38 and 0F 3A maps */
+        if (sse_prefix || rex || out->lock)
+            return DECODE_EINVALID;
+        sse_prefix = (uint8_t)"\0\x66\xF3\xF2"[v2 & 3];
+        rex = mode == DECODE_MODE_64 ? (uint8_t)(0x40 | ((~v1 >> 5) & 7) | ((v2 >> 4) & 8)) : 0;
+        out->vex = true;
+    }
     out->rex = rex;
 
     /* SDM vol. 1 §3.6.1 table 3-4: operand size from CS.D, 66 and REX.W;
@@ -207,11 +229,13 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
     unsigned mem_size = 0;
 
     out->mem_is_dst = true;     /* the usual case; loads and compares clear it */
-    if (b == 0x0F) {
+    if (vex || b == 0x0F) {
         if ((e = fetch_byte(&c, &b)))
             return e;
         out->two_byte = true;
         out->opcode = b;
+        if (vex && b != 0x6E && b != 0x7E && b != 0xD6 && b != 0x6F && b != 0x7F)
+            return DECODE_EUNSUPPORTED;
         switch (b) {
         case 0xB6: case 0xB7: case 0xBE: case 0xBF:     /* MOVZX/MOVSX r, r/m8 or r/m16 */
             out->op = (b & 0x8) ? DECODE_MOVSX : DECODE_MOVZX;
@@ -252,6 +276,28 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
             out->mem_is_dst = b & 1;
             out->byte_swap = true;
             break;
+        case 0x6E: case 0x7E: case 0xD6: case 0x6F: case 0x7F: {
+            /* SSE/AVX moves; the mandatory prefix (VEX.pp, else F2/F3 over 66)
+             * picks the form.  Size 0: 4, or 8 with REX.W/VEX.W (MOVD/MOVQ). */
+            static const struct { uint8_t opcode, prefix, size; bool store, aligned; } forms[] = {
+                { 0x6E, 0x66, 0, false, false }, { 0x7E, 0x66, 0, true, false },   /* MOVD/MOVQ */
+                { 0x7E, 0xF3, 8, false, false }, { 0xD6, 0x66, 8, true, false },   /* MOVQ */
+                { 0x6F, 0x66, 16, false, true }, { 0x7F, 0x66, 16, true, true },   /* MOVDQA */
+                { 0x6F, 0xF3, 16, false, false }, { 0x7F, 0xF3, 16, true, false }, /* MOVDQU */
+            };
+            unsigned i = 0, vex_l = (v2 >> 2) & 1;
+            while (i < 8 && (forms[i].opcode != b || forms[i].prefix != sse_prefix))
+                i++;
+            if (i == 8)
+                return DECODE_EUNSUPPORTED;             /* MMX forms, ... */
+            if (vex && ((v2 & 0x78) != 0x78 || (vex_l && forms[i].size < 16)))
+                return DECODE_EINVALID;                 /* VEX.vvvv unused must be 1111b; VEX.L */
+            out->op = forms[i].store ? DECODE_VEC_STORE : DECODE_VEC_LOAD;
+            out->mem_is_dst = forms[i].store;
+            out->aligned = forms[i].aligned;
+            osz = forms[i].size ? forms[i].size << vex_l : (rex & 0x8) ? 8 : 4;
+            break;
+        }
         default:
             return DECODE_EUNSUPPORTED;
         }

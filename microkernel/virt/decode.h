@@ -56,6 +56,8 @@ enum decode_op {
     DECODE_SCAS,      /* flags of rAX - ES:[rDI] (AE/AF) */
     DECODE_PUSH,      /* SS:[rSP - size] <- mem (FF /6) */
     DECODE_POP,       /* mem <- SS:[rSP] (8F /0) */
+    DECODE_VEC_LOAD,  /* XMM/YMM reg <- mem: (V)MOVD/MOVQ/MOVDQA/MOVDQU (66/F3 0F 6E 7E 6F; VEX) */
+    DECODE_VEC_STORE, /* mem <- XMM/YMM reg: (V)MOVD/MOVQ/MOVDQA/MOVDQU (66 0F 7E D6 7F, F3 0F 7F; VEX) */
 };
 
 /* Segment registers numbered as the sreg field encodes them (SDM vol. 2
@@ -69,7 +71,7 @@ struct decoded_insn {
     uint8_t opcode;        /* the last opcode byte (after 0F for two-byte opcodes) */
     bool two_byte;         /* opcode was 0F xx */
     enum decode_op op;
-    uint8_t op_size;       /* register/operand bytes: 1, 2, 4, 8 */
+    uint8_t op_size;       /* register/operand bytes: 1, 2, 4, 8 (vector moves: 4, 8, 16, 32) */
     uint8_t mem_size;      /* bytes accessed in memory (differs for MOVZX/MOVSX) */
     uint8_t addr_size;     /* 2, 4, 8 */
     int8_t reg;            /* GPR 0..15 (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15) or -1 */
@@ -84,7 +86,7 @@ struct decoded_insn {
     uint8_t segment;       /* enum decode_segment of the memory operand (MOVS/CMPS:
                               the source; the other is always ES:[rDI]) */
     bool segment_override; /* segment came from a prefix */
-    uint8_t rex;           /* the REX prefix used (0 if none) */
+    uint8_t rex;           /* the REX prefix used (0 if none), or VEX's R X B W as one */
     /* Effective address = base + index * scale + disp (+ next RIP if rip_relative),
      * truncated to addr_size.  moffs (A0-A3): base = index = -1, disp = the
      * zero-extended absolute offset.  String ops: base = RSI (MOVS CMPS LODS) or
@@ -95,6 +97,8 @@ struct decoded_insn {
     int64_t disp;
     bool rip_relative;     /* 64-bit mode, ModRM mod=00 rm=101 */
     bool byte_swap;        /* MOVBE: the value is byte-reversed on its way */
+    bool vex;              /* VEX-encoded: a load zeroes the YMM register above what it writes */
+    bool aligned;          /* MOVDQA: #GP unless the address is a multiple of mem_size */
 };
 
 /* Decodes one instruction from bytes[0..avail).  Returns 0 and fills *out, or

@@ -154,13 +154,14 @@ static bool read_modify_write(const struct decoded_insn *insn)
 static bool insn_valid(const struct decoded_insn *insn)
 {
     unsigned s = insn->op_size, m = insn->mem_size, a = insn->addr_size;
-    bool sizes = (s == 1 || s == 2 || s == 4 || s == 8) && (m == 1 || m == 2 || m == 4 || m == 8) &&
+    unsigned widest = insn->op >= DECODE_VEC_LOAD ? 32 : 8;   /* the vector moves */
+    bool sizes = s && !(s & (s - 1)) && s <= widest && m && !(m & (m - 1)) && m <= widest &&
                  (a == 2 || a == 4 || a == 8);
     /* Forms without a register operand: an immediate, the unary ops, MOVS/CMPS, PUSH/POP. */
     bool no_reg = insn->has_imm || (insn->op >= DECODE_INC && insn->op <= DECODE_NEG) ||
                   insn->op == DECODE_CMPXCHG8B || insn->op == DECODE_MOVS || insn->op == DECODE_CMPS ||
-                  insn->op >= DECODE_PUSH;
-    return sizes && insn->op <= DECODE_POP && (no_reg || (insn->reg >= 0 && insn->reg < 16));
+                  insn->op == DECODE_PUSH || insn->op == DECODE_POP;
+    return sizes && insn->op <= DECODE_VEC_STORE && (no_reg || (insn->reg >= 0 && insn->reg < 16));
 }
 
 static bool rep_none(const struct decoded_insn *insn, const uint64_t gpr[16])
@@ -183,6 +184,7 @@ int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
             acc->value = byte_swap(acc->value, insn->op_size);
         break;
     case DECODE_POP:      /* the value comes from the stack: the caller's */
+    case DECODE_VEC_STORE:   /* and from the XMM/YMM register */
         acc->write = true;
         break;
     case DECODE_MOVS:
@@ -309,7 +311,7 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
     }
     default: {
         if (op > DECODE_TEST)
-            return EMULATE_DONE;   /* MOV_STORE, POP: the write was all */
+            return EMULATE_DONE;   /* MOV_STORE, POP, vector moves: the caller's */
         /* ALU: the first operand is memory when mem_is_dst, else the register. */
         uint64_t carry = (op == DECODE_ADC || op == DECODE_SBB) ? *rflags & EMULATE_CF : 0;
         uint64_t src = source_operand(insn, gpr);

@@ -219,6 +219,24 @@ static int vcpu_complete(struct vcpu *v)
         uint64_t dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);   /* MOVS, CMPS */
         unsigned read = guest_access(v, 0), ssize;
         int c = 0;
+        if (op >= DECODE_VEC_LOAD) {
+            /* A vector move: the next 8 bytes, one more trip, until all are done. */
+            if (p == PENDING_MMIO_READ)
+                memcpy(v->vec + v->vec_done, &mem, acc.size);
+            if ((v->vec_done += acc.size) < v->insn.mem_size) {
+                uint64_t data = 0;
+                memcpy(&data, v->vec + v->vec_done, p == PENDING_MMIO_WRITE ? acc.size : 0);
+                v->bus = (struct bus_request){ true, true, p == PENDING_MMIO_WRITE, acc.size, v->bus.addr + acc.size, data };
+                v->pending = p;
+                run->mmio.gpa = v->bus.addr;
+                run->mmio.data = data;
+                return COPRA_EXIT_MMIO;
+            }
+            if (p == PENDING_MMIO_READ)
+                fpu_vector(v, (unsigned)v->insn.reg, v->vec, v->insn.mem_size, true, v->insn.vex);
+            set_rip(v, v->next_rip);
+            return 0;
+        }
         /* The element in RAM, before anything changes: a #PF leaves the
          * instruction undone, as on the CPU (a second MMIO element, MOVS's
          * destination, is a second trip below). */
@@ -375,6 +393,21 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
         set_rip(v, v->next_rip);
         v->pending = PENDING_NONE;
         return 0;
+    }
+    if (op >= DECODE_VEC_LOAD) {
+        /* SSE/AVX moves in 8-byte accesses (the slot's width), lowest address
+         * first; MOVDQA's alignment is the CPU's #GP; across a page: raw. */
+        if (v->insn.aligned && (e->gpa & (acc->size - 1))) {
+            v->pending = PENDING_NONE;
+            return vcpu_fault(v, CTRL_GP);
+        }
+        if ((e->gpa & (PAGE_SIZE - 1)) + acc->size > PAGE_SIZE)
+            return COPRA_EXIT_MMIO;
+        if (op == DECODE_VEC_STORE)
+            fpu_vector(v, (unsigned)v->insn.reg, v->vec, acc->size, false, false);
+        v->vec_done = 0;
+        acc->size = MIN(acc->size, 8);
+        memcpy(&acc->value, v->vec, acc->size);
     }
     if ((op == DECODE_MOVS && e->write) || op == DECODE_POP) {
         /* A write to MMIO of an element in RAM: MOVS's source, POP's stack top. */

@@ -65,6 +65,8 @@ struct vcpu {
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
     uint64_t fault_gva, fault_code;  /* the #PF a guest access met (vcpu.c guest_copy) */
+    uint8_t vec[32];                 /* a vector move's bytes ... */
+    uint8_t vec_done;                /* ... of which this many have been on the bus */
     uint64_t dr[4], dr7;             /* the guest's; never loaded into the CPU (ctrlreg.c) */
     bool state_set;                  /* the VMM set state: check it before the next entry */
     /* A request posted to a device model's range (scheduler lock). */

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         again.reg != d.reg || again.imm != d.imm || again.disp != d.disp || again.base != d.base ||
         again.index != d.index || again.scale != d.scale || again.segment != d.segment)
         __builtin_trap();
-    if (d.mem_size > 8 || d.op_size > 8 || d.reg > 15 || d.base > 15 || d.index > 15)
+    unsigned widest = d.op >= DECODE_VEC_LOAD ? 32 : 8;   /* SSE/AVX moves */
+    if (d.mem_size > widest || d.op_size > widest || d.reg > 15 || d.base > 15 || d.index > 15)
         __builtin_trap();
 
     uint64_t gpr[16], before[16], rflags = (mix(seed) & 0xcd5) | 2 | ((data[0] & 4) ? 0x400 : 0);

@@ -201,6 +201,30 @@ static const struct row rows[] = {
     OK(M64, "\x48\xad", .op = DECODE_LODS, SZ(8, 8, 8), .reg = AX, .base = SI, .rex = 0x48),
     OK(M32, "\x67\xac", .op = DECODE_LODS, SZ(1, 1, 2), .reg = AX, .base = SI),
 
+    /* SSE/AVX moves: the mandatory prefix or VEX.pp picks the form; VEX.L 256 bits. */
+    OK(M64, "\x66\x0f\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(4, 4, 8), .reg = CX, RBX, .two_byte = true),
+    OK(M64, "\x66\x48\x0f\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(8, 8, 8), .reg = CX, RBX, .two_byte = true,
+       .rex = 0x48),
+    OK(M64, "\x66\x44\x0f\xd6\x4b\x08", .op = DECODE_VEC_STORE, SZ(8, 8, 8), .reg = R9, RBX, .disp = 8,
+       .mem_is_dst = true, .two_byte = true, .rex = 0x44),
+    OK(M64, "\xf3\x0f\x7e\x13", .op = DECODE_VEC_LOAD, SZ(8, 8, 8), .reg = DX, RBX, .two_byte = true, .rep = 0xf3),
+    OK(M64, "\x66\x0f\x6f\x23", .op = DECODE_VEC_LOAD, SZ(16, 16, 8), .reg = SP, RBX, .two_byte = true,
+       .aligned = true),
+    OK(M64, "\xf3\x0f\x7f\x33", .op = DECODE_VEC_STORE, SZ(16, 16, 8), .reg = SI, RBX, .mem_is_dst = true,
+       .two_byte = true, .rep = 0xf3),
+    OK(M32, "\xf3\x66\x0f\x6f\x2b", .op = DECODE_VEC_LOAD, SZ(16, 16, 4), .reg = BP, RBX, .two_byte = true,
+       .rep = 0xf3),
+    OK(M64, "\xc5\xfa\x6f\x3b", .op = DECODE_VEC_LOAD, SZ(16, 16, 8), .reg = DI, RBX, .two_byte = true,
+       .rex = 0x40, .vex = true),
+    OK(M64, "\xc5\x7e\x6f\x03", .op = DECODE_VEC_LOAD, SZ(32, 32, 8), .reg = R8, RBX, .two_byte = true,
+       .rex = 0x44, .vex = true),
+    OK(M64, "\xc4\xc1\x7e\x7f\x11", .op = DECODE_VEC_STORE, SZ(32, 32, 8), .reg = DX, .base = R9,
+       .mem_is_dst = true, .two_byte = true, .rex = 0x41, .vex = true),
+    OK(M64, "\xc5\xfd\x7f\x0b", .op = DECODE_VEC_STORE, SZ(32, 32, 8), .reg = CX, RBX, .mem_is_dst = true,
+       .two_byte = true, .rex = 0x40, .vex = true, .aligned = true),
+    OK(M32, "\xc5\xf9\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(4, 4, 4), .reg = CX, RBX, .two_byte = true,
+       .vex = true),
+
     /* Group 1 immediates: 80 imm8, 81 imm16/32, 83 sign-extended imm8. */
     OK(M64, "\x80\x0b\x01", .op = DECODE_OR, SZ(1, 1, 8), RBX, .mem_is_dst = true, .has_imm = true, .imm = 1),
     OK(M64, "\x81\x23\x00\x00\xff\xff", .op = DECODE_AND, SZ(4, 4, 8), RBX, .mem_is_dst = true, .has_imm = true,
@@ -294,6 +318,16 @@ static const struct row rows[] = {
     ERR(M64, "\xf0\x0f\x38\xf1\x03", DECODE_EINVALID), /* LOCK MOVBE */
     ERR(M64, "\xf0\xa6", DECODE_EINVALID),             /* LOCK CMPS */
     ERR(M64, "\xf0\x0f\xb1\xc8", DECODE_EINVALID),     /* LOCK CMPXCHG to a register */
+    ERR(M64, "\x0f\x6f\x03", DECODE_EUNSUPPORTED),     /* MMX MOVQ mm, m64 */
+    ERR(M64, "\xf2\x0f\x7e\x03", DECODE_EUNSUPPORTED), /* F2 0F 7E */
+    ERR(M64, "\x66\x0f\x6f\xc1", DECODE_EINVALID),     /* MOVDQA xmm, xmm */
+    ERR(M64, "\xf0\x66\x0f\x7f\x03", DECODE_EINVALID), /* LOCK MOVDQA */
+    ERR(M64, "\x66\xc5\xfa\x6f\x03", DECODE_EINVALID), /* 66 before VEX */
+    ERR(M64, "\x48\xc5\xfa\x6f\x03", DECODE_EINVALID), /* REX before VEX */
+    ERR(M64, "\xc5\xf2\x6f\x03", DECODE_EINVALID),     /* VEX.vvvv not 1111b */
+    ERR(M64, "\xc5\xfd\x6e\x03", DECODE_EINVALID),     /* VMOVD with VEX.L = 1 */
+    ERR(M64, "\xc4\xe2\x79\x18\x03", DECODE_EUNSUPPORTED), /* VBROADCASTSS: map 0F 38 */
+    ERR(M32, "\xc5\x3b", DECODE_EUNSUPPORTED),          /* LDS outside 64-bit mode */
     ERR(M64, "\x90", DECODE_EUNSUPPORTED),
     ERR(M64, "\x0f\x05", DECODE_EUNSUPPORTED),
     ERR(M32, "\x40\x8b\x03", DECODE_EUNSUPPORTED),     /* INC eax outside 64-bit mode */
@@ -328,7 +362,7 @@ static void expect_fields(const struct decoded_insn *got, const struct decoded_i
     ck_assert_msg(got->length == (x->length ? x->length : n), "[%s]: length %u", hex(bytes, n), got->length);
     EQ(op); EQ(op_size); EQ(mem_size); EQ(addr_size); EQ(reg); EQ(reg_high_byte);
     EQ(has_imm); EQ(imm); EQ(mem_is_dst); EQ(lock); EQ(rep); EQ(segment); EQ(segment_override);
-    EQ(base); EQ(index); EQ(scale); EQ(disp); EQ(rip_relative); EQ(two_byte); EQ(rex); EQ(byte_swap);
+    EQ(base); EQ(index); EQ(scale); EQ(disp); EQ(rip_relative); EQ(two_byte); EQ(rex); EQ(byte_swap); EQ(vex); EQ(aligned);
 #undef EQ
 }
 

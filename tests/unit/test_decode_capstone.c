@@ -49,11 +49,26 @@ static size_t generate(uint8_t *buf, enum decode_mode mode)
         0xff, 0x8f, 0xa6, 0xa7, 0xac, 0xad, 0xae, 0xaf, 0x0f, 0x0f,
     };
     static const uint8_t two_byte[] = { 0xb6, 0xb7, 0xbe, 0xbf, 0xa3, 0xba, 0xab, 0xb3, 0xbb, 0xb0,
-                                        0xb1, 0xc0, 0xc1, 0xc7, 0xc3, 0x38 };
+                                        0xb1, 0xc0, 0xc1, 0xc7, 0xc3, 0x38, 0x6e, 0x7e, 0xd6, 0x6f,
+                                        0x7f };
     size_t n = 0;
 
     for (unsigned i = 0, count = pick(8) < 5 ? pick(2) : pick(5); i < count; i++)
         buf[n++] = prefixes[pick(sizeof prefixes)];
+    if (pick(12) == 0) {
+        /* VEX (C5, or C4 with the 0F map mostly), then an SSE move's opcode. */
+        static const uint8_t vex_ops[] = { 0x6e, 0x7e, 0xd6, 0x6f, 0x7f };
+        bool three = pick(2);
+        buf[n++] = three ? 0xc4 : 0xc5;
+        if (three)
+            buf[n++] = (uint8_t)((rng() & 0xe0) | (pick(8) ? 1 : pick(32)));
+        buf[n++] = (uint8_t)(pick(4) ? (rng() | 0x78) : rng());
+        buf[n++] = vex_ops[pick(sizeof vex_ops)];
+        buf[n++] = (uint8_t)rng();
+        while (n < 16)
+            buf[n++] = (uint8_t)rng();
+        return 15;
+    }
     if (mode == DECODE_MODE_64 && pick(2))
         buf[n++] = (uint8_t)(0x40 | pick(16));
     buf[n++] = pick(16) ? opcodes[pick(sizeof opcodes)] : (uint8_t)rng();
@@ -97,6 +112,11 @@ static const char *reg_name(int reg, unsigned size, bool high)
 {
     if (reg < 0)
         return "";
+    if (size > 8) {   /* 16: XMM, 32: YMM */
+        static char name[8];
+        snprintf(name, sizeof name, "%cmm%d", size == 32 ? 'y' : 'x', reg);
+        return name;
+    }
     if (high)
         return names8h[reg & 3];
     return size == 8 ? names64[reg] : size == 4 ? names32[reg] : size == 2 ? names16[reg] : names8[reg];
@@ -157,6 +177,12 @@ static bool mnemonic_matches(const struct decoded_insn *d, const char *m)
         return !strncmp(m, "lods", 4) && strlen(m) == 5;
     case DECODE_SCAS:
         return !strncmp(m, "scas", 4) && strlen(m) == 5;
+    case DECODE_VEC_LOAD:
+    case DECODE_VEC_STORE:
+        m += d->vex && m[0] == 'v';
+        return d->mem_size == 4 ? !strcmp(m, "movd")
+             : d->mem_size == 8 ? !strcmp(m, "movq") || (!d->vex && !strcmp(m, "movd"))   /* Capstone 4: 66 REX.W 0F 6E */
+             : !strcmp(m, d->aligned ? "movdqa" : "movdqu");
     default:
         return !strcmp(m, alu[d->op]);
     }
@@ -170,7 +196,8 @@ static bool supported_mnemonic(const char *m)
                                         "adc", "sbb", "bts", "btr", "btc", "inc", "dec", "not", "neg",
                                         "xadd", "cmpxchg", "cmpxchg8b", "movnti", "movbe", "push", "pop",
                                         "cmpsb", "cmpsw", "cmpsd", "cmpsq", "lodsb", "lodsw", "lodsd",
-                                        "lodsq", "scasb", "scasw", "scasd", "scasq" };
+                                        "lodsq", "scasb", "scasw", "scasd", "scasq", "movd", "movq", "movdqa",
+                                        "movdqu", "vmovd", "vmovq", "vmovdqa", "vmovdqu" };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!strcmp(m, list[i]))
             return true;
@@ -181,10 +208,11 @@ static uint64_t mask(unsigned bytes) { return bytes >= 8 ? ~0ull : (1ull << (8 *
 
 struct stats {
     unsigned long tried, accepted, compared, refused_lock, refused_other, refused_regform, refused_movsxd,
-        refused_np;
+        refused_np, refused_vex;
 };
 
 static char report[512];
+static unsigned long mmx_quirks;   /* SSE forms Capstone 4 shows with MMX registers (compare()) */
 
 static const char *hexdump(const uint8_t *b, size_t n)
 {
@@ -219,12 +247,18 @@ static void capstone_order(const uint8_t *in, uint8_t *out, size_t n, enum decod
         else if (!is_legacy_prefix(tmp[p]))
             break;
     }
-    for (size_t i = 0; i < p; i++)
-        if (tmp[i] == 0xf2 || tmp[i] == 0xf3)
-            out[k++] = tmp[i];
-    for (size_t i = 0; i < p; i++)
-        if (tmp[i] != 0xf2 && tmp[i] != 0xf3)
-            out[k++] = tmp[i];
+    /* SSE moves: Capstone 4 sees a mandatory prefix only right before the
+     * opcode (the CPU anywhere among the prefixes), so there they go last,
+     * F2/F3 after 66, as the CPU ranks them. */
+    size_t q = p + (mode == DECODE_MODE_64 && p < n && (tmp[p] & 0xf0) == 0x40);
+    bool sse = q + 1 < n && tmp[q] == 0x0f && memchr("\x6e\x7e\xd6\x6f\x7f", tmp[q + 1], 5);
+    for (int pass = sse ? 0 : 1; pass < 4; pass++)
+        for (size_t i = 0; i < p; i++) {
+            bool rep = tmp[i] == 0xf2 || tmp[i] == 0xf3, opsize = tmp[i] == 0x66;
+            if (sse ? (pass == 1 && !rep && !opsize) || (pass == 2 && opsize) || (pass == 3 && rep)
+                    : (pass == 1 && rep) || (pass == 2 && !rep))
+                out[k++] = tmp[i];
+        }
     memcpy(out + p, tmp + p, n - p);
 }
 
@@ -234,6 +268,10 @@ static bool compare(csh h, const uint8_t *buf, size_t avail, const struct decode
     cs_insn *ci;
     uint8_t shown[16];
     capstone_order(buf, shown, avail, mode);
+    if (d->op >= DECODE_VEC_LOAD && mode == DECODE_MODE_16) {
+        mmx_quirks++;   /* Capstone 4 decodes no SSE form in 16-bit mode right (MMX, or nothing) */
+        return true;
+    }
     size_t count = cs_disasm(h, shown, avail, 0x1000, 1, &ci);
 #define FAIL(...) do { int k = snprintf(report, sizeof report, "[%s] mode %d: ", hexdump(buf, d->length), \
                                        (int)mode); \
@@ -245,13 +283,22 @@ static bool compare(csh h, const uint8_t *buf, size_t avail, const struct decode
     }
     const cs_x86 *x = &ci->detail->x86;
     const char *m = base_mnemonic(ci->mnemonic);
+    /* Capstone 4 ignores SSE's mandatory prefixes in 16-bit mode and next to
+     * REX.W, showing MMX forms (mm0-7); the CPU does not (SDM vol. 2 §2.1.2). */
+    for (int i = 0; i < x->op_count && d->op >= DECODE_VEC_LOAD; i++)
+        if (x->operands[i].type == X86_OP_REG && !strncmp(cs_name(h, x->operands[i].reg), "mm", 2)) {
+            mmx_quirks++;
+            cs_free(ci, count);
+            return true;
+        }
     if (ci->size != d->length)
         FAIL("length %u, Capstone %u (%s %s)", d->length, ci->size, ci->mnemonic, ci->op_str);
     if (!mnemonic_matches(d, m))
         FAIL("op %d, Capstone %s %s", d->op, ci->mnemonic, ci->op_str);
 
     /* Operands in Intel order: memory first when it is the destination. */
-    const char *want_reg = reg_name(d->reg, d->op_size, d->reg_high_byte);
+    bool vec = d->op >= DECODE_VEC_LOAD;
+    const char *want_reg = reg_name(d->reg, vec && d->op_size < 16 ? 16 : d->op_size, d->reg_high_byte);
     bool seen_mem = false, seen_reg = d->reg < 0, seen_imm = !d->has_imm;
     for (int i = 0; i < x->op_count; i++) {
         const cs_x86_op *o = &x->operands[i];
@@ -332,7 +379,10 @@ static bool refusal_justified(csh h, const uint8_t *buf, size_t avail, int ret, 
     for (int i = 0; i < ci->detail->x86.op_count; i++) {
         const cs_x86_op *o = &ci->detail->x86.operands[i];
         has_mem |= o->type == X86_OP_MEM;
-        foreign_reg |= o->type == X86_OP_REG && !is_gpr_name(cs_name(h, o->reg));
+        const char *rn = cs_name(h, o->reg);
+        bool vector_move = strstr(ci->mnemonic, "movd") || strstr(ci->mnemonic, "movq");
+        foreign_reg |= o->type == X86_OP_REG && !is_gpr_name(rn) &&
+                       !(vector_move && (!strncmp(rn, "xmm", 3) || !strncmp(rn, "ymm", 3)));
     }
     for (size_t i = 0; i < ci->size; i++) {
         bool rex = mode == DECODE_MODE_64 && (buf[i] & 0xf0) == 0x40;
@@ -352,6 +402,12 @@ static bool refusal_justified(csh h, const uint8_t *buf, size_t avail, int ret, 
         st->refused_lock++;
     } else if ((!strcmp(m, "movnti") || !strcmp(m, "movbe")) && simd_prefix && ret != 0) {
         st->refused_np++;       /* MOVNTI is NP (66/F2/F3: #UD); F2/F3 0F 38 F0/F1 are CRC32 or undefined */
+    } else if ((m[0] == 'v' && ret == DECODE_EINVALID) ||
+               ((!strncmp(m, "movdq", 5) || !strcmp(m, "movq") || !strcmp(m, "movd")) && !simd_prefix)) {
+        /* #UD: 66/F2/F3/REX before VEX, VEX.vvvv not 1111b, VEX.L on VMOVD/VMOVQ;
+         * and Capstone 4 shows NP 0F 6F/7F/D6 (MMX MOVQ, or #UD) with REX.W as
+         * SSE forms. */
+        st->refused_vex++;
     } else if (!strcmp(m, "movsxd") && !rex_w) {
         st->refused_movsxd++;   /* Capstone 4 shows 63 without REX.W as movsxd r64 anyway */
     } else {
@@ -395,10 +451,13 @@ static void run_mode(enum decode_mode mode, cs_mode cmode, uint64_t seed)
         }
     }
     printf("capstone mode %d: %lu strings, %lu accepted, %lu agree with Capstone; Capstone-only: %lu register "
-           "forms, %lu LOCK #UD, %lu MOVSXD without REX.W, %lu MOVNTI/MOVBE with 66/F2/F3, %lu other\n",
+           "forms, %lu LOCK #UD, %lu MOVSXD without REX.W, %lu MOVNTI/MOVBE with 66/F2/F3, %lu VEX #UD or MMX, %lu other\n",
            (int)mode, st.tried, st.accepted, st.compared, st.refused_regform, st.refused_lock, st.refused_movsxd,
-           st.refused_np, st.refused_other);
+           st.refused_np, st.refused_vex, st.refused_other);
     cs_close(&h);
+    printf("capstone mode %d: %lu SSE forms Capstone 4 shows as MMX or, in 16-bit mode, at all (not compared)\n", (int)mode,
+           mmx_quirks);
+    mmx_quirks = 0;
     ck_assert_msg(failures == 0, "%u disagreements with Capstone in mode %d (first ones on stderr)", failures,
                   (int)mode);
     ck_assert_uint_gt(st.accepted, CAPSTONE_ITERATIONS / 10);
