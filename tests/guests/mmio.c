@@ -230,6 +230,25 @@ typedef void (*op_fn)(uint8_t *base, uint8_t *other, struct state *s);
     X(cmpsq_rm,       "mov %%r8, %%rsi; lea 16(%%rbx), %%rdi; cmpsq; sub %%r8, %%rsi; sub %%rbx, %%rdi", F_ALL) \
     X(cmpsl_back,     "lea 40(%%rbx), %%rsi; lea 40(%%r8), %%rdi; mov $3, %%ecx; std; repe cmpsl; cld; " \
                       "sub %%rbx, %%rsi; sub %%r8, %%rdi", F_ALL)                \
+    /* SSE/AVX moves (the registers go through RAM `other` to be compared) */   \
+    X(movd_load,      "pcmpeqb %%xmm0, %%xmm0; movd 8(%%rbx), %%xmm0; movdqu %%xmm0, (%%r8)", F_ALL) \
+    X(movq_load_6e,   "pcmpeqb %%xmm0, %%xmm0; .byte 0x66, 0x48, 0x0f, 0x6e, 0x43, 0x10; movdqu %%xmm0, (%%r8)", F_ALL) \
+    X(movq_load_7e,   "pcmpeqb %%xmm1, %%xmm1; movq 24(%%rbx), %%xmm1; movdqu %%xmm1, 16(%%r8)", F_ALL) \
+    X(movdqa_load,    "movdqa 16(%%rbx), %%xmm2; movdqu %%xmm2, (%%r8)", F_ALL)  \
+    X(movdqu_load,    "movdqu 5(%%rbx), %%xmm9; movdqu %%xmm9, 32(%%r8)", F_ALL) \
+    X(movdqu_keeps_ymm, "vpcmpeqb %%ymm4, %%ymm4, %%ymm4; movdqu 8(%%rbx), %%xmm4; vmovdqu %%ymm4, (%%r8)", F_ALL) \
+    X(vmovdqu_load128, "vpcmpeqb %%ymm3, %%ymm3, %%ymm3; vmovdqu 8(%%rbx), %%xmm3; vmovdqu %%ymm3, 32(%%r8)", F_ALL) \
+    X(vmovdqu_load256, "vmovdqu 40(%%rbx), %%ymm12; vmovdqu %%ymm12, (%%r8)", F_ALL) \
+    X(vmovdqa_load256, "vmovdqa 64(%%rbx), %%ymm5; vmovdqu %%ymm5, 32(%%r8)", F_ALL) \
+    X(vmovd_load,     "vpcmpeqb %%ymm6, %%ymm6, %%ymm6; vmovd 12(%%rbx), %%xmm6; vmovdqu %%ymm6, (%%r8)", F_ALL) \
+    X(movd_store,     "movdqu (%%r8), %%xmm5; movd %%xmm5, 4(%%rbx)", F_ALL)     \
+    X(movq_store_d6,  "movdqu (%%r8), %%xmm5; movq %%xmm5, 40(%%rbx)", F_ALL)    \
+    X(movq_store_7e,  "movdqu 8(%%r8), %%xmm0; .byte 0x66, 0x48, 0x0f, 0x7e, 0x43, 0x30", F_ALL) \
+    X(movdqa_store,   "movdqu 3(%%r8), %%xmm7; movdqa %%xmm7, 32(%%rbx)", F_ALL) \
+    X(movdqu_store,   "movdqu 5(%%r8), %%xmm13; movdqu %%xmm13, 77(%%rbx)", F_ALL) \
+    X(vmovdqu_store256, "vmovdqu 1(%%r8), %%ymm8; vmovdqu %%ymm8, 64(%%rbx)", F_ALL) \
+    X(vmovdqa_store128, "vmovdqu 2(%%r8), %%xmm15; vmovdqa %%xmm15, 96(%%rbx)", F_ALL) \
+    X(vmovq_store,    "vmovdqu 9(%%r8), %%xmm1; vmovq %%xmm1, 120(%%rbx)", F_ALL) \
     /* MOVS from MMIO to MMIO (last: the kernel must write the element back out) */ \
     X(movsb_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsb; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
     X(movsw_rep,      "lea 8(%%rbx), %%rsi; lea 64(%%rbx), %%rdi; mov $5, %%ecx; rep movsw; sub %%rbx, %%rsi; sub %%rbx, %%rdi", F_ALL) \
@@ -678,6 +697,16 @@ static void check_privilege(void)
     check_cpl3();
 }
 
+/* SSE and AVX on: CR4.OSFXSR, OSXMMEXCPT, OSXSAVE; XCR0 = x87 | SSE | AVX. */
+static void vector_enable(void)
+{
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr4 |= (1u << 9) | (1u << 10) | (1u << 18);
+    __asm__ volatile("mov %0, %%cr4" :: "r"(cr4));
+    __asm__ volatile("xsetbv" :: "c"(0), "a"(7), "d"(0));
+}
+
 int guest_main(unsigned cpu, uint32_t info)
 {
     (void)info;
@@ -686,6 +715,7 @@ int guest_main(unsigned cpu, uint32_t info)
     check_moffs();
     check_alias();
     check_unclaimed();
+    vector_enable();
     check_cases();
     check_privilege();
     return guest_finish();
