@@ -26,7 +26,7 @@ static uint64_t reg_read(const uint64_t gpr[16], int reg, bool high, unsigned si
     return high ? (v >> 8) & 0xFF : v & size_mask(size);
 }
 
-static void reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint64_t v)
+void emulate_reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint64_t v)
 {
     uint64_t *r = &gpr[reg & 15];
     if (high)
@@ -40,7 +40,7 @@ static void reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint6
 /* rSI/rDI/rCX as the address size sees them (SDM vol. 2 MOVS/STOS/REP). */
 static void addr_reg_write(uint64_t gpr[16], int reg, unsigned addr_size, uint64_t v)
 {
-    reg_write(gpr, reg, false, addr_size, v);
+    emulate_reg_write(gpr, reg, false, addr_size, v);
 }
 
 /* PF: set when the low byte of the result has an even number of 1 bits. */
@@ -143,14 +143,6 @@ static uint64_t byte_swap(uint64_t v, unsigned size)
     return __builtin_bswap64(v) >> (64 - 8 * size);
 }
 
-/* Whether the memory operand is read, then written: XCHG, the forms LOCK
- * may prefix, ALU ops with memory as the destination (decode.h). */
-static bool read_modify_write(const struct decoded_insn *insn)
-{
-    return (insn->op > DECODE_BT && insn->op <= DECODE_CMPXCHG8B) ||
-           (insn->op < DECODE_CMP && insn->mem_is_dst);
-}
-
 static bool insn_valid(const struct decoded_insn *insn)
 {
     unsigned s = insn->op_size, m = insn->mem_size, a = insn->addr_size;
@@ -192,7 +184,9 @@ int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
         break;
     default:
         acc->read = true;
-        acc->write = read_modify_write(insn);
+        /* Then written: XCHG, the forms LOCK may prefix, ALU ops into memory (decode.h). */
+        acc->write = (insn->op > DECODE_BT && insn->op <= DECODE_CMPXCHG8B) ||
+                     (insn->op < DECODE_CMP && insn->mem_is_dst);
         if (insn->op >= DECODE_BT && insn->op <= DECODE_BTC && !insn->has_imm)
             acc->addr_adjust = bt_unit_offset(insn, gpr);
         break;
@@ -239,23 +233,21 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
     switch (op) {
     case DECODE_MOV_LOAD:
     case DECODE_LODS:
-        reg_write(gpr, insn->reg, insn->reg_high_byte, size, insn->byte_swap ? byte_swap(mem, size) : mem);
+        emulate_reg_write(gpr, insn->reg, insn->reg_high_byte, size, insn->byte_swap ? byte_swap(mem, size) : mem);
         return op == DECODE_LODS ? string_step(insn, gpr, *rflags) : EMULATE_DONE;
     case DECODE_MOVZX:
-        reg_write(gpr, insn->reg, false, size, mem);
+        emulate_reg_write(gpr, insn->reg, false, size, mem);
         return EMULATE_DONE;
     case DECODE_MOVSX:
         r = (mem ^ sign_bit(insn->mem_size)) - sign_bit(insn->mem_size);
-        reg_write(gpr, insn->reg, false, size, r);
+        emulate_reg_write(gpr, insn->reg, false, size, r);
         return EMULATE_DONE;
     case DECODE_PUSH:
-        *value_write = mem;
-        return EMULATE_DONE;
     case DECODE_MOVS:
         *value_write = mem;
         /* fall through */
     case DECODE_STOS:
-        return string_step(insn, gpr, *rflags);
+        return op == DECODE_PUSH ? EMULATE_DONE : string_step(insn, gpr, *rflags);
     case DECODE_CMPS:     /* mem = seg:[rSI], other = ES:[rDI] (emulate.h) */
     case DECODE_SCAS:
         alu(DECODE_CMP, size, op == DECODE_CMPS ? mem : gpr[0], op == DECODE_CMPS ? other : mem, 0, &flags);
@@ -263,7 +255,7 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
         return string_step(insn, gpr, *rflags);
     case DECODE_XCHG:
         *value_write = reg_read(gpr, insn->reg, insn->reg_high_byte, size);
-        reg_write(gpr, insn->reg, insn->reg_high_byte, size, mem);
+        emulate_reg_write(gpr, insn->reg, insn->reg_high_byte, size, mem);
         return EMULATE_DONE;
     case DECODE_BT:
     case DECODE_BTS:
@@ -290,20 +282,20 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
         break;
     case DECODE_XADD:     /* SDM vol. 2 XADD: reg <- mem, mem <- mem + reg */
         *value_write = alu(DECODE_ADD, size, mem, source_operand(insn, gpr), 0, &flags);
-        reg_write(gpr, insn->reg, insn->reg_high_byte, size, mem);
+        emulate_reg_write(gpr, insn->reg, insn->reg_high_byte, size, mem);
         break;
     case DECODE_CMPXCHG:  /* SDM vol. 2 CMPXCHG: memory is written either way */
         alu(DECODE_CMP, size, gpr[0], mem, 0, &flags);
         *value_write = (flags & EMULATE_ZF) ? source_operand(insn, gpr) : mem;
         if (!(flags & EMULATE_ZF))
-            reg_write(gpr, 0, false, size, mem);
+            emulate_reg_write(gpr, 0, false, size, mem);
         break;
     case DECODE_CMPXCHG8B: {
         bool equal = mem == ((gpr[2] << 32) | (uint32_t)gpr[0]);
         *value_write = equal ? (gpr[1] << 32) | (uint32_t)gpr[3] : mem;
         if (!equal) {
-            reg_write(gpr, 0, false, 4, mem);
-            reg_write(gpr, 2, false, 4, mem >> 32);
+            emulate_reg_write(gpr, 0, false, 4, mem);
+            emulate_reg_write(gpr, 2, false, 4, mem >> 32);
         }
         flags = equal ? EMULATE_ZF : 0;
         status = EMULATE_ZF;
@@ -321,7 +313,7 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
         if (insn->mem_is_dst)
             *value_write = r;
         else
-            reg_write(gpr, insn->reg, insn->reg_high_byte, size, r);
+            emulate_reg_write(gpr, insn->reg, insn->reg_high_byte, size, r);
         break;
     }
     }

@@ -50,6 +50,10 @@ struct emulate_access {
                             address (SDM vol. 2 BT: bit strings beyond the operand) */
 };
 
+/* A register write with the x86 width rules (SDM vol. 1 §3.4.1.1): 8- and
+ * 16-bit writes merge, 32-bit writes zero bits 63:32; `high`: AH CH DH BH. */
+void emulate_reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint64_t v);
+
 int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
                     struct emulate_access *acc);
 

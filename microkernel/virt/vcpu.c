@@ -159,27 +159,15 @@ static uint64_t stack_addr(struct vcpu *v, int64_t delta, unsigned *size)
 
 static void set_rip(struct vcpu *v, uint64_t rip) { platform->set_state(v, COPRA_STATE_RIP, rip); }
 
-static void write_reg_sized(uint64_t *reg, uint64_t value, unsigned size)
-{
-    if (size == 4)
-        *reg = (uint32_t)value;   /* 32-bit writes zero-extend (SDM vol. 1 §3.4.1.1) */
-    else if (size == 8)
-        *reg = value;
-    else {
-        uint64_t mask = (1ull << (8 * size)) - 1;
-        *reg = (*reg & ~mask) | (value & mask);
-    }
-}
-
 /* INS/OUTS: rSI/rDI move by one element, rCX counts, all at the
  * instruction's address size (SDM vol. 1 §3.7.5). */
 static void string_step(struct vcpu *v, bool rep)
 {
     int64_t step = (state(v, COPRA_STATE_RFLAGS) & RFLAGS_DF) ? -(int64_t)v->bus.size : v->bus.size;
-    uint64_t *idx = &v->gpr[v->bus.write ? COPRA_RSI : COPRA_RDI];
-    write_reg_sized(idx, *idx + (uint64_t)step, v->string_asize);
+    unsigned idx = v->bus.write ? COPRA_RSI : COPRA_RDI;
+    emulate_reg_write(v->gpr, (int)idx, false, v->string_asize, v->gpr[idx] + (uint64_t)step);
     if (rep)
-        write_reg_sized(&v->gpr[COPRA_RCX], v->gpr[COPRA_RCX] - 1, v->string_asize);
+        emulate_reg_write(v->gpr, COPRA_RCX, false, v->string_asize, v->gpr[COPRA_RCX] - 1);
 }
 
 static uint64_t string_count(struct vcpu *v)
@@ -197,7 +185,7 @@ static int vcpu_complete(struct vcpu *v)
     switch (p) {
     case PENDING_IO:
         if (!v->bus.write)
-            write_reg_sized(&v->gpr[COPRA_RAX], run->io.data, v->bus.size);
+            emulate_reg_write(v->gpr, COPRA_RAX, false, v->bus.size, run->io.data);
         set_rip(v, v->next_rip);
         return 0;
     case PENDING_STRING_IO: {
@@ -216,8 +204,6 @@ static int vcpu_complete(struct vcpu *v)
         uint64_t rflags = state(v, COPRA_STATE_RFLAGS), wval = 0, mem = p == PENDING_MMIO_READ ? run->mmio.data : 0;
         const struct emulate_access acc = v->acc;   /* as decided at the exit */
         enum decode_op op = v->insn.op;
-        uint64_t dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);   /* MOVS, CMPS */
-        unsigned read = guest_access(v, 0), ssize;
         int c = 0;
         if (op >= DECODE_VEC_LOAD) {
             /* A vector move: the next 8 bytes, one more trip, until all are done. */
@@ -240,24 +226,27 @@ static int vcpu_complete(struct vcpu *v)
         /* The element in RAM, before anything changes: a #PF leaves the
          * instruction undone, as on the CPU (a second MMIO element, MOVS's
          * destination, is a second trip below). */
+        uint64_t dst = op == DECODE_MOVS || op == DECODE_CMPS
+                     ? seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr) : 0;
         if (op == DECODE_CMPS) {
             /* value_read is seg:[rSI], wval ES:[rDI] (emulate.h); either may be MMIO. */
             uint64_t src = seg_base(v, v->insn.segment) + decode_effective_address(&v->insn, v->gpr, 0), ram = 0;
-            if (!(c = guest_copy(v, src, &ram, acc.size, read)))
+            if (!(c = guest_copy(v, src, &ram, acc.size, guest_access(v, 0))))
                 wval = mem, mem = ram;
             else if (c < 0)
-                c = guest_copy(v, dst, &wval, acc.size, read);
-        } else if (op == DECODE_PUSH) {
-            c = guest_copy(v, stack_addr(v, -(int64_t)acc.size, &ssize), &mem, acc.size, guest_access(v, GPT_WRITE));
+                c = guest_copy(v, dst, &wval, acc.size, guest_access(v, 0));
         } else if (op == DECODE_MOVS && p == PENDING_MMIO_READ) {
             c = guest_copy(v, dst, &mem, acc.size, guest_access(v, GPT_WRITE));   /* MMIO -> RAM */
+        } else if (op == DECODE_PUSH || op == DECODE_POP) {
+            unsigned ssize;
+            uint64_t slot = stack_addr(v, -(int64_t)acc.size, &ssize);
+            if (op == DECODE_PUSH && (c = guest_copy(v, slot, &mem, acc.size, guest_access(v, GPT_WRITE))))
+                return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
+            emulate_reg_write(v->gpr, COPRA_RSP, false, ssize,
+                              v->gpr[COPRA_RSP] + (op == DECODE_POP ? acc.size : -(uint64_t)acc.size));
         }
         if (c > 0 || (c < 0 && op != DECODE_MOVS))
             return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
-        if (op == DECODE_PUSH || op == DECODE_POP) {
-            stack_addr(v, 0, &ssize);
-            write_reg_sized(&v->gpr[COPRA_RSP], v->gpr[COPRA_RSP] + (op == DECODE_POP ? acc.size : -(uint64_t)acc.size), ssize);
-        }
         int st = emulate_complete(&v->insn, v->gpr, &rflags, mem, &wval);
         platform->set_state(v, COPRA_STATE_RFLAGS, rflags);
         if (p == PENDING_MMIO_READ && acc.write && (op != DECODE_MOVS || c < 0)) {
@@ -397,10 +386,8 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
     if (op >= DECODE_VEC_LOAD) {
         /* SSE/AVX moves in 8-byte accesses (the slot's width), lowest address
          * first; MOVDQA's alignment is the CPU's #GP; across a page: raw. */
-        if (v->insn.aligned && (e->gpa & (acc->size - 1))) {
-            v->pending = PENDING_NONE;
-            return vcpu_fault(v, CTRL_GP);
-        }
+        if (v->insn.aligned && (e->gpa & (acc->size - 1)))
+            return vcpu_fault(v, CTRL_GP);   /* (pending RAW completes nothing) */
         if ((e->gpa & (PAGE_SIZE - 1)) + acc->size > PAGE_SIZE)
             return COPRA_EXIT_MMIO;
         if (op == DECODE_VEC_STORE)
