@@ -124,8 +124,9 @@ static const struct alu_case cases[] = {
 
 static const unsigned sizes[] = { 1, 2, 4, 8 };
 
-/* Encodes [66|48] opcode ModRM(reg=RAX, rm=[RBX]) [imm], decodes it. */
-static void decode_form(struct decoded_insn *d, unsigned size, uint8_t opcode, uint8_t reg_field,
+/* Encodes [66|48] opcode ModRM(reg=reg_field, rm=[RBX]) [imm], decodes it;
+ * an opcode above 0xFF is 0F and its low byte. */
+static void decode_form(struct decoded_insn *d, unsigned size, unsigned opcode, uint8_t reg_field,
                         const uint8_t *imm, unsigned imm_len)
 {
     uint8_t b[16];
@@ -134,7 +135,9 @@ static void decode_form(struct decoded_insn *d, unsigned size, uint8_t opcode, u
         b[n++] = 0x66;
     if (size == 8)
         b[n++] = 0x48;
-    b[n++] = opcode;
+    if (opcode > 0xff)
+        b[n++] = 0x0f;
+    b[n++] = (uint8_t)opcode;
     b[n++] = (uint8_t)(reg_field << 3 | 3);
     memcpy(b + n, imm, imm_len);
     n += imm_len;
@@ -359,19 +362,19 @@ HOST_RM(btc, "btc", " %[r], (%[m])", NO_BYTE)
 static const struct rm_case {
     const char *name;
     void (*host)(unsigned, uint64_t *, uint64_t *, uint64_t *, uint64_t *);
-    uint8_t opcode[2];   /* 0F xx, or one byte; the byte form is opcode - 1 */
+    unsigned opcode;     /* 0x0Fxx or one byte; the byte form is opcode - 1 */
     uint8_t reg_field;   /* /digit, or 1 (RCX) for /r */
     uint64_t flags;      /* the flags the SDM defines */
 } rm_cases[] = {
-    { "inc", host_rm_inc, { 0xff }, 0, EMULATE_STATUS_FLAGS },
-    { "dec", host_rm_dec, { 0xff }, 1, EMULATE_STATUS_FLAGS },
-    { "not", host_rm_not, { 0xf7 }, 2, EMULATE_STATUS_FLAGS },
-    { "neg", host_rm_neg, { 0xf7 }, 3, EMULATE_STATUS_FLAGS },
-    { "xadd", host_rm_xadd, { 0x0f, 0xc1 }, 1, EMULATE_STATUS_FLAGS },
-    { "cmpxchg", host_rm_cmpxchg, { 0x0f, 0xb1 }, 1, EMULATE_STATUS_FLAGS },
-    { "bts", host_rm_bts, { 0x0f, 0xab }, 1, EMULATE_CF },
-    { "btr", host_rm_btr, { 0x0f, 0xb3 }, 1, EMULATE_CF },
-    { "btc", host_rm_btc, { 0x0f, 0xbb }, 1, EMULATE_CF },
+    { "inc", host_rm_inc, 0xff, 0, EMULATE_STATUS_FLAGS },
+    { "dec", host_rm_dec, 0xff, 1, EMULATE_STATUS_FLAGS },
+    { "not", host_rm_not, 0xf7, 2, EMULATE_STATUS_FLAGS },
+    { "neg", host_rm_neg, 0xf7, 3, EMULATE_STATUS_FLAGS },
+    { "xadd", host_rm_xadd, 0x0fc1, 1, EMULATE_STATUS_FLAGS },
+    { "cmpxchg", host_rm_cmpxchg, 0x0fb1, 1, EMULATE_STATUS_FLAGS },
+    { "bts", host_rm_bts, 0x0fab, 1, EMULATE_CF },
+    { "btr", host_rm_btr, 0x0fb3, 1, EMULATE_CF },
+    { "btc", host_rm_btc, 0x0fbb, 1, EMULATE_CF },
 };
 
 /* INC DEC NOT NEG XADD CMPXCHG BTS BTR BTC on [rbx] (and RCX, RAX) against
@@ -382,19 +385,8 @@ START_TEST(test_rmw_against_host)
     bool bit_op = c->flags == EMULATE_CF;
     for (size_t si = bit_op ? 1 : 0; si < 4; si++) {
         unsigned size = sizes[si];
-        uint8_t b[8];
-        size_t n = 0;
-        if (size == 2)
-            b[n++] = 0x66;
-        if (size == 8)
-            b[n++] = 0x48;
-        if (c->opcode[0] == 0x0f)
-            b[n++] = 0x0f;
-        b[n++] = (uint8_t)(c->opcode[c->opcode[0] == 0x0f] - (size == 1));
-        b[n++] = (uint8_t)(c->reg_field << 3 | 3);
         struct decoded_insn d;
-        CHECK_EQ(decode_insn(b, n, DECODE_MODE_64, &d), 0);
-        CHECK_EQ(d.op_size, size);
+        decode_form(&d, size, c->opcode - (size == 1), c->reg_field, NULL, 0);
         for (int it = 0; it < 20000; it++) {
             uint64_t gpr[16], fin = rng() & EMULATE_STATUS_FLAGS, rf = fin, w, acc_w;
             for (int i = 0; i < 16; i++)
