@@ -381,7 +381,7 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
             if (group == G3 && out->op != DECODE_TEST)
                 imm = IMM_NONE;                         /* NOT, NEG */
             /* SDM vol. 1 §3.6.1: PUSH/POP default to 64 bits in 64-bit mode; 66 gives 16. */
-            if (out->op >= DECODE_PUSH && mode == DECODE_MODE_64)
+            if ((out->op == DECODE_PUSH || out->op == DECODE_POP) && mode == DECODE_MODE_64)
                 osz = osz == 2 ? 2 : 8;
         }
         if (mod == 3)

@@ -143,17 +143,19 @@ static uint64_t byte_swap(uint64_t v, unsigned size)
     return __builtin_bswap64(v) >> (64 - 8 * size);
 }
 
+/* Forms without a register operand (besides those with an immediate). */
+#define NO_REG_OPS ((1ull << DECODE_INC) | (1ull << DECODE_DEC) | (1ull << DECODE_NOT) | (1ull << DECODE_NEG) | \
+                    (1ull << DECODE_CMPXCHG8B) | (1ull << DECODE_MOVS) | (1ull << DECODE_CMPS) |         \
+                    (1ull << DECODE_PUSH) | (1ull << DECODE_POP))
+
 static bool insn_valid(const struct decoded_insn *insn)
 {
+    /* Sizes as bits: 1, 2, 4, 8 bytes; 16 and 32 too for the vector moves. */
+    uint64_t sizes = insn->op >= DECODE_VEC_LOAD ? 0x100010116ull : 0x116ull;
     unsigned s = insn->op_size, m = insn->mem_size, a = insn->addr_size;
-    unsigned widest = insn->op >= DECODE_VEC_LOAD ? 32 : 8;   /* the vector moves */
-    bool sizes = s && !(s & (s - 1)) && s <= widest && m && !(m & (m - 1)) && m <= widest &&
-                 (a == 2 || a == 4 || a == 8);
-    /* Forms without a register operand: an immediate, the unary ops, MOVS/CMPS, PUSH/POP. */
-    bool no_reg = insn->has_imm || (insn->op >= DECODE_INC && insn->op <= DECODE_NEG) ||
-                  insn->op == DECODE_CMPXCHG8B || insn->op == DECODE_MOVS || insn->op == DECODE_CMPS ||
-                  insn->op == DECODE_PUSH || insn->op == DECODE_POP;
-    return sizes && insn->op <= DECODE_VEC_STORE && (no_reg || (insn->reg >= 0 && insn->reg < 16));
+    return s < 64 && m < 64 && ((sizes >> s) & (sizes >> m) & 1) && (a == 2 || a == 4 || a == 8) &&
+           insn->op <= DECODE_VEC_STORE &&
+           (insn->has_imm || ((NO_REG_OPS >> insn->op) & 1) || (insn->reg >= 0 && insn->reg < 16));
 }
 
 static bool rep_none(const struct decoded_insn *insn, const uint64_t gpr[16])

@@ -53,13 +53,15 @@ static void gpt_regs_of(struct vcpu *v, struct gpt_regs *r)
     r->maxphyaddr = 0;
 }
 
-/* The access bits (gpt.h) of a data access the guest's own instruction
- * makes: CPL 3 is a user access; at CPL 0-2 RFLAGS.AC lets SMAP pass
+/* The access bits (gpt.h) of an access the guest's own instruction makes:
+ * CPL 3 is a user access; for data at CPL 0-2 RFLAGS.AC lets SMAP pass
  * (SDM vol. 3 §4.6.1).  CPL is SS.DPL, as the VMCB keeps it (svm.c). */
 static unsigned guest_access(struct vcpu *v, unsigned access)
 {
     if (((state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) >> 5) & 3) == 3)
         return access | GPT_USER;
+    if (access & GPT_FETCH)
+        return access;
     return access | ((state(v, COPRA_STATE_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
 }
 
@@ -365,7 +367,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
      * a fault on bytes it needs is the guest's #PF. */
     struct gpt_regs r;
     gpt_regs_of(v, &r);
-    int fetch = gpt_fetch(&r, linear_rip(v, mode, rip), guest_access(v, 0), read_gpa, v->vm, run->mmio.insn, 15,
+    int fetch = gpt_fetch(&r, linear_rip(v, mode, rip), guest_access(v, GPT_FETCH), read_gpa, v->vm, run->mmio.insn, 15,
                           &got, &v->fault_gva, &v->fault_code);
     run->mmio.insn_len = (uint8_t)got;
     int d = e->fetch ? DECODE_EUNSUPPORTED : decode_insn(run->mmio.insn, got, mode, &v->insn);
