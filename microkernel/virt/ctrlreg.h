@@ -11,6 +11,7 @@ struct vcpu;
 #define CTRL_GP 13
 #define CTRL_UD 6
 #define CTRL_NP 11
+#define CTRL_PF 14
 
 /* A value VCPU_SET_STATE may store for `id` on its own: COPRA_OK or COPRA_EINVAL. */
 int ctrl_check_state(unsigned id, uint64_t value);

@@ -129,11 +129,24 @@ static void set_reg(struct decoded_insn *out, uint8_t reg, uint8_t rex, unsigned
     }
 }
 
-/* Group 1 (80/81/83) and the 00-3F ALU rows, indexed by ModRM.reg or opcode
- * bits 5:3: ADD OR ADC SBB AND SUB XOR CMP.  ADC and SBB are not decoded. */
-static const int8_t alu_ops[8] = {
-    DECODE_ADD, DECODE_OR, -1, -1, DECODE_AND, DECODE_SUB, DECODE_XOR, DECODE_CMP,
+/* Group opcodes: ModRM.reg selects the operation (SDM vol. 2 table A-6);
+ * -1 is a form not decoded here (MUL/DIV, CALL/JMP, ...). */
+enum { G1, G3, G4, G5, G8, G9, G11, G1A };
+static const int8_t groups[][8] = {
+    [G1] = { DECODE_ADD, DECODE_OR, DECODE_ADC, DECODE_SBB, DECODE_AND, DECODE_SUB, DECODE_XOR, DECODE_CMP },
+    /* F6/F7 /1 executes as TEST on Intel and AMD CPUs (APM vol. 3 appendix
+     * A.2 opcode map; undocumented in the SDM). */
+    [G3] = { DECODE_TEST, DECODE_TEST, DECODE_NOT, DECODE_NEG, -1, -1, -1, -1 },
+    [G4] = { DECODE_INC, DECODE_DEC, -1, -1, -1, -1, -1, -1 },
+    [G5] = { DECODE_INC, DECODE_DEC, -1, -1, -1, -1, DECODE_PUSH, -1 },
+    [G8] = { -1, -1, -1, -1, DECODE_BT, DECODE_BTS, DECODE_BTR, DECODE_BTC },
+    [G9] = { -1, DECODE_CMPXCHG8B, -1, -1, -1, -1, -1, -1 },
+    [G11] = { DECODE_MOV_STORE, -1, -1, -1, -1, -1, -1, -1 },
+    [G1A] = { DECODE_POP, -1, -1, -1, -1, -1, -1, -1 },
 };
+
+/* String instructions A4-AF by (opcode - A4) / 2; A8/A9 is TEST rAX, imm. */
+static const int8_t string_ops[6] = { DECODE_MOVS, DECODE_CMPS, -1, DECODE_STOS, DECODE_LODS, DECODE_SCAS };
 
 /* How an opcode's operands are encoded. */
 enum imm_kind { IMM_NONE, IMM_8, IMM_Z /* 16, or 32 for 32/64-bit operands */ };
@@ -174,6 +187,28 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         }
         break;
     }
+    /* VEX (SDM vol. 2 §2.3): C5 R.vvvv.L.pp, C4 R.X.B.mmmmm W.vvvv.L.pp, the
+     * 0F map implied; outside 64-bit mode only with ModRM.mod = 11, else C4/C5
+     * are LES/LDS.  66, F2, F3, REX or LOCK before it are #UD. */
+    uint8_t v1 = 0, v2 = 0, sse_prefix = out->rep ? out->rep : opsize_prefix ? 0x66 : 0;
+    bool vex = b == 0xC4 || b == 0xC5;
+    if (vex) {
+        if ((e = fetch_byte(&c, &v1)))
+            return e;
+        if (mode != DECODE_MODE_64 && v1 < 0xC0)
+            return DECODE_EUNSUPPORTED;
+        if (b == 0xC4 && (e = fetch_byte(&c, &v2)))
+            return e;
+        if (b == 0xC5)
+            v2 = v1 & 0x7F, v1 = (v1 & 0x80) | 0x61;   /* as C4: X B set, map 0F, W 0 */
+        if ((v1 & 0x1F) != 1)
+            return DECODE_EUNSUPPORTED;                 /* the 0F 38 and 0F 3A maps */
+        if (sse_prefix || rex || out->lock)
+            return DECODE_EINVALID;
+        sse_prefix = (uint8_t)"\0\x66\xF3\xF2"[v2 & 3];
+        rex = mode == DECODE_MODE_64 ? (uint8_t)(0x40 | ((~v1 >> 5) & 7) | ((v2 >> 4) & 8)) : 0;
+        out->vex = true;
+    }
     out->rex = rex;
 
     /* SDM vol. 1 §3.6.1 table 3-4: operand size from CS.D, 66 and REX.W;
@@ -188,43 +223,96 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         asz = mode == DECODE_MODE_32 ? 2 : 4;
     out->addr_size = (uint8_t)asz;
 
-    bool byte_op = false, modrm = true, reg_is_operand = true, lock_ok = false;
+    bool byte_op = false, modrm = true, reg_is_operand = true;
     enum imm_kind imm = IMM_NONE;
-    int group = -1;     /* ModRM.reg selects the operation: which table */
+    int group = -1;     /* ModRM.reg selects the operation: which row of groups[] */
     unsigned mem_size = 0;
 
-    if (b == 0x0F) {
+    out->mem_is_dst = true;     /* the usual case; loads and compares clear it */
+    if (vex || b == 0x0F) {
         if ((e = fetch_byte(&c, &b)))
             return e;
         out->two_byte = true;
         out->opcode = b;
+        if (vex && b != 0x6E && b != 0x7E && b != 0xD6 && b != 0x6F && b != 0x7F)
+            return DECODE_EUNSUPPORTED;
         switch (b) {
         case 0xB6: case 0xB7: case 0xBE: case 0xBF:     /* MOVZX/MOVSX r, r/m8 or r/m16 */
             out->op = (b & 0x8) ? DECODE_MOVSX : DECODE_MOVZX;
             mem_size = (b & 1) ? 2 : 1;
+            out->mem_is_dst = false;
             break;
-        case 0xA3:                                      /* BT r/m, r */
-            out->op = DECODE_BT;
-            out->mem_is_dst = true;
+        case 0xA3: case 0xAB: case 0xB3: case 0xBB:     /* BT BTS BTR BTC r/m, r */
+            out->op = (enum decode_op)(DECODE_BT + ((b >> 3) & 3));
             break;
-        case 0xBA:                                      /* group 8: only /4 BT r/m, imm8 */
-            out->op = DECODE_BT;
-            out->mem_is_dst = true;
-            reg_is_operand = false;
+        case 0xBA:                                      /* group 8: BT BTS BTR BTC r/m, imm8 */
             imm = IMM_8;
-            group = 8;
+            group = G8;
             break;
+        case 0xB0: case 0xB1: case 0xC0: case 0xC1:     /* CMPXCHG, XADD r/m, r */
+            out->op = b >= 0xC0 ? DECODE_XADD : DECODE_CMPXCHG;
+            byte_op = !(b & 1);
+            break;
+        case 0xC7:                                      /* group 9: /1 CMPXCHG8B m64 */
+            if (rex & 0x8)
+                return DECODE_EUNSUPPORTED;             /* CMPXCHG16B: wider than an access */
+            osz = 4;
+            mem_size = 8;
+            group = G9;
+            break;
+        case 0xC3:                                      /* MOVNTI m32/m64, r (NP: no 66/F2/F3) */
+            if (opsize_prefix || out->rep)
+                return DECODE_EINVALID;
+            out->op = DECODE_MOV_STORE;
+            osz = rex & 0x8 ? 8 : 4;
+            break;
+        case 0x38:                                      /* 0F 38 F0/F1: MOVBE (F2: CRC32) */
+            if ((e = fetch_byte(&c, &b)))
+                return e;
+            out->opcode = b;
+            if ((b & 0xFE) != 0xF0 || out->rep)
+                return DECODE_EUNSUPPORTED;
+            out->op = b & 1 ? DECODE_MOV_STORE : DECODE_MOV_LOAD;
+            out->mem_is_dst = b & 1;
+            out->byte_swap = true;
+            break;
+        case 0x6E: case 0x7E: case 0xD6: case 0x6F: case 0x7F: {
+            /* SSE/AVX moves; the mandatory prefix (VEX.pp, else F2/F3 over 66)
+             * picks the form.  Size 0: 4, or 8 with REX.W/VEX.W (MOVD/MOVQ). */
+            static const struct { uint8_t opcode, prefix, size; bool store, aligned; } forms[] = {
+                { 0x6E, 0x66, 0, false, false }, { 0x7E, 0x66, 0, true, false },   /* MOVD/MOVQ */
+                { 0x7E, 0xF3, 8, false, false }, { 0xD6, 0x66, 8, true, false },   /* MOVQ */
+                { 0x6F, 0x66, 16, false, true }, { 0x7F, 0x66, 16, true, true },   /* MOVDQA */
+                { 0x6F, 0xF3, 16, false, false }, { 0x7F, 0xF3, 16, true, false }, /* MOVDQU */
+            };
+            unsigned i = 0, vex_l = (v2 >> 2) & 1;
+            while (i < 8 && (forms[i].opcode != b || forms[i].prefix != sse_prefix))
+                i++;
+            if (i == 8)
+                return DECODE_EUNSUPPORTED;             /* MMX forms, ... */
+            if (vex && ((v2 & 0x78) != 0x78 || (vex_l && forms[i].size < 16)))
+                return DECODE_EINVALID;                 /* VEX.vvvv unused must be 1111b; VEX.L */
+            out->op = forms[i].store ? DECODE_VEC_STORE : DECODE_VEC_LOAD;
+            out->mem_is_dst = forms[i].store;
+            out->aligned = forms[i].aligned;
+            osz = forms[i].size ? forms[i].size << vex_l : (rex & 0x8) ? 8 : 4;
+            break;
+        }
         default:
             return DECODE_EUNSUPPORTED;
         }
     } else {
         out->opcode = b;
-        if (b < 0x40 && (b & 7) < 4 && alu_ops[b >> 3] >= 0) {
+        if (b < 0x40 && (b & 7) < 4) {
             /* 00-3B: op r/m,r (bit 1 clear) or op r,r/m; bit 0 clear = byte. */
-            out->op = (enum decode_op)alu_ops[b >> 3];
+            out->op = (enum decode_op)(b >> 3);
             byte_op = !(b & 1);
             out->mem_is_dst = !(b & 2);
-            lock_ok = out->mem_is_dst && out->op != DECODE_CMP;
+        } else if (b >= 0xA4 && b <= 0xAF && string_ops[(b - 0xA4) >> 1] >= 0) {
+            out->op = (enum decode_op)string_ops[(b - 0xA4) >> 1];
+            byte_op = !(b & 1);
+            out->mem_is_dst = out->op == DECODE_MOVS || out->op == DECODE_CMPS || out->op == DECODE_STOS;
+            modrm = false;
         } else {
             switch (b) {
             case 0x82:                                  /* alias of 80; #UD in 64-bit mode */
@@ -232,22 +320,14 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
                     return DECODE_EINVALID;
                 /* fall through */
             case 0x80: case 0x81: case 0x83:            /* group 1: op r/m, imm */
-                byte_op = b == 0x80 || b == 0x82;
+                byte_op = b != 0x81 && b != 0x83;
                 imm = b == 0x81 ? IMM_Z : IMM_8;
-                out->mem_is_dst = true;
-                reg_is_operand = false;
-                group = 1;
+                group = G1;
                 break;
             case 0x84: case 0x85:                       /* TEST r/m, r */
-                out->op = DECODE_TEST;
-                byte_op = b == 0x84;
-                out->mem_is_dst = true;
-                break;
             case 0x86: case 0x87:                       /* XCHG r/m, r: locked anyway */
-                out->op = DECODE_XCHG;
-                byte_op = b == 0x86;
-                out->mem_is_dst = true;
-                lock_ok = true;
+                out->op = b & 2 ? DECODE_XCHG : DECODE_TEST;
+                byte_op = !(b & 1);
                 break;
             case 0x88: case 0x89: case 0x8A: case 0x8B: /* MOV */
                 out->op = (b & 2) ? DECODE_MOV_LOAD : DECODE_MOV_STORE;
@@ -263,39 +343,23 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
                     return DECODE_EUNSUPPORTED;
                 out->op = DECODE_MOVSX;
                 mem_size = 4;
+                out->mem_is_dst = false;
                 break;
-            case 0xC6: case 0xC7:                       /* group 11: only /0 MOV r/m, imm */
-                out->op = DECODE_MOV_STORE;
-                byte_op = b == 0xC6;
-                imm = b == 0xC6 ? IMM_8 : IMM_Z;
-                out->mem_is_dst = true;
-                reg_is_operand = false;
-                group = 11;
+            case 0xC6: case 0xC7:                       /* group 11: /0 MOV r/m, imm */
+            case 0xF6: case 0xF7:                       /* group 3: TEST r/m, imm; NOT; NEG */
+                byte_op = !(b & 1);
+                imm = byte_op ? IMM_8 : IMM_Z;
+                group = b < 0xF0 ? G11 : G3;
                 break;
-            case 0xF6: case 0xF7:                       /* group 3: only /0 (and /1) TEST r/m, imm */
-                out->op = DECODE_TEST;
-                byte_op = b == 0xF6;
-                imm = b == 0xF6 ? IMM_8 : IMM_Z;
-                out->mem_is_dst = true;
-                reg_is_operand = false;
-                group = 3;
+            case 0xFE: case 0xFF:                       /* groups 4, 5: INC DEC; PUSH r/m */
+            case 0x8F:                                  /* group 1A: POP r/m */
+                byte_op = b == 0xFE;
+                group = b == 0x8F ? G1A : byte_op ? G4 : G5;
                 break;
             case 0xA0: case 0xA1: case 0xA2: case 0xA3: /* MOV AL/rAX <-> moffs */
                 out->op = (b & 2) ? DECODE_MOV_STORE : DECODE_MOV_LOAD;
                 byte_op = !(b & 1);
                 out->mem_is_dst = (b & 2) != 0;
-                modrm = false;
-                break;
-            case 0xA4: case 0xA5:                       /* MOVS */
-                out->op = DECODE_MOVS;
-                byte_op = b == 0xA4;
-                out->mem_is_dst = true;
-                modrm = false;
-                break;
-            case 0xAA: case 0xAB:                       /* STOS */
-                out->op = DECODE_STOS;
-                byte_op = b == 0xAA;
-                out->mem_is_dst = true;
                 modrm = false;
                 break;
             default:
@@ -304,42 +368,39 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         }
     }
 
-    out->op_size = (uint8_t)(byte_op ? 1 : osz);
-    out->mem_size = (uint8_t)(mem_size ? mem_size : out->op_size);
-
     if (modrm) {
         uint8_t m;
         if ((e = fetch_byte(&c, &m)))
             return e;
         uint8_t mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
-        if (group == 1) {
-            if (alu_ops[reg] < 0)
-                return DECODE_EUNSUPPORTED;             /* ADC, SBB */
-            out->op = (enum decode_op)alu_ops[reg];
-            lock_ok = out->op != DECODE_CMP;
-        } else if (group == 3 && reg == 1) {
-            /* F6/F7 /1 executes as TEST on Intel and AMD CPUs (APM vol. 3
-             * appendix A.2 opcode map; undocumented in the SDM). */
-        } else if (group == 8 ? reg != 4 : group >= 0 && reg != 0) {
-            return DECODE_EUNSUPPORTED;                 /* BTS/BTR/BTC, NOT/NEG/MUL/DIV, ... */
+        if (group >= 0) {
+            if (groups[group][reg] < 0)
+                return DECODE_EUNSUPPORTED;
+            out->op = (enum decode_op)groups[group][reg];
+            reg_is_operand = false;
+            if (group == G3 && out->op != DECODE_TEST)
+                imm = IMM_NONE;                         /* NOT, NEG */
+            /* SDM vol. 1 §3.6.1: PUSH/POP default to 64 bits in 64-bit mode; 66 gives 16. */
+            if ((out->op == DECODE_PUSH || out->op == DECODE_POP) && mode == DECODE_MODE_64)
+                osz = osz == 2 ? 2 : 8;
         }
         if (mod == 3)
             return DECODE_EINVALID;                     /* register operand: no memory access */
         if (reg_is_operand)
-            set_reg(out, (uint8_t)(reg | ((rex & 0x4) << 1)), rex, out->op_size);  /* REX.R */
+            set_reg(out, (uint8_t)(reg | ((rex & 0x4) << 1)), rex, byte_op ? 1 : osz);  /* REX.R */
         e = asz == 2 ? decode_modrm16(&c, mod, rm, out) : decode_modrm32(&c, mode, rex, mod, rm, out);
         if (e)
             return e;
-    } else if (out->op == DECODE_MOVS || out->op == DECODE_STOS) {
-        /* SDM vol. 2 MOVS/STOS: source DS:rSI (overridable), destination ES:rDI. */
-        if (out->op == DECODE_MOVS) {
-            out->base = 6;
-        } else {
-            out->base = 7;
-            out->reg = 0;
+    } else if (out->op >= DECODE_MOVS) {
+        /* SDM vol. 2 string instructions: the source DS:rSI (overridable),
+         * the destination ES:rDI; STOS/LODS/SCAS use rAX. */
+        out->base = out->op == DECODE_STOS || out->op == DECODE_SCAS ? 7 : 6;
+        if (out->base == 7) {
             out->segment = DECODE_SEG_ES;
             out->segment_override = false;
         }
+        if (out->op != DECODE_MOVS && out->op != DECODE_CMPS)
+            out->reg = 0;
     } else {
         /* moffs: an absolute offset of address size (SDM vol. 2 MOV, "moffs"). */
         uint64_t offset;
@@ -348,6 +409,8 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         out->disp = (int64_t)offset;
         out->reg = 0;
     }
+    out->op_size = (uint8_t)(byte_op ? 1 : osz);
+    out->mem_size = (uint8_t)(mem_size ? mem_size : out->op_size);
 
     if (imm != IMM_NONE) {
         unsigned n = imm == IMM_8 ? 1 : (osz == 2 ? 2 : 4);
@@ -357,12 +420,12 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
         out->has_imm = true;
         /* 83 /r and 81/C7/F7 with 64-bit operands sign-extend; BT's imm8 is
          * a bit number (SDM vol. 2 BT: taken modulo the operand width). */
-        out->imm = out->op == DECODE_BT ? v : (uint64_t)sign_extend(v, n);
+        out->imm = group == G8 ? v : (uint64_t)sign_extend(v, n);
     }
 
-    /* SDM vol. 2 §"LOCK": #UD unless the instruction is a read-modify-write
-     * of a memory destination (ADD OR AND SUB XOR XCHG here). */
-    if (out->lock && !lock_ok)
+    /* SDM vol. 2 "LOCK": #UD unless a read-modify-write of a memory destination. */
+    bool lockable = out->op < DECODE_CMP || (out->op > DECODE_BT && out->op <= DECODE_CMPXCHG8B);
+    if (out->lock && !(out->mem_is_dst && lockable))
         return DECODE_EINVALID;
 
     out->length = (uint8_t)c.pos;

@@ -29,22 +29,35 @@ enum decode_error {
     DECODE_ETOOLONG     = -4, /* more than 15 bytes (#GP) */
 };
 
+/* Group 1's order first (ModRM.reg of 80/81/83, bits 5:3 of 00-3F), then
+ * BT BTS BTR BTC as 0F BA /4-/7 orders them: the encodings index this enum.
+ * ADD..XOR and BTS..CMPXCHG8B are the forms LOCK may prefix. */
 enum decode_op {
-    DECODE_MOV_LOAD,  /* reg <- mem (8A/8B, A0/A1) */
-    DECODE_MOV_STORE, /* mem <- reg or imm (88/89, A2/A3, C6/C7) */
+    DECODE_ADD, DECODE_OR, DECODE_ADC, DECODE_SBB, DECODE_AND, DECODE_SUB, DECODE_XOR,
+    DECODE_CMP,       /* flags of (first - second); nothing written */
+    DECODE_TEST,      /* flags of (first & second); nothing written */
+    DECODE_BT,        /* CF <- bit of mem (0F A3 reg offset, 0F BA /4 imm8) */
+    /* From here to CMPXCHG8B: read-modify-writes, which LOCK may prefix. */
+    DECODE_BTS, DECODE_BTR, DECODE_BTC,   /* and set/reset/complement it (0F AB/B3/BB, 0F BA /5-7) */
+    DECODE_XCHG,      /* mem <-> reg */
+    DECODE_INC, DECODE_DEC,               /* FE/FF /0 /1 */
+    DECODE_NOT, DECODE_NEG,               /* F6/F7 /2 /3 */
+    DECODE_XADD,      /* 0F C0/C1 */
+    DECODE_CMPXCHG,   /* 0F B0/B1: rAX compared */
+    DECODE_CMPXCHG8B, /* 0F C7 /1: EDX:EAX compared, ECX:EBX stored */
+    DECODE_MOV_LOAD,  /* reg <- mem (8A/8B, A0/A1; 0F 38 F0 MOVBE with byte_swap) */
+    DECODE_MOV_STORE, /* mem <- reg or imm (88/89, A2/A3, C6/C7, 0F C3 MOVNTI; 0F 38 F1 MOVBE) */
     DECODE_MOVZX,     /* reg <- zero-extended mem (0F B6/B7) */
     DECODE_MOVSX,     /* reg <- sign-extended mem (0F BE/BF; REX.W 63 MOVSXD in 64-bit mode) */
     DECODE_MOVS,      /* ES:[rDI] <- seg:[rSI] (A4/A5) */
+    DECODE_CMPS,      /* flags of seg:[rSI] - ES:[rDI] (A6/A7) */
     DECODE_STOS,      /* ES:[rDI] <- rAX (AA/AB) */
-    DECODE_AND,
-    DECODE_OR,
-    DECODE_XOR,
-    DECODE_ADD,
-    DECODE_SUB,
-    DECODE_CMP,       /* flags of (first - second); nothing written */
-    DECODE_TEST,      /* flags of (first & second); nothing written */
-    DECODE_XCHG,      /* mem <-> reg */
-    DECODE_BT,        /* CF <- bit of mem (0F A3 reg offset, 0F BA /4 imm8) */
+    DECODE_LODS,      /* rAX <- seg:[rSI] (AC/AD) */
+    DECODE_SCAS,      /* flags of rAX - ES:[rDI] (AE/AF) */
+    DECODE_PUSH,      /* SS:[rSP - size] <- mem (FF /6) */
+    DECODE_POP,       /* mem <- SS:[rSP] (8F /0) */
+    DECODE_VEC_LOAD,  /* XMM/YMM reg <- mem: (V)MOVD/MOVQ/MOVDQA/MOVDQU (66/F3 0F 6E 7E 6F; VEX) */
+    DECODE_VEC_STORE, /* mem <- XMM/YMM reg: (V)MOVD/MOVQ/MOVDQA/MOVDQU (66 0F 7E D6 7F, F3 0F 7F; VEX) */
 };
 
 /* Segment registers numbered as the sreg field encodes them (SDM vol. 2
@@ -58,7 +71,7 @@ struct decoded_insn {
     uint8_t opcode;        /* the last opcode byte (after 0F for two-byte opcodes) */
     bool two_byte;         /* opcode was 0F xx */
     enum decode_op op;
-    uint8_t op_size;       /* register/operand bytes: 1, 2, 4, 8 */
+    uint8_t op_size;       /* register/operand bytes: 1, 2, 4, 8 (vector moves: 4, 8, 16, 32) */
     uint8_t mem_size;      /* bytes accessed in memory (differs for MOVZX/MOVSX) */
     uint8_t addr_size;     /* 2, 4, 8 */
     int8_t reg;            /* GPR 0..15 (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15) or -1 */
@@ -70,18 +83,22 @@ struct decoded_insn {
                               it is the first operand but not written */
     bool lock;             /* F0 (valid only on read-modify-write of memory) */
     uint8_t rep;           /* 0, 0xF2 or 0xF3: the last of these prefixes */
-    uint8_t segment;       /* enum decode_segment of the memory operand (MOVS: source;
-                              the destination of MOVS/STOS is always ES:[rDI]) */
+    uint8_t segment;       /* enum decode_segment of the memory operand (MOVS/CMPS:
+                              the source; the other is always ES:[rDI]) */
     bool segment_override; /* segment came from a prefix */
-    uint8_t rex;           /* the REX prefix used (0 if none) */
+    uint8_t rex;           /* the REX prefix used (0 if none), or VEX's R X B W as one */
     /* Effective address = base + index * scale + disp (+ next RIP if rip_relative),
      * truncated to addr_size.  moffs (A0-A3): base = index = -1, disp = the
-     * zero-extended absolute offset.  MOVS/STOS: base = RSI / RDI, disp = 0. */
+     * zero-extended absolute offset.  String ops: base = RSI (MOVS CMPS LODS) or
+     * RDI (STOS SCAS), disp = 0. */
     int8_t base;           /* GPR or -1 */
     int8_t index;          /* GPR or -1 */
     uint8_t scale;         /* 1, 2, 4, 8 (1 when there is no index) */
     int64_t disp;
     bool rip_relative;     /* 64-bit mode, ModRM mod=00 rm=101 */
+    bool byte_swap;        /* MOVBE: the value is byte-reversed on its way */
+    bool vex;              /* VEX-encoded: a load zeroes the YMM register above what it writes */
+    bool aligned;          /* MOVDQA: #GP unless the address is a multiple of mem_size */
 };
 
 /* Decodes one instruction from bytes[0..avail).  Returns 0 and fills *out, or

@@ -50,13 +50,20 @@ struct emulate_access {
                             address (SDM vol. 2 BT: bit strings beyond the operand) */
 };
 
+/* A register write with the x86 width rules (SDM vol. 1 §3.4.1.1): 8- and
+ * 16-bit writes merge, 32-bit writes zero bits 63:32; `high`: AH CH DH BH. */
+void emulate_reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint64_t v);
+
 int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
                     struct emulate_access *acc);
 
 /* Applies the instruction: destination register, RFLAGS, rSI/rDI/rCX.
  * `value_read` is what the read of emulate_prepare() returned (ignored if
  * there was none); *value_write receives the value to write back when the
- * access is read-then-write (RMW ALU ops, XCHG, MOVS). */
+ * access is read-then-write (RMW ops, XCHG, MOVS) and the value PUSH stores
+ * on the stack.  CMPS compares two elements: value_read is seg:[rSI], and
+ * *value_write holds ES:[rDI] on entry.  PUSH/POP leave rSP to the caller,
+ * which knows the stack's address size; POP's value is the caller's too. */
 int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t *rflags,
                      uint64_t value_read, uint64_t *value_write);
 

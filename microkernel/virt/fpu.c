@@ -13,6 +13,7 @@
 #include "virt/vcpu.h"
 #include "core/heap.h"
 #include "core/spinlock.h"
+#include "core/string.h"
 
 #define CR0_MP         (1u << 1)
 #define CR0_TS         (1u << 3)
@@ -24,6 +25,7 @@
 #define XCR0_AVX       4u
 
 static uint64_t host_xcr0;   /* 0: no XSAVE (FXSAVE then) */
+static unsigned ymm_offset;  /* of the AVX component (YMM_Hi128) in the XSAVE area */
 /* owner[i] is read without the lock only on CPU i, which alone sets it;
  * the lock keeps a VCPU's destruction from freeing an area being saved. */
 static struct vcpu *owner[COPRA_CPUS_MAX];
@@ -50,6 +52,8 @@ void fpu_cpu_init(void)
         cpuid(0xD, 0, r);
         host_xcr0 = r[0] & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
         xsetbv0(host_xcr0);
+        cpuid(0xD, 2, r);
+        ymm_offset = r[1];
     }
 }
 
@@ -77,15 +81,21 @@ void fpu_vcpu_destroy(struct vcpu *v)
         page_free(virt_to_phys(v->fpu.area), 1);
 }
 
+/* The owner's registers into its area (owner lock held, CR0.TS clear). */
+static void save_owner(unsigned cpu)
+{
+    if (owner[cpu] && host_xcr0)
+        __asm__ volatile("xsave64 (%0)" : : "r"(owner[cpu]->fpu.area), "a"(~0u), "d"(~0u) : "memory");
+    else if (owner[cpu])
+        __asm__ volatile("fxsave64 (%0)" : : "r"(owner[cpu]->fpu.area) : "memory");
+}
+
 void fpu_enter(struct vcpu *v, unsigned cpu)
 {
     if (__atomic_load_n(&owner[cpu], __ATOMIC_RELAXED) != v) {
         uint64_t f = spin_lock_irqsave(&owner_lock[cpu]);
         __asm__ volatile("clts" : : : "memory");
-        if (owner[cpu] && host_xcr0)
-            __asm__ volatile("xsave64 (%0)" : : "r"(owner[cpu]->fpu.area), "a"(~0u), "d"(~0u) : "memory");
-        else if (owner[cpu])
-            __asm__ volatile("fxsave64 (%0)" : : "r"(owner[cpu]->fpu.area) : "memory");
+        save_owner(cpu);
         if (host_xcr0)
             __asm__ volatile("xrstor64 (%0)" : : "r"(v->fpu.area), "a"(~0u), "d"(~0u) : "memory");
         else
@@ -107,6 +117,39 @@ void fpu_exit(struct vcpu *v)
     v->fpu.xcr0 = xgetbv0();
     if (v->fpu.xcr0 != host_xcr0)
         xsetbv0(host_xcr0);
+}
+
+void fpu_vector(struct vcpu *v, unsigned reg, uint8_t *bytes, unsigned n, bool write, bool vex)
+{
+    uint64_t f = spin_lock_irqsave(&owner_lock[v->cpu]);
+    if (owner[v->cpu] == v) {   /* its registers are live here: into the area, restored at the next entry */
+        __asm__ volatile("clts" : : : "memory");
+        save_owner(v->cpu);
+        write_cr0(read_cr0() | CR0_TS);
+        owner[v->cpu] = NULL;
+    }
+    spin_unlock_irqrestore(&owner_lock[v->cpu], f);
+    uint8_t *area = v->fpu.area, *xmm = area + 160 + 16 * reg, *ymm = area + ymm_offset + 16 * reg;
+    uint64_t *xstate_bv = (uint64_t *)(area + 512), bv = host_xcr0 ? *xstate_bv : XCR0_SSE;
+    /* SDM vol. 1 §13.7: a component whose XSTATE_BV bit is clear is in its
+     * initial state (zeros), whatever the area holds. */
+    if (!(bv & XCR0_SSE))
+        memset(area + 160, 0, 256);
+    if (host_xcr0 && !(bv & XCR0_AVX))
+        memset(area + ymm_offset, 0, 256);
+    if (!write) {
+        memcpy(bytes, xmm, MIN(n, 16u));
+        memcpy(bytes + 16, ymm, n > 16 ? 16 : 0);
+        return;
+    }
+    memset(xmm, 0, 16);   /* MOVD/MOVQ zero the rest of the XMM register */
+    memcpy(xmm, bytes, MIN(n, 16u));
+    if (host_xcr0 && n > 16)
+        memcpy(ymm, bytes + 16, 16);
+    else if (host_xcr0 && vex)
+        memset(ymm, 0, 16);   /* VEX.128 zeroes bits 255:128 */
+    if (host_xcr0)
+        *xstate_bv |= XCR0_SSE | (bv & XCR0_AVX) | (n > 16 || vex ? XCR0_AVX : 0);
 }
 
 /* What the CPU's XSETBV accepts (SDM vol. 1 §13.3): x87 always, AVX only

@@ -27,6 +27,11 @@ void fpu_vcpu_destroy(struct vcpu *v);
  * XCR0; after it, back to the host's XCR0. */
 void fpu_enter(struct vcpu *v, unsigned cpu);
 void fpu_exit(struct vcpu *v);
+/* The guest's XMM/YMM register `reg` as n bytes (4, 8, 16 or 32) for the
+ * MMIO moves, read, or written as the instruction writes it (MOVD/MOVQ zero
+ * the rest of the XMM register; a VEX encoding also the upper YMM half).  Its registers
+ * are taken into the area first, on its CPU. */
+void fpu_vector(struct vcpu *v, unsigned reg, uint8_t *bytes, unsigned n, bool write, bool vex);
 /* COPRA_STATE_XCR0 from the VMM (which serves the XSETBV exit): 0 or COPRA_EINVAL. */
 int fpu_set_xcr0(struct vcpu *v, uint64_t xcr0);
 

@@ -89,9 +89,14 @@ if(COPRA_CLANG AND COPRA_CLANG_LIBFUZZER_WORKS)
     # libFuzzer writes what it finds to the build tree, never the source tree.
     set(work ${CMAKE_BINARY_DIR}/virt-fuzz/${name})
     file(MAKE_DIRECTORY ${work}/corpus)
+    # Checked-in seeds (tests/fuzz/make_seeds.py), if the target has any.
+    set(seeds)
+    if(EXISTS ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+      set(seeds ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+    endif()
     add_test(NAME fuzz.${name}
         COMMAND ${exe} -max_total_time=${COPRA_FUZZ_SECONDS} -runs=${COPRA_FUZZ_RUNS}
-                -print_final_stats=1 -artifact_prefix=${work}/ ${work}/corpus
+                -print_final_stats=1 -artifact_prefix=${work}/ ${work}/corpus ${seeds}
         WORKING_DIRECTORY ${work})
     math(EXPR timeout "${COPRA_FUZZ_SECONDS} * 3 + 60")
     set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT ${timeout})

@@ -24,6 +24,7 @@
 #define RFLAGS_TF (1ull << 8)
 #define DR6_BS    (1ull << 14)
 #define RFLAGS_DF (1ull << 10)
+#define RFLAGS_AC (1ull << 18)
 #define MSR_EFER_INDEX 0xC0000080u
 #define PARK (-1)   /* HLT with IF = 1: an interrupt wakes it */
 #define HALT (-2)   /* HLT with IF = 0: an NMI or INIT wakes it */
@@ -55,26 +56,67 @@ static void gpt_regs_of(struct vcpu *v, struct gpt_regs *r)
     r->maxphyaddr = 0;
 }
 
-/* Copies between a guest-virtual range and `buf`; false if any page is not RAM. */
-static bool guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, bool write)
+/* The access bits (gpt.h) of an access the guest's own instruction makes:
+ * CPL 3 is a user access; for data at CPL 0-2 RFLAGS.AC lets SMAP pass
+ * (SDM vol. 3 §4.6.1).  CPL is SS.DPL, as the VMCB keeps it (svm.c). */
+static unsigned guest_access(struct vcpu *v, unsigned access)
+{
+    if (((state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) >> 5) & 3) == 3)
+        return access | GPT_USER;
+    if (access & GPT_FETCH)
+        return access;
+    return access | ((state(v, COPRA_STATE_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
+}
+
+/* Copies between a guest-virtual range and `buf`, checked as `access`
+ * (gpt.h).  0; 1 if the guest's page tables deny it (the #PF is in
+ * v->fault_gva/fault_code: copy_failed()); -1 if a page is not RAM, or RAM
+ * the VM may not write, as an NPF would be. */
+static int guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, unsigned access)
 {
     struct gpt_regs r;
     gpt_regs_of(v, &r);
     uint8_t *b = buf;
+    bool write = access & GPT_WRITE;
     while (n) {
-        uint64_t gpa, err, hpa;
+        uint64_t gpa, hpa;
         size_t chunk = MIN(n, PAGE_SIZE - gva % PAGE_SIZE);
         uint32_t prot = 0;
-        if (gpt_walk(&r, gva, write ? GPT_WRITE : 0, read_gpa, v->vm, &gpa, &err) ||
-            !(hpa = vm_gpa_to_hpa(v->vm, gpa, &prot)) || (write && !(prot & COPRA_GUEST_W)))
-            return false;   /* not RAM, or RAM the VM may not write: as an NPF would */
+        int e = gpt_walk(&r, gva, access, read_gpa, v->vm, &gpa, &v->fault_code);
+        v->fault_gva = gva;
+        if (e || !(hpa = vm_gpa_to_hpa(v->vm, gpa, &prot)) || (write && !(prot & COPRA_GUEST_W)))
+            return e == GPT_EFAULT ? 1 : -1;
         if (write)
             memcpy(phys_to_virt(hpa), b, chunk);
         else
             memcpy(b, phys_to_virt(hpa), chunk);
         gva += chunk, b += chunk, n -= chunk;
     }
-    return true;
+    return 0;
+}
+
+/* The guest takes exception `vector` (CTRL_GP with error code 0, CTRL_UD)
+ * at the instruction, as the CPU would have raised it. */
+static int vcpu_fault_code(struct vcpu *v, int vector, uint16_t code)
+{
+    bool has_code = vector == CTRL_GP || vector == CTRL_NP || vector == CTRL_PF;
+    v->pending_event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | (uint64_t)vector |
+                       (has_code ? COPRA_EVENT_ERROR_CODE | (uint64_t)code << 32 : 0);
+    return 0;
+}
+
+static int vcpu_fault(struct vcpu *v, int vector) { return vcpu_fault_code(v, vector, 0); }
+
+/* After guest_copy() returned c != 0: the guest takes the #PF it recorded
+ * (nothing of the instruction done; 0: enter again), or `reason` goes to
+ * user space when the memory is not RAM. */
+static int copy_failed(struct vcpu *v, int c, int reason)
+{
+    if (c < 0)
+        return reason;
+    platform->set_state(v, COPRA_STATE_CR2, v->fault_gva);
+    v->pending = PENDING_NONE;
+    return vcpu_fault_code(v, CTRL_PF, (uint16_t)v->fault_code);
 }
 
 static bool guest_translate(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
@@ -109,6 +151,15 @@ static uint64_t seg_base(struct vcpu *v, unsigned decode_seg)
     return state(v, COPRA_STATE_SEG(map[decode_seg], COPRA_SEG_BASE));
 }
 
+/* SS:(rSP + delta) at the stack's address size, SS.B outside 64-bit mode
+ * (SDM vol. 1 §6.2.3), which *size receives. */
+static uint64_t stack_addr(struct vcpu *v, int64_t delta, unsigned *size)
+{
+    *size = guest_mode(v) == DECODE_MODE_64 ? 8 : (state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) & (1u << 10)) ? 4 : 2;
+    uint64_t mask = *size == 8 ? ~0ull : (1ull << (8 * *size)) - 1;
+    return seg_base(v, DECODE_SEG_SS) + ((v->gpr[COPRA_RSP] + (uint64_t)delta) & mask);
+}
+
 /* ---- completing an exit user space served ---- */
 
 static void set_rip(struct vcpu *v, uint64_t rip) { platform->set_state(v, COPRA_STATE_RIP, rip); }
@@ -125,27 +176,15 @@ static void step_rip(struct vcpu *v, uint64_t rip)
     }
 }
 
-static void write_reg_sized(uint64_t *reg, uint64_t value, unsigned size)
-{
-    if (size == 4)
-        *reg = (uint32_t)value;   /* 32-bit writes zero-extend (SDM vol. 1 §3.4.1.1) */
-    else if (size == 8)
-        *reg = value;
-    else {
-        uint64_t mask = (1ull << (8 * size)) - 1;
-        *reg = (*reg & ~mask) | (value & mask);
-    }
-}
-
 /* INS/OUTS: rSI/rDI move by one element, rCX counts, all at the
  * instruction's address size (SDM vol. 1 §3.7.5). */
 static void string_step(struct vcpu *v, bool rep)
 {
     int64_t step = (state(v, COPRA_STATE_RFLAGS) & RFLAGS_DF) ? -(int64_t)v->bus.size : v->bus.size;
-    uint64_t *idx = &v->gpr[v->bus.write ? COPRA_RSI : COPRA_RDI];
-    write_reg_sized(idx, *idx + (uint64_t)step, v->string_asize);
+    unsigned idx = v->bus.write ? COPRA_RSI : COPRA_RDI;
+    emulate_reg_write(v->gpr, (int)idx, false, v->string_asize, v->gpr[idx] + (uint64_t)step);
     if (rep)
-        write_reg_sized(&v->gpr[COPRA_RCX], v->gpr[COPRA_RCX] - 1, v->string_asize);
+        emulate_reg_write(v->gpr, COPRA_RCX, false, v->string_asize, v->gpr[COPRA_RCX] - 1);
 }
 
 static uint64_t string_count(struct vcpu *v)
@@ -163,12 +202,14 @@ static int vcpu_complete(struct vcpu *v)
     switch (p) {
     case PENDING_IO:
         if (!v->bus.write)
-            write_reg_sized(&v->gpr[COPRA_RAX], run->io.data, v->bus.size);
+            emulate_reg_write(v->gpr, COPRA_RAX, false, v->bus.size, run->io.data);
         step_rip(v, v->next_rip);
         return 0;
     case PENDING_STRING_IO: {
-        if (!v->bus.write && !guest_copy(v, v->string_gva, &run->io.data, v->bus.size, true))
-            return COPRA_EXIT_UNHANDLED;
+        int c = v->bus.write ? 0 : guest_copy(v, v->string_gva, &run->io.data, v->bus.size,
+                                              guest_access(v, GPT_WRITE));
+        if (c)
+            return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
         bool rep = v->insn.rep;
         string_step(v, rep);
         if (!rep || !string_count(v))
@@ -177,37 +218,67 @@ static int vcpu_complete(struct vcpu *v)
     }
     case PENDING_MMIO_READ:
     case PENDING_MMIO_WRITE: {
-        uint64_t rflags = state(v, COPRA_STATE_RFLAGS), wval = 0;
+        uint64_t rflags = state(v, COPRA_STATE_RFLAGS), wval = 0, mem = p == PENDING_MMIO_READ ? run->mmio.data : 0;
         const struct emulate_access acc = v->acc;   /* as decided at the exit */
-        uint64_t dst = 0;
-        if (v->insn.op == DECODE_MOVS || v->insn.op == DECODE_STOS)
-            dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);
-        int st = emulate_complete(&v->insn, v->gpr, &rflags, p == PENDING_MMIO_READ ? run->mmio.data : 0, &wval);
-        platform->set_state(v, COPRA_STATE_RFLAGS, rflags);
-        if (p == PENDING_MMIO_READ && acc.write) {
-            uint64_t dst_gpa;
-            if (v->insn.op == DECODE_MOVS && guest_copy(v, dst, &wval, acc.size, true)) {
-                /* MMIO -> RAM: the kernel stored the element itself. */
-            } else if (v->insn.op == DECODE_MOVS) {
-                /* MMIO -> MMIO: the store is a second access, at the destination. */
-                if (!guest_translate(v, dst, true, &dst_gpa))
-                    return COPRA_EXIT_UNHANDLED;
-                v->pending = PENDING_MMIO_WRITEBACK;
-                v->next_rip = st == EMULATE_DONE ? v->next_rip : state(v, COPRA_STATE_RIP);
-                v->bus = (struct bus_request){ true, true, true, acc.size, dst_gpa, wval };
-                run->mmio.gpa = dst_gpa;
-                run->mmio.write = 1;
-                run->mmio.data = wval;
-                return COPRA_EXIT_MMIO;
-            } else {
-                /* Read-modify-write or XCHG: the new value goes back to the device. */
-                v->pending = PENDING_MMIO_WRITEBACK;
-                v->bus.write = true;
-                v->bus.data = wval;
-                run->mmio.write = 1;
-                run->mmio.data = wval;
+        enum decode_op op = v->insn.op;
+        int c = 0;
+        if (op >= DECODE_VEC_LOAD) {
+            /* A vector move: the next 8 bytes, one more trip, until all are done. */
+            if (p == PENDING_MMIO_READ)
+                memcpy(v->vec + v->vec_done, &mem, acc.size);
+            if ((v->vec_done += acc.size) < v->insn.mem_size) {
+                uint64_t data = 0;
+                memcpy(&data, v->vec + v->vec_done, p == PENDING_MMIO_WRITE ? acc.size : 0);
+                v->bus = (struct bus_request){ true, true, p == PENDING_MMIO_WRITE, acc.size, v->bus.addr + acc.size, data };
+                v->pending = p;
+                run->mmio.gpa = v->bus.addr;
+                run->mmio.data = data;
                 return COPRA_EXIT_MMIO;
             }
+            if (p == PENDING_MMIO_READ)
+                fpu_vector(v, (unsigned)v->insn.reg, v->vec, v->insn.mem_size, true, v->insn.vex);
+            step_rip(v, v->next_rip);
+            return 0;
+        }
+        /* The element in RAM, before anything changes: a #PF leaves the
+         * instruction undone, as on the CPU (a second MMIO element, MOVS's
+         * destination, is a second trip below). */
+        uint64_t dst = op == DECODE_MOVS || op == DECODE_CMPS
+                     ? seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr) : 0;
+        if (op == DECODE_CMPS) {
+            /* value_read is seg:[rSI], wval ES:[rDI] (emulate.h); either may be MMIO. */
+            uint64_t src = seg_base(v, v->insn.segment) + decode_effective_address(&v->insn, v->gpr, 0), ram = 0;
+            if (!(c = guest_copy(v, src, &ram, acc.size, guest_access(v, 0))))
+                wval = mem, mem = ram;
+            else if (c < 0)
+                c = guest_copy(v, dst, &wval, acc.size, guest_access(v, 0));
+        } else if (op == DECODE_MOVS && p == PENDING_MMIO_READ) {
+            c = guest_copy(v, dst, &mem, acc.size, guest_access(v, GPT_WRITE));   /* MMIO -> RAM */
+        } else if (op == DECODE_PUSH || op == DECODE_POP) {
+            unsigned ssize;
+            uint64_t slot = stack_addr(v, -(int64_t)acc.size, &ssize);
+            if (op == DECODE_PUSH && (c = guest_copy(v, slot, &mem, acc.size, guest_access(v, GPT_WRITE))))
+                return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
+            emulate_reg_write(v->gpr, COPRA_RSP, false, ssize,
+                              v->gpr[COPRA_RSP] + (op == DECODE_POP ? acc.size : -(uint64_t)acc.size));
+        }
+        if (c > 0 || (c < 0 && op != DECODE_MOVS))
+            return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
+        int st = emulate_complete(&v->insn, v->gpr, &rflags, mem, &wval);
+        platform->set_state(v, COPRA_STATE_RFLAGS, rflags);
+        if (p == PENDING_MMIO_READ && acc.write && (op != DECODE_MOVS || c < 0)) {
+            /* Read-modify-write, XCHG: the new value goes back to the device;
+             * MOVS from MMIO to MMIO: a second access, at the destination. */
+            uint64_t gpa = v->bus.addr;
+            if (op == DECODE_MOVS && !guest_translate(v, dst, true, &gpa))
+                return COPRA_EXIT_UNHANDLED;
+            v->pending = PENDING_MMIO_WRITEBACK;
+            v->next_rip = st == EMULATE_DONE ? v->next_rip : state(v, COPRA_STATE_RIP);
+            v->bus = (struct bus_request){ true, true, true, acc.size, gpa, wval };
+            run->mmio.gpa = gpa;
+            run->mmio.write = 1;
+            run->mmio.data = wval;
+            return COPRA_EXIT_MMIO;
         }
         if (st == EMULATE_DONE)
             step_rip(v, v->next_rip);
@@ -246,7 +317,7 @@ static unsigned string_addr_size(struct vcpu *v)
     unsigned size = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
     uint8_t b[15];
     bool a67, lock;
-    if (!guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), false))
+    if (guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), 0))
         return size;
     insn_prefixes(b, sizeof(b), mode, &a67, &lock);
     if (a67)
@@ -286,8 +357,9 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
         v->string_gva = seg_base(v, DECODE_SEG_ES) + (v->gpr[COPRA_RDI] & amask);
     } else {
         uint64_t src = seg_base(v, DECODE_SEG_DS) + (v->gpr[COPRA_RSI] & amask);
-        if (!guest_copy(v, src, &run->io.data, e->io.size, false))
-            return COPRA_EXIT_UNHANDLED;
+        int c = guest_copy(v, src, &run->io.data, e->io.size, guest_access(v, 0));
+        if (c)
+            return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
         v->bus.data = run->io.data;
     }
     v->pending = PENDING_STRING_IO;
@@ -297,78 +369,68 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
 static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
 {
     struct copra_run_page *run = v->run;
+    struct emulate_access *acc = &v->acc;
     uint64_t rip = e->rip;
     size_t got = 0;
     enum decode_mode mode = guest_mode(v);
     memset(&run->mmio, 0, sizeof(run->mmio));
     run->mmio.gpa = e->gpa;
     run->mmio.write = e->write;
-    /* As the CPU fetched it: execute permission, 32-bit wrap outside long
-     * mode, the second page only if the instruction crosses; what could be
-     * read is what the decoder gets. */
+    /* As the CPU fetched it: execute permission at the guest's CPL with
+     * SMEP, 32-bit wrap outside long mode, the second page only if the
+     * instruction crosses; what could be read is what the decoder gets, and
+     * a fault on bytes it needs is the guest's #PF. */
     struct gpt_regs r;
-    uint64_t fault_gva, fault_err;
     gpt_regs_of(v, &r);
-    gpt_fetch(&r, linear_rip(v, mode, rip), 0, read_gpa, v->vm, run->mmio.insn, 15, &got, &fault_gva, &fault_err);
+    int fetch = gpt_fetch(&r, linear_rip(v, mode, rip), guest_access(v, GPT_FETCH), read_gpa, v->vm, run->mmio.insn, 15,
+                          &got, &v->fault_gva, &v->fault_code);
     run->mmio.insn_len = (uint8_t)got;
+    int d = e->fetch ? DECODE_EUNSUPPORTED : decode_insn(run->mmio.insn, got, mode, &v->insn);
+    if (d == DECODE_ETRUNCATED && fetch == GPT_EFAULT)
+        return copy_failed(v, 1, 0);
     v->pending = PENDING_MMIO_RAW;
-    if (e->fetch || decode_insn(run->mmio.insn, got, mode, &v->insn))
-        return COPRA_EXIT_MMIO;   /* undecodable: the VMM sees raw bytes */
-
-    struct emulate_access acc;
-    if (emulate_prepare(&v->insn, v->gpr, &acc))
+    enum decode_op op = v->insn.op;
+    /* Undecodable, or PUSH/POP with the stack in MMIO: the VMM sees raw bytes. */
+    if (d || emulate_prepare(&v->insn, v->gpr, acc) || (op == DECODE_PUSH && e->write) ||
+        (op == DECODE_POP && !e->write))
         return COPRA_EXIT_MMIO;
-    v->acc = acc;
     v->next_rip = rip + v->insn.length;
-    if (acc.none) {
+    if (acc->none) {
         step_rip(v, v->next_rip);
         v->pending = PENDING_NONE;
         return 0;
     }
-    run->mmio.decoded = 1;
-    run->mmio.size = acc.size;
-    v->bus = (struct bus_request){ true, true, false, acc.size, e->gpa, 0 };
-    if (v->insn.op == DECODE_MOVS) {
-        /* One side is RAM: the kernel does that side, user space the MMIO side. */
-        uint64_t src = seg_base(v, v->insn.segment) + decode_effective_address(&v->insn, v->gpr, rip);
-        uint64_t dst = seg_base(v, DECODE_SEG_ES) + decode_string_dst(&v->insn, v->gpr);
-        if (e->write) {
-            if (!guest_copy(v, src, &run->mmio.data, acc.size, false))
-                return COPRA_EXIT_MMIO;
-            v->bus.write = true;
-            v->bus.data = run->mmio.data;
-            run->mmio.write = 1;
-            v->pending = PENDING_MMIO_WRITE;
+    if (op >= DECODE_VEC_LOAD) {
+        /* SSE/AVX moves in 8-byte accesses (the slot's width), lowest address
+         * first; MOVDQA's alignment is the CPU's #GP; across a page: raw. */
+        if (v->insn.aligned && (e->gpa & (acc->size - 1)))
+            return vcpu_fault(v, CTRL_GP);   /* (pending RAW completes nothing) */
+        if ((e->gpa & (PAGE_SIZE - 1)) + acc->size > PAGE_SIZE)
             return COPRA_EXIT_MMIO;
-        }
-        (void)dst;
-        run->mmio.write = 0;
-        v->pending = PENDING_MMIO_READ;
-        return COPRA_EXIT_MMIO;
+        if (op == DECODE_VEC_STORE)
+            fpu_vector(v, (unsigned)v->insn.reg, v->vec, acc->size, false, false);
+        v->vec_done = 0;
+        acc->size = MIN(acc->size, 8);
+        memcpy(&acc->value, v->vec, acc->size);
     }
-    if (acc.read) {
-        run->mmio.write = 0;
-        v->pending = PENDING_MMIO_READ;
-    } else {
-        run->mmio.write = 1;
-        run->mmio.data = acc.value;
-        v->bus.write = true;
-        v->bus.data = acc.value;
-        v->pending = PENDING_MMIO_WRITE;
+    if ((op == DECODE_MOVS && e->write) || op == DECODE_POP) {
+        /* A write to MMIO of an element in RAM: MOVS's source, POP's stack top. */
+        unsigned ssize;
+        uint64_t src = op == DECODE_POP ? stack_addr(v, 0, &ssize)
+                     : seg_base(v, v->insn.segment) + decode_effective_address(&v->insn, v->gpr, rip);
+        int c = guest_copy(v, src, &acc->value, acc->size, guest_access(v, 0));
+        if (c)
+            return copy_failed(v, c, COPRA_EXIT_MMIO);
+        acc->read = false;
     }
+    run->mmio.decoded = 1;
+    run->mmio.size = acc->size;
+    run->mmio.write = !acc->read;
+    run->mmio.data = acc->read ? 0 : acc->value;
+    v->bus = (struct bus_request){ true, true, !acc->read, acc->size, e->gpa, run->mmio.data };
+    v->pending = acc->read ? PENDING_MMIO_READ : PENDING_MMIO_WRITE;
     return COPRA_EXIT_MMIO;
 }
-
-/* The guest takes exception `vector` (CTRL_GP with error code 0, CTRL_UD)
- * at the instruction, as the CPU would have raised it. */
-static int vcpu_fault_code(struct vcpu *v, int vector, uint16_t code)
-{
-    v->pending_event = COPRA_EVENT_VALID | COPRA_EVENT_TYPE_EXC | (uint64_t)vector |
-                       (vector == CTRL_GP || vector == CTRL_NP ? COPRA_EVENT_ERROR_CODE | (uint64_t)code << 32 : 0);
-    return 0;
-}
-
-static int vcpu_fault(struct vcpu *v, int vector) { return vcpu_fault_code(v, vector, 0); }
 
 /*
  * MOV to CR0/CR4/CR8, MOV to or from DR0-7: the operand GPR comes from the
@@ -442,7 +504,7 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
     if (!(sel & 0xFFF8) || (sel & 4) || (sel & 0xFFF8) + size - 1 > state(v, COPRA_STATE_GDTR_LIMIT))
         return vcpu_fault_code(v, CTRL_GP, err);
     uint64_t at = state(v, COPRA_STATE_GDTR_BASE) + (sel & 0xFFF8);
-    if (!guest_copy(v, at, d, size, false))
+    if (guest_copy(v, at, d, size, 0))
         return COPRA_EXIT_UNHANDLED;   /* a GDT that is not RAM */
     unsigned type = (d[1] >> 8) & 0x1F;   /* S and type */
     if (type != 9 && (type != 1 || lma))
@@ -450,7 +512,7 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
     if (!(d[1] & (1u << 15)))
         return vcpu_fault_code(v, CTRL_NP, err);
     uint32_t busy = d[1] | (1u << 9);
-    if (!guest_copy(v, at + 4, &busy, 4, true))
+    if (guest_copy(v, at + 4, &busy, 4, GPT_WRITE))
         return COPRA_EXIT_UNHANDLED;
     uint64_t limit = (d[0] & 0xFFFF) | (d[1] & 0xF0000);
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_SEL), sel);
@@ -517,7 +579,7 @@ static bool skip_shadowed_hlt(struct vcpu *v)
         return false;
     uint64_t rip = state(v, COPRA_STATE_RIP);
     uint8_t insn;
-    if (!guest_copy(v, linear_rip(v, guest_mode(v), rip), &insn, 1, false) || insn != 0xF4)
+    if (guest_copy(v, linear_rip(v, guest_mode(v), rip), &insn, 1, 0) || insn != 0xF4)
         return false;
     set_rip(v, rip + 1);   /* a new RIP ends the shadow (platform set_state) */
     return true;

@@ -64,6 +64,9 @@ struct vcpu {
     uint8_t string_asize;            /* INS/OUTS address size in bytes */
     struct bus_request bus;
     uint64_t pending_event;          /* COPRA_STATE_PENDING_EVENT */
+    uint64_t fault_gva, fault_code;  /* the #PF a guest access met (vcpu.c guest_copy) */
+    uint8_t vec[32];                 /* a vector move's bytes ... */
+    uint8_t vec_done;                /* ... of which this many have been on the bus */
     uint64_t dr[4], dr7;             /* the guest's; never loaded into the CPU (ctrlreg.c) */
     uint64_t tsc_aux;                /* the guest's TSC_AUX, in the MSR only while it runs */
     /* INIT/SIPI and halting (scheduler lock): enum copra_mp_state. */

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         again.reg != d.reg || again.imm != d.imm || again.disp != d.disp || again.base != d.base ||
         again.index != d.index || again.scale != d.scale || again.segment != d.segment)
         __builtin_trap();
-    if (d.mem_size > 8 || d.op_size > 8 || d.reg > 15 || d.base > 15 || d.index > 15)
+    unsigned widest = d.op >= DECODE_VEC_LOAD ? 32 : 8;   /* SSE/AVX moves */
+    if (d.mem_size > widest || d.op_size > widest || d.reg > 15 || d.base > 15 || d.index > 15)
         __builtin_trap();
 
     uint64_t gpr[16], before[16], rflags = (mix(seed) & 0xcd5) | 2 | ((data[0] & 4) ? 0x400 : 0);
@@ -68,13 +69,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (acc.size != d.mem_size || (!acc.none && !acc.read && !acc.write))
         __builtin_trap();
-    uint64_t wval, r = emulate_complete(&d, gpr, &rflags, mix(seed ^ 2), &wval);
+    uint64_t wval = mix(seed ^ 3), r = emulate_complete(&d, gpr, &rflags, mix(seed ^ 2), &wval);   /* CMPS: ES:[rDI] */
     if (r != EMULATE_DONE && r != EMULATE_REPEAT)
         __builtin_trap();
     if (r == EMULATE_REPEAT && !d.rep)
         __builtin_trap();
     for (int i = 0; i < 16; i++) {
-        bool named = i == d.reg || ((d.op == DECODE_MOVS || d.op == DECODE_STOS) && (i == 1 || i == 6 || i == 7));
+        /* String ops: rCX rSI rDI; CMPXCHG: rAX; CMPXCHG8B: EDX:EAX. */
+        bool named = i == d.reg || (d.op >= DECODE_MOVS && d.op <= DECODE_SCAS && (i == 1 || i == 6 || i == 7)) ||
+                     (d.op == DECODE_CMPXCHG && i == 0) || (d.op == DECODE_CMPXCHG8B && (i == 0 || i == 2));
         if (gpr[i] != before[i] && !named)
             __builtin_trap();
     }

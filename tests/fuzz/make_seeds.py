@@ -133,3 +133,23 @@ write("loader", "flat.bin", bytes([0x02]) + b"\xf4\xeb\xfd" + b"\x90" * 29)
 write("loader", "elf32.mb", bytes([0x03]) + elf32_multiboot())
 write("loader", "aout.mb", bytes([0x05]) + aout_multiboot())
 write("loader", "elf32-tiny-ram.mb", bytes([0x01]) + elf32_multiboot())
+
+
+# decode_fuzz: byte 0 mode (2: 64-bit; 4: 32-bit with DF), bytes 1-8 the register seed,
+# then one instruction of each form the MMIO decoder takes (issue 9 item 6:
+# ADC/SBB, INC/DEC/NOT/NEG, BTS/BTR/BTC, XADD, CMPXCHG/CMPXCHG8B with LOCK,
+# MOVNTI, MOVBE, PUSH/POP r/m, CMPS/LODS/SCAS with REPE/REPNE, the SSE/AVX
+# moves).
+DECODE_FORMS = {
+    "mov": "8b03", "or-rmw": "f0480903", "adc-imm": "831301", "sbb": "1903", "inc": "fe03",
+    "dec16": "66ff4b04", "not": "f613", "neg64": "48f71b", "bts-imm": "f00fba2b05",
+    "btr-reg": "f0480fb303", "btc16": "660fbb03", "cmpxchg": "f00fb10b", "cmpxchg8": "0fb00b",
+    "xadd": "f0480fc113", "cmpxchg8b": "f00fc70b", "movnti": "480fc303", "movbe-load": "0f38f003",
+    "movbe-store": "660f38f10b", "push": "ff33", "pop": "8f442408", "repe-cmpsb": "f3a6",
+    "repne-scasd": "f2af", "lodsq": "48ad", "rep-movsb": "f3a4", "bt": "0fa303",
+    "movd": "660f6e0b", "movq-store": "660fd64b08", "movdqa": "660f6f23", "movdqu-store": "f30f7f33",
+    "vmovdqu-ymm": "c57e6f03", "vmovdqu-store": "c4c17e7f11",
+}
+for name, hexbytes in DECODE_FORMS.items():
+    write("decode", name, bytes([0x02]) + bytes(range(1, 9)) + bytes.fromhex(hexbytes))
+    write("decode", name + "-32", bytes([0x04]) + bytes(range(9, 17)) + bytes.fromhex(hexbytes.replace("48", "")))

@@ -149,6 +149,82 @@ static const struct row rows[] = {
     OK(M64, "\xf0\x48\x09\x03", .op = DECODE_OR, SZ(8, 8, 8), .reg = AX, RBX, .mem_is_dst = true, .lock = true,
        .rex = 0x48),
 
+    /* ADC/SBB, the unary groups, BTS/BTR/BTC, CMPXCHG, XADD, CMPXCHG8B (with LOCK). */
+    OK(M64, "\x83\x13\x01", .op = DECODE_ADC, SZ(4, 4, 8), RBX, .mem_is_dst = true, .has_imm = true, .imm = 1),
+    OK(M64, "\x19\x03", .op = DECODE_SBB, SZ(4, 4, 8), .reg = AX, RBX, .mem_is_dst = true),
+    OK(M64, "\x1a\x03", .op = DECODE_SBB, SZ(1, 1, 8), .reg = AX, RBX),
+    OK(M64, "\xf0\x10\x23", .op = DECODE_ADC, SZ(1, 1, 8), .reg = AX, .reg_high_byte = true, RBX,
+       .mem_is_dst = true, .lock = true),
+    OK(M64, "\xf6\x13", .op = DECODE_NOT, SZ(1, 1, 8), RBX, .mem_is_dst = true),
+    OK(M64, "\x48\xf7\x1b", .op = DECODE_NEG, SZ(8, 8, 8), RBX, .mem_is_dst = true, .rex = 0x48),
+    OK(M64, "\x66\xff\x03", .op = DECODE_INC, SZ(2, 2, 8), RBX, .mem_is_dst = true),
+    OK(M64, "\xff\x4b\x04", .op = DECODE_DEC, SZ(4, 4, 8), RBX, .disp = 4, .mem_is_dst = true),
+    OK(M64, "\xf0\xfe\x03", .op = DECODE_INC, SZ(1, 1, 8), RBX, .mem_is_dst = true, .lock = true),
+    OK(M16, "\xff\x0f", .op = DECODE_DEC, SZ(2, 2, 2), .base = BX, .mem_is_dst = true),
+    OK(M64, "\xf0\x0f\xba\x2b\x05", .op = DECODE_BTS, SZ(4, 4, 8), RBX, .mem_is_dst = true, .has_imm = true,
+       .imm = 5, .lock = true, .two_byte = true),
+    OK(M64, "\xf0\x48\x0f\xb3\x03", .op = DECODE_BTR, SZ(8, 8, 8), .reg = AX, RBX, .mem_is_dst = true,
+       .lock = true, .two_byte = true, .rex = 0x48),
+    OK(M64, "\x66\x0f\xbb\x03", .op = DECODE_BTC, SZ(2, 2, 8), .reg = AX, RBX, .mem_is_dst = true,
+       .two_byte = true),
+    OK(M64, "\xf0\x0f\xb1\x0b", .op = DECODE_CMPXCHG, SZ(4, 4, 8), .reg = CX, RBX, .mem_is_dst = true,
+       .lock = true, .two_byte = true),
+    OK(M64, "\x0f\xb0\x0b", .op = DECODE_CMPXCHG, SZ(1, 1, 8), .reg = CX, RBX, .mem_is_dst = true,
+       .two_byte = true),
+    OK(M64, "\xf0\x48\x0f\xc1\x13", .op = DECODE_XADD, SZ(8, 8, 8), .reg = DX, RBX, .mem_is_dst = true,
+       .lock = true, .two_byte = true, .rex = 0x48),
+    OK(M64, "\xf0\x0f\xc7\x0b", .op = DECODE_CMPXCHG8B, SZ(4, 8, 8), RBX, .mem_is_dst = true, .lock = true,
+       .two_byte = true),
+    /* MOVNTI, MOVBE. */
+    OK(M64, "\x0f\xc3\x03", .op = DECODE_MOV_STORE, SZ(4, 4, 8), .reg = AX, RBX, .mem_is_dst = true,
+       .two_byte = true),
+    OK(M64, "\x48\x0f\xc3\x03", .op = DECODE_MOV_STORE, SZ(8, 8, 8), .reg = AX, RBX, .mem_is_dst = true,
+       .two_byte = true, .rex = 0x48),
+    OK(M16, "\x0f\xc3\x07", .op = DECODE_MOV_STORE, SZ(4, 4, 2), .reg = AX, .base = BX, .mem_is_dst = true,
+       .two_byte = true),
+    OK(M64, "\x0f\x38\xf0\x03", .op = DECODE_MOV_LOAD, SZ(4, 4, 8), .reg = AX, RBX, .two_byte = true,
+       .byte_swap = true),
+    OK(M64, "\x66\x0f\x38\xf1\x0b", .op = DECODE_MOV_STORE, SZ(2, 2, 8), .reg = CX, RBX, .mem_is_dst = true,
+       .two_byte = true, .byte_swap = true),
+    /* PUSH/POP r/m: 64-bit by default in 64-bit mode, 66 gives 16. */
+    OK(M64, "\xff\x33", .op = DECODE_PUSH, SZ(8, 8, 8), RBX, .mem_is_dst = true),
+    OK(M64, "\x66\xff\x33", .op = DECODE_PUSH, SZ(2, 2, 8), RBX, .mem_is_dst = true),
+    OK(M32, "\xff\x33", .op = DECODE_PUSH, SZ(4, 4, 4), RBX, .mem_is_dst = true),
+    OK(M64, "\x8f\x44\x24\x08", .op = DECODE_POP, SZ(8, 8, 8), .base = SP, .disp = 8, .mem_is_dst = true,
+       .segment = DECODE_SEG_SS),
+    /* CMPS, SCAS, LODS. */
+    OK(M64, "\xa6", .op = DECODE_CMPS, SZ(1, 1, 8), .base = SI, .mem_is_dst = true),
+    OK(M64, "\xf3\x64\x48\xa7", .op = DECODE_CMPS, SZ(8, 8, 8), .base = SI, .mem_is_dst = true, .rep = 0xf3,
+       .segment = DECODE_SEG_FS, .segment_override = true, .rex = 0x48),
+    OK(M64, "\xf2\xaf", .op = DECODE_SCAS, SZ(4, 4, 8), .reg = AX, .base = DI, .segment = DECODE_SEG_ES,
+       .rep = 0xf2),
+    OK(M64, "\x48\xad", .op = DECODE_LODS, SZ(8, 8, 8), .reg = AX, .base = SI, .rex = 0x48),
+    OK(M32, "\x67\xac", .op = DECODE_LODS, SZ(1, 1, 2), .reg = AX, .base = SI),
+
+    /* SSE/AVX moves: the mandatory prefix or VEX.pp picks the form; VEX.L 256 bits. */
+    OK(M64, "\x66\x0f\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(4, 4, 8), .reg = CX, RBX, .two_byte = true),
+    OK(M64, "\x66\x48\x0f\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(8, 8, 8), .reg = CX, RBX, .two_byte = true,
+       .rex = 0x48),
+    OK(M64, "\x66\x44\x0f\xd6\x4b\x08", .op = DECODE_VEC_STORE, SZ(8, 8, 8), .reg = R9, RBX, .disp = 8,
+       .mem_is_dst = true, .two_byte = true, .rex = 0x44),
+    OK(M64, "\xf3\x0f\x7e\x13", .op = DECODE_VEC_LOAD, SZ(8, 8, 8), .reg = DX, RBX, .two_byte = true, .rep = 0xf3),
+    OK(M64, "\x66\x0f\x6f\x23", .op = DECODE_VEC_LOAD, SZ(16, 16, 8), .reg = SP, RBX, .two_byte = true,
+       .aligned = true),
+    OK(M64, "\xf3\x0f\x7f\x33", .op = DECODE_VEC_STORE, SZ(16, 16, 8), .reg = SI, RBX, .mem_is_dst = true,
+       .two_byte = true, .rep = 0xf3),
+    OK(M32, "\xf3\x66\x0f\x6f\x2b", .op = DECODE_VEC_LOAD, SZ(16, 16, 4), .reg = BP, RBX, .two_byte = true,
+       .rep = 0xf3),
+    OK(M64, "\xc5\xfa\x6f\x3b", .op = DECODE_VEC_LOAD, SZ(16, 16, 8), .reg = DI, RBX, .two_byte = true,
+       .rex = 0x40, .vex = true),
+    OK(M64, "\xc5\x7e\x6f\x03", .op = DECODE_VEC_LOAD, SZ(32, 32, 8), .reg = R8, RBX, .two_byte = true,
+       .rex = 0x44, .vex = true),
+    OK(M64, "\xc4\xc1\x7e\x7f\x11", .op = DECODE_VEC_STORE, SZ(32, 32, 8), .reg = DX, .base = R9,
+       .mem_is_dst = true, .two_byte = true, .rex = 0x41, .vex = true),
+    OK(M64, "\xc5\xfd\x7f\x0b", .op = DECODE_VEC_STORE, SZ(32, 32, 8), .reg = CX, RBX, .mem_is_dst = true,
+       .two_byte = true, .rex = 0x40, .vex = true, .aligned = true),
+    OK(M32, "\xc5\xf9\x6e\x0b", .op = DECODE_VEC_LOAD, SZ(4, 4, 4), .reg = CX, RBX, .two_byte = true,
+       .vex = true),
+
     /* Group 1 immediates: 80 imm8, 81 imm16/32, 83 sign-extended imm8. */
     OK(M64, "\x80\x0b\x01", .op = DECODE_OR, SZ(1, 1, 8), RBX, .mem_is_dst = true, .has_imm = true, .imm = 1),
     OK(M64, "\x81\x23\x00\x00\xff\xff", .op = DECODE_AND, SZ(4, 4, 8), RBX, .mem_is_dst = true, .has_imm = true,
@@ -222,17 +298,38 @@ static const struct row rows[] = {
     ERR(M64, "\xf0\x83\x3b\x01", DECODE_EINVALID),
     ERR(M64, "\xf0\x85\x03", DECODE_EINVALID),         /* LOCK TEST */
     ERR(M64, "\xf0\x0f\xa3\x03", DECODE_EINVALID),     /* LOCK BT */
-    ERR(M64, "\x83\x13\x01", DECODE_EUNSUPPORTED),     /* ADC */
-    ERR(M64, "\x19\x03", DECODE_EUNSUPPORTED),         /* SBB */
-    ERR(M64, "\xf6\x13", DECODE_EUNSUPPORTED),         /* NOT */
     ERR(M64, "\x63\x03", DECODE_EUNSUPPORTED),         /* MOVSXD without REX.W */
     ERR(M64, "\x82\x03\x01", DECODE_EINVALID),        /* 82 is #UD in 64-bit mode */
     ERR(M64, "\xc7\x0b\x00\x00\x00\x00", DECODE_EUNSUPPORTED), /* C7 /1 */
-    ERR(M64, "\x0f\xba\x2b\x05", DECODE_EUNSUPPORTED), /* BTS */
-    ERR(M64, "\x0f\xab\x03", DECODE_EUNSUPPORTED),     /* BTS r */
+    ERR(M64, "\xf6\x23", DECODE_EUNSUPPORTED),         /* MUL */
+    ERR(M64, "\xff\x13", DECODE_EUNSUPPORTED),         /* CALL [rbx] */
+    ERR(M64, "\xfe\x33", DECODE_EUNSUPPORTED),         /* FE /6: no byte PUSH */
+    ERR(M64, "\x8f\x0b", DECODE_EUNSUPPORTED),         /* 8F /1 (XOP space) */
+    ERR(M64, "\x48\x0f\xc7\x0b", DECODE_EUNSUPPORTED), /* CMPXCHG16B: 16 bytes */
+    ERR(M64, "\x0f\xc7\x13", DECODE_EUNSUPPORTED),     /* 0F C7 /2 */
+    ERR(M64, "\x0f\xc7\xcb", DECODE_EINVALID),         /* CMPXCHG8B with a register */
+    ERR(M64, "\x66\x0f\xc3\x03", DECODE_EINVALID),    /* MOVNTI is NP: 66 is #UD */
+    ERR(M64, "\x0f\xc3\xc3", DECODE_EINVALID),         /* MOVNTI with a register */
+    ERR(M64, "\xf2\x0f\x38\xf0\x03", DECODE_EUNSUPPORTED), /* CRC32 */
+    ERR(M64, "\x0f\x38\xf0\xc3", DECODE_EINVALID),     /* MOVBE with a register */
+    ERR(M64, "\x0f\x38\x00\x03", DECODE_EUNSUPPORTED), /* PSHUFB */
+    ERR(M64, "\xf0\xfe\xc3", DECODE_EINVALID),         /* LOCK INC bl */
+    ERR(M64, "\xf0\xff\x33", DECODE_EINVALID),         /* LOCK PUSH */
+    ERR(M64, "\xf0\x0f\x38\xf1\x03", DECODE_EINVALID), /* LOCK MOVBE */
+    ERR(M64, "\xf0\xa6", DECODE_EINVALID),             /* LOCK CMPS */
+    ERR(M64, "\xf0\x0f\xb1\xc8", DECODE_EINVALID),     /* LOCK CMPXCHG to a register */
+    ERR(M64, "\x0f\x6f\x03", DECODE_EUNSUPPORTED),     /* MMX MOVQ mm, m64 */
+    ERR(M64, "\xf2\x0f\x7e\x03", DECODE_EUNSUPPORTED), /* F2 0F 7E */
+    ERR(M64, "\x66\x0f\x6f\xc1", DECODE_EINVALID),     /* MOVDQA xmm, xmm */
+    ERR(M64, "\xf0\x66\x0f\x7f\x03", DECODE_EINVALID), /* LOCK MOVDQA */
+    ERR(M64, "\x66\xc5\xfa\x6f\x03", DECODE_EINVALID), /* 66 before VEX */
+    ERR(M64, "\x48\xc5\xfa\x6f\x03", DECODE_EINVALID), /* REX before VEX */
+    ERR(M64, "\xc5\xf2\x6f\x03", DECODE_EINVALID),     /* VEX.vvvv not 1111b */
+    ERR(M64, "\xc5\xfd\x6e\x03", DECODE_EINVALID),     /* VMOVD with VEX.L = 1 */
+    ERR(M64, "\xc4\xe2\x79\x18\x03", DECODE_EUNSUPPORTED), /* VBROADCASTSS: map 0F 38 */
+    ERR(M32, "\xc5\x3b", DECODE_EUNSUPPORTED),          /* LDS outside 64-bit mode */
     ERR(M64, "\x90", DECODE_EUNSUPPORTED),
     ERR(M64, "\x0f\x05", DECODE_EUNSUPPORTED),
-    ERR(M64, "\xa6", DECODE_EUNSUPPORTED),             /* CMPS */
     ERR(M32, "\x40\x8b\x03", DECODE_EUNSUPPORTED),     /* INC eax outside 64-bit mode */
     ERR(M32, "\x63\x03", DECODE_EUNSUPPORTED),         /* ARPL */
     ERR(M64, "", DECODE_ETRUNCATED),
@@ -265,7 +362,7 @@ static void expect_fields(const struct decoded_insn *got, const struct decoded_i
     ck_assert_msg(got->length == (x->length ? x->length : n), "[%s]: length %u", hex(bytes, n), got->length);
     EQ(op); EQ(op_size); EQ(mem_size); EQ(addr_size); EQ(reg); EQ(reg_high_byte);
     EQ(has_imm); EQ(imm); EQ(mem_is_dst); EQ(lock); EQ(rep); EQ(segment); EQ(segment_override);
-    EQ(base); EQ(index); EQ(scale); EQ(disp); EQ(rip_relative); EQ(two_byte); EQ(rex);
+    EQ(base); EQ(index); EQ(scale); EQ(disp); EQ(rip_relative); EQ(two_byte); EQ(rex); EQ(byte_swap); EQ(vex); EQ(aligned);
 #undef EQ
 }
 

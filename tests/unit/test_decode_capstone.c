@@ -45,18 +45,37 @@ static size_t generate(uint8_t *buf, enum decode_mode mode)
         0x88, 0x89, 0x8a, 0x8b, 0xc6, 0xc7, 0xa0, 0xa1, 0xa2, 0xa3, 0x63, 0xa4, 0xa5, 0xaa, 0xab,
         0x20, 0x21, 0x22, 0x23, 0x08, 0x09, 0x0a, 0x0b, 0x30, 0x31, 0x32, 0x33, 0x00, 0x01, 0x02,
         0x03, 0x28, 0x29, 0x2a, 0x2b, 0x38, 0x39, 0x3a, 0x3b, 0x80, 0x81, 0x83, 0x84, 0x85, 0xf6,
-        0xf7, 0x86, 0x87, 0x0f, 0x0f, 0x0f, 0x0f,
+        0xf7, 0x86, 0x87, 0x0f, 0x0f, 0x0f, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b, 0xfe,
+        0xff, 0x8f, 0xa6, 0xa7, 0xac, 0xad, 0xae, 0xaf, 0x0f, 0x0f,
     };
-    static const uint8_t two_byte[] = { 0xb6, 0xb7, 0xbe, 0xbf, 0xa3, 0xba };
+    static const uint8_t two_byte[] = { 0xb6, 0xb7, 0xbe, 0xbf, 0xa3, 0xba, 0xab, 0xb3, 0xbb, 0xb0,
+                                        0xb1, 0xc0, 0xc1, 0xc7, 0xc3, 0x38, 0x6e, 0x7e, 0xd6, 0x6f,
+                                        0x7f };
     size_t n = 0;
 
     for (unsigned i = 0, count = pick(8) < 5 ? pick(2) : pick(5); i < count; i++)
         buf[n++] = prefixes[pick(sizeof prefixes)];
+    if (pick(12) == 0) {
+        /* VEX (C5, or C4 with the 0F map mostly), then an SSE move's opcode. */
+        static const uint8_t vex_ops[] = { 0x6e, 0x7e, 0xd6, 0x6f, 0x7f };
+        bool three = pick(2);
+        buf[n++] = three ? 0xc4 : 0xc5;
+        if (three)
+            buf[n++] = (uint8_t)((rng() & 0xe0) | (pick(8) ? 1 : pick(32)));
+        buf[n++] = (uint8_t)(pick(4) ? (rng() | 0x78) : rng());
+        buf[n++] = vex_ops[pick(sizeof vex_ops)];
+        buf[n++] = (uint8_t)rng();
+        while (n < 16)
+            buf[n++] = (uint8_t)rng();
+        return 15;
+    }
     if (mode == DECODE_MODE_64 && pick(2))
         buf[n++] = (uint8_t)(0x40 | pick(16));
     buf[n++] = pick(16) ? opcodes[pick(sizeof opcodes)] : (uint8_t)rng();
     if (buf[n - 1] == 0x0f)
         buf[n++] = pick(16) ? two_byte[pick(sizeof two_byte)] : (uint8_t)rng();
+    if (buf[n - 1] == 0x38 && buf[n - 2] == 0x0f)
+        buf[n++] = pick(8) ? (uint8_t)(0xf0 | pick(2)) : (uint8_t)rng();   /* MOVBE */
     /* ModRM: memory forms mostly; group opcodes get their supported /digit often. */
     uint8_t modrm = (uint8_t)rng();
     if (pick(10))
@@ -93,6 +112,11 @@ static const char *reg_name(int reg, unsigned size, bool high)
 {
     if (reg < 0)
         return "";
+    if (size > 8) {   /* 16: XMM, 32: YMM */
+        static char name[8];
+        snprintf(name, sizeof name, "%cmm%d", size == 32 ? 'y' : 'x', reg);
+        return name;
+    }
     if (high)
         return names8h[reg & 3];
     return size == 8 ? names64[reg] : size == 4 ? names32[reg] : size == 2 ? names16[reg] : names8[reg];
@@ -124,12 +148,20 @@ static const char *base_mnemonic(const char *m)
 
 static bool mnemonic_matches(const struct decoded_insn *d, const char *m)
 {
-    static const char *const alu[] = { [DECODE_AND] = "and", [DECODE_OR] = "or", [DECODE_XOR] = "xor",
-                                       [DECODE_ADD] = "add", [DECODE_SUB] = "sub", [DECODE_CMP] = "cmp",
-                                       [DECODE_TEST] = "test", [DECODE_XCHG] = "xchg", [DECODE_BT] = "bt" };
+    static const char *const alu[] = {
+        [DECODE_AND] = "and", [DECODE_OR] = "or", [DECODE_XOR] = "xor", [DECODE_ADD] = "add",
+        [DECODE_SUB] = "sub", [DECODE_CMP] = "cmp", [DECODE_ADC] = "adc", [DECODE_SBB] = "sbb",
+        [DECODE_TEST] = "test", [DECODE_XCHG] = "xchg", [DECODE_BT] = "bt", [DECODE_BTS] = "bts",
+        [DECODE_BTR] = "btr", [DECODE_BTC] = "btc", [DECODE_INC] = "inc", [DECODE_DEC] = "dec",
+        [DECODE_NOT] = "not", [DECODE_NEG] = "neg", [DECODE_XADD] = "xadd", [DECODE_CMPXCHG] = "cmpxchg",
+        [DECODE_CMPXCHG8B] = "cmpxchg8b", [DECODE_PUSH] = "push", [DECODE_POP] = "pop" };
     switch (d->op) {
     case DECODE_MOV_LOAD:
     case DECODE_MOV_STORE:
+        if (d->byte_swap)
+            return !strcmp(m, "movbe");
+        if (d->two_byte)
+            return !strcmp(m, "movnti");
         return !strcmp(m, "mov") || !strcmp(m, "movabs");
     case DECODE_MOVZX:
         return !strcmp(m, "movzx");
@@ -139,6 +171,18 @@ static bool mnemonic_matches(const struct decoded_insn *d, const char *m)
         return !strncmp(m, "movs", 4) && strlen(m) == 5;
     case DECODE_STOS:
         return !strncmp(m, "stos", 4) && strlen(m) == 5;
+    case DECODE_CMPS:
+        return !strncmp(m, "cmps", 4) && strlen(m) == 5;
+    case DECODE_LODS:
+        return !strncmp(m, "lods", 4) && strlen(m) == 5;
+    case DECODE_SCAS:
+        return !strncmp(m, "scas", 4) && strlen(m) == 5;
+    case DECODE_VEC_LOAD:
+    case DECODE_VEC_STORE:
+        m += d->vex && m[0] == 'v';
+        return d->mem_size == 4 ? !strcmp(m, "movd")
+             : d->mem_size == 8 ? !strcmp(m, "movq") || (!d->vex && !strcmp(m, "movd"))   /* Capstone 4: 66 REX.W 0F 6E */
+             : !strcmp(m, d->aligned ? "movdqa" : "movdqu");
     default:
         return !strcmp(m, alu[d->op]);
     }
@@ -148,7 +192,12 @@ static bool supported_mnemonic(const char *m)
 {
     static const char *const list[] = { "mov", "movabs", "movzx", "movsx", "movsxd", "movsb", "movsw",
                                         "movsd", "movsq", "stosb", "stosw", "stosd", "stosq", "and",
-                                        "or", "xor", "add", "sub", "cmp", "test", "xchg", "bt" };
+                                        "or", "xor", "add", "sub", "cmp", "test", "xchg", "bt",
+                                        "adc", "sbb", "bts", "btr", "btc", "inc", "dec", "not", "neg",
+                                        "xadd", "cmpxchg", "cmpxchg8b", "movnti", "movbe", "push", "pop",
+                                        "cmpsb", "cmpsw", "cmpsd", "cmpsq", "lodsb", "lodsw", "lodsd",
+                                        "lodsq", "scasb", "scasw", "scasd", "scasq", "movd", "movq", "movdqa",
+                                        "movdqu", "vmovd", "vmovq", "vmovdqa", "vmovdqu" };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         if (!strcmp(m, list[i]))
             return true;
@@ -158,10 +207,12 @@ static bool supported_mnemonic(const char *m)
 static uint64_t mask(unsigned bytes) { return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1; }
 
 struct stats {
-    unsigned long tried, accepted, compared, refused_lock, refused_other, refused_regform, refused_movsxd;
+    unsigned long tried, accepted, compared, refused_lock, refused_other, refused_regform, refused_movsxd,
+        refused_np, refused_vex;
 };
 
 static char report[512];
+static unsigned long mmx_quirks;   /* SSE forms Capstone 4 shows with MMX registers (compare()) */
 
 static const char *hexdump(const uint8_t *b, size_t n)
 {
@@ -196,12 +247,18 @@ static void capstone_order(const uint8_t *in, uint8_t *out, size_t n, enum decod
         else if (!is_legacy_prefix(tmp[p]))
             break;
     }
-    for (size_t i = 0; i < p; i++)
-        if (tmp[i] == 0xf2 || tmp[i] == 0xf3)
-            out[k++] = tmp[i];
-    for (size_t i = 0; i < p; i++)
-        if (tmp[i] != 0xf2 && tmp[i] != 0xf3)
-            out[k++] = tmp[i];
+    /* SSE moves: Capstone 4 sees a mandatory prefix only right before the
+     * opcode (the CPU anywhere among the prefixes), so there they go last,
+     * F2/F3 after 66, as the CPU ranks them. */
+    size_t q = p + (mode == DECODE_MODE_64 && p < n && (tmp[p] & 0xf0) == 0x40);
+    bool sse = q + 1 < n && tmp[q] == 0x0f && memchr("\x6e\x7e\xd6\x6f\x7f", tmp[q + 1], 5);
+    for (int pass = sse ? 0 : 1; pass < 4; pass++)
+        for (size_t i = 0; i < p; i++) {
+            bool rep = tmp[i] == 0xf2 || tmp[i] == 0xf3, opsize = tmp[i] == 0x66;
+            if (sse ? (pass == 1 && !rep && !opsize) || (pass == 2 && opsize) || (pass == 3 && rep)
+                    : (pass == 1 && rep) || (pass == 2 && !rep))
+                out[k++] = tmp[i];
+        }
     memcpy(out + p, tmp + p, n - p);
 }
 
@@ -211,6 +268,10 @@ static bool compare(csh h, const uint8_t *buf, size_t avail, const struct decode
     cs_insn *ci;
     uint8_t shown[16];
     capstone_order(buf, shown, avail, mode);
+    if (d->op >= DECODE_VEC_LOAD && mode == DECODE_MODE_16) {
+        mmx_quirks++;   /* Capstone 4 decodes no SSE form in 16-bit mode right (MMX, or nothing) */
+        return true;
+    }
     size_t count = cs_disasm(h, shown, avail, 0x1000, 1, &ci);
 #define FAIL(...) do { int k = snprintf(report, sizeof report, "[%s] mode %d: ", hexdump(buf, d->length), \
                                        (int)mode); \
@@ -222,24 +283,36 @@ static bool compare(csh h, const uint8_t *buf, size_t avail, const struct decode
     }
     const cs_x86 *x = &ci->detail->x86;
     const char *m = base_mnemonic(ci->mnemonic);
+    /* Capstone 4 ignores SSE's mandatory prefixes in 16-bit mode and next to
+     * REX.W, showing MMX forms (mm0-7); the CPU does not (SDM vol. 2 §2.1.2). */
+    for (int i = 0; i < x->op_count && d->op >= DECODE_VEC_LOAD; i++)
+        if (x->operands[i].type == X86_OP_REG && !strncmp(cs_name(h, x->operands[i].reg), "mm", 2)) {
+            mmx_quirks++;
+            cs_free(ci, count);
+            return true;
+        }
     if (ci->size != d->length)
         FAIL("length %u, Capstone %u (%s %s)", d->length, ci->size, ci->mnemonic, ci->op_str);
     if (!mnemonic_matches(d, m))
         FAIL("op %d, Capstone %s %s", d->op, ci->mnemonic, ci->op_str);
 
     /* Operands in Intel order: memory first when it is the destination. */
-    const char *want_reg = reg_name(d->reg, d->op_size, d->reg_high_byte);
+    bool vec = d->op >= DECODE_VEC_LOAD;
+    const char *want_reg = reg_name(d->reg, vec && d->op_size < 16 ? 16 : d->op_size, d->reg_high_byte);
     bool seen_mem = false, seen_reg = d->reg < 0, seen_imm = !d->has_imm;
     for (int i = 0; i < x->op_count; i++) {
         const cs_x86_op *o = &x->operands[i];
         if (o->type == X86_OP_MEM) {
-            if (d->op == DECODE_MOVS && i == 0) {
-                /* The destination ES:[rDI]; the decoded operand is the source. */
+            if ((d->op == DECODE_MOVS && i == 0) || (d->op == DECODE_CMPS && i == 1)) {
+                /* ES:[rDI]; the decoded operand is the source. */
                 if (o->size != d->mem_size || strcmp(cs_name(h, o->mem.base), reg_name(7, d->addr_size, false)))
                     FAIL("string destination (%s %s)", ci->mnemonic, ci->op_str);
                 continue;
             }
-            if (o->size != d->mem_size)
+            /* Capstone 4 gives PUSH/POP r/m with 66 and REX.W 16 bits; REX.W wins
+             * (SDM vol. 1 table 3-4, APM vol. 3 table 1-4, and QEMU's mo_pushpop). */
+            bool pushpop_rexw = d->op >= DECODE_PUSH && (d->rex & 8) && o->size == 2;
+            if (o->size != d->mem_size && !pushpop_rexw)
                 FAIL("mem size %u, Capstone %u (%s %s)", d->mem_size, o->size, ci->mnemonic, ci->op_str);
             int want_at = d->op == DECODE_MOVS ? 1 : d->mem_is_dst ? 0 : 1;
             if (i != want_at)
@@ -271,7 +344,7 @@ static bool compare(csh h, const uint8_t *buf, size_t avail, const struct decode
                 FAIL("register '%s', Capstone '%s' (%s %s)", want_reg, cs_name(h, o->reg), ci->mnemonic,
                      ci->op_str);
         } else if (o->type == X86_OP_IMM) {
-            uint64_t im = d->op == DECODE_BT ? mask(1) : mask(d->op_size);
+            uint64_t im = d->op >= DECODE_BT && d->op <= DECODE_BTC ? mask(1) : mask(d->op_size);
             if (((uint64_t)o->imm & im) != (d->imm & im))
                 FAIL("imm %#" PRIx64 ", Capstone %#" PRIx64 " (%s %s)", d->imm, (uint64_t)o->imm,
                      ci->mnemonic, ci->op_str);
@@ -302,17 +375,21 @@ static bool refusal_justified(csh h, const uint8_t *buf, size_t avail, int ret, 
     size_t count = cs_disasm(h, shown, avail, 0x1000, 1, &ci);
     if (count != 1)
         return true;
-    bool has_mem = false, has_lock = false, foreign_reg = false, rex_w = false;
+    bool has_mem = false, has_lock = false, foreign_reg = false, rex_w = false, simd_prefix = false;
     for (int i = 0; i < ci->detail->x86.op_count; i++) {
         const cs_x86_op *o = &ci->detail->x86.operands[i];
         has_mem |= o->type == X86_OP_MEM;
-        foreign_reg |= o->type == X86_OP_REG && !is_gpr_name(cs_name(h, o->reg));
+        const char *rn = cs_name(h, o->reg);
+        bool vector_move = strstr(ci->mnemonic, "movd") || strstr(ci->mnemonic, "movq");
+        foreign_reg |= o->type == X86_OP_REG && !is_gpr_name(rn) &&
+                       !(vector_move && (!strncmp(rn, "xmm", 3) || !strncmp(rn, "ymm", 3)));
     }
     for (size_t i = 0; i < ci->size; i++) {
         bool rex = mode == DECODE_MODE_64 && (buf[i] & 0xf0) == 0x40;
         if (!is_legacy_prefix(buf[i]) && !rex)
             break;
         has_lock |= buf[i] == 0xf0;
+        simd_prefix |= buf[i] == 0x66 || buf[i] == 0xf2 || buf[i] == 0xf3;
         rex_w = rex && (buf[i] & 8);
     }
     const char *m = base_mnemonic(ci->mnemonic);
@@ -323,6 +400,14 @@ static bool refusal_justified(csh h, const uint8_t *buf, size_t avail, int ret, 
         st->refused_regform++;
     } else if (has_lock && ret == DECODE_EINVALID) {
         st->refused_lock++;
+    } else if ((!strcmp(m, "movnti") || !strcmp(m, "movbe")) && simd_prefix && ret != 0) {
+        st->refused_np++;       /* MOVNTI is NP (66/F2/F3: #UD); F2/F3 0F 38 F0/F1 are CRC32 or undefined */
+    } else if ((m[0] == 'v' && ret == DECODE_EINVALID) ||
+               ((!strncmp(m, "movdq", 5) || !strcmp(m, "movq") || !strcmp(m, "movd")) && !simd_prefix)) {
+        /* #UD: 66/F2/F3/REX before VEX, VEX.vvvv not 1111b, VEX.L on VMOVD/VMOVQ;
+         * and Capstone 4 shows NP 0F 6F/7F/D6 (MMX MOVQ, or #UD) with REX.W as
+         * SSE forms. */
+        st->refused_vex++;
     } else if (!strcmp(m, "movsxd") && !rex_w) {
         st->refused_movsxd++;   /* Capstone 4 shows 63 without REX.W as movsxd r64 anyway */
     } else {
@@ -366,9 +451,13 @@ static void run_mode(enum decode_mode mode, cs_mode cmode, uint64_t seed)
         }
     }
     printf("capstone mode %d: %lu strings, %lu accepted, %lu agree with Capstone; Capstone-only: %lu register "
-           "forms, %lu LOCK #UD, %lu MOVSXD without REX.W, %lu other\n", (int)mode, st.tried, st.accepted,
-           st.compared, st.refused_regform, st.refused_lock, st.refused_movsxd, st.refused_other);
+           "forms, %lu LOCK #UD, %lu MOVSXD without REX.W, %lu MOVNTI/MOVBE with 66/F2/F3, %lu VEX #UD or MMX, %lu other\n",
+           (int)mode, st.tried, st.accepted, st.compared, st.refused_regform, st.refused_lock, st.refused_movsxd,
+           st.refused_np, st.refused_vex, st.refused_other);
     cs_close(&h);
+    printf("capstone mode %d: %lu SSE forms Capstone 4 shows as MMX or, in 16-bit mode, at all (not compared)\n", (int)mode,
+           mmx_quirks);
+    mmx_quirks = 0;
     ck_assert_msg(failures == 0, "%u disagreements with Capstone in mode %d (first ones on stderr)", failures,
                   (int)mode);
     ck_assert_uint_gt(st.accepted, CAPSTONE_ITERATIONS / 10);

@@ -84,6 +84,8 @@ HOST_OP(and, "and")
 HOST_OP(or, "or")
 HOST_OP(xor, "xor")
 HOST_OP(test, "test")
+HOST_OP(adc, "adc")
+HOST_OP(sbb, "sbb")
 
 /* BT base(x), offset(y): no byte form. */
 static uint64_t host_bt(unsigned size, uint64_t a, uint64_t b, uint64_t fin, uint64_t *flags)
@@ -116,12 +118,15 @@ static const struct alu_case cases[] = {
     { "xor", DECODE_XOR, host_xor, 0x30, 6, true, true },
     { "cmp", DECODE_CMP, host_cmp, 0x38, 7, false, false },
     { "test", DECODE_TEST, host_test, 0x84, -1, true, false },
+    { "adc", DECODE_ADC, host_adc, 0x10, 2, false, true },
+    { "sbb", DECODE_SBB, host_sbb, 0x18, 3, false, true },
 };
 
 static const unsigned sizes[] = { 1, 2, 4, 8 };
 
-/* Encodes [66|48] opcode ModRM(reg=RAX, rm=[RBX]) [imm], decodes it. */
-static void decode_form(struct decoded_insn *d, unsigned size, uint8_t opcode, uint8_t reg_field,
+/* Encodes [66|48] opcode ModRM(reg=reg_field, rm=[RBX]) [imm], decodes it;
+ * an opcode above 0xFF is 0F and its low byte. */
+static void decode_form(struct decoded_insn *d, unsigned size, unsigned opcode, uint8_t reg_field,
                         const uint8_t *imm, unsigned imm_len)
 {
     uint8_t b[16];
@@ -130,7 +135,9 @@ static void decode_form(struct decoded_insn *d, unsigned size, uint8_t opcode, u
         b[n++] = 0x66;
     if (size == 8)
         b[n++] = 0x48;
-    b[n++] = opcode;
+    if (opcode > 0xff)
+        b[n++] = 0x0f;
+    b[n++] = (uint8_t)opcode;
     b[n++] = (uint8_t)(reg_field << 3 | 3);
     memcpy(b + n, imm, imm_len);
     n += imm_len;
@@ -309,6 +316,241 @@ START_TEST(test_bt_against_host)
             CHECK_EQ(emulate_complete(&dimm, gpr, &rf, val, &w), EMULATE_DONE);
             host_bt(size, val, ib, fin, &hf);
             CHECK((rf & EMULATE_CF) == (hf & EMULATE_CF), "bt%u imm %u: CF", size, ib);
+        }
+    }
+}
+END_TEST
+
+#define NO_BYTE(mnem, ops)
+/* The host runs "mnem{b,w,l,q} ops" with (%[m]) a memory operand (its
+ * address in a register: RSP moves under the red zone), [r] a
+ * register (RCX's value) and RAX, flags in and out. */
+#define HOST_RM_STEP(sfx, type, mnem, ops)                                                             \
+    {                                                                                                  \
+        type m = (type)*mem, r = (type)*reg;                                                           \
+        __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpush %[f]\n\tpopfq\n\t" mnem sfx ops "\n\t"         \
+                         "pushfq\n\tpop %[f]\n\tlea 128(%%rsp), %%rsp"                                 \
+                         : [r] "+q"(r), [f] "+r"(f), "+a"(*rax) : [m] "r"(&m) : "cc", "memory");       \
+        *mem = m;                                                                                      \
+        *reg = r;                                                                                      \
+        break;                                                                                         \
+    }
+/* BYTE is the byte case, left out for BTS/BTR/BTC, which have no byte form. */
+#define HOST_RM_BYTE(mnem, ops) case 1: HOST_RM_STEP("b", uint8_t, mnem, ops)
+#define HOST_RM(name, mnem, ops, BYTE)                                                                 \
+    static void host_rm_##name(unsigned size, uint64_t *mem, uint64_t *reg, uint64_t *rax, uint64_t *flags) \
+    {                                                                                                  \
+        uint64_t f = (*flags & EMULATE_STATUS_FLAGS) | 2;                                              \
+        switch (size) {                                                                                \
+        BYTE(mnem, ops)                                                                                \
+        case 2: HOST_RM_STEP("w", uint16_t, mnem, ops)                                                 \
+        case 4: HOST_RM_STEP("l", uint32_t, mnem, ops)                                                 \
+        default: HOST_RM_STEP("q", uint64_t, mnem, ops)                                                \
+        }                                                                                              \
+        *flags = f;                                                                                    \
+    }
+HOST_RM(inc, "inc", " (%[m])", HOST_RM_BYTE)
+HOST_RM(dec, "dec", " (%[m])", HOST_RM_BYTE)
+HOST_RM(not, "not", " (%[m])", HOST_RM_BYTE)
+HOST_RM(neg, "neg", " (%[m])", HOST_RM_BYTE)
+HOST_RM(xadd, "xadd", " %[r], (%[m])", HOST_RM_BYTE)
+HOST_RM(cmpxchg, "cmpxchg", " %[r], (%[m])", HOST_RM_BYTE)
+HOST_RM(bts, "bts", " %[r], (%[m])", NO_BYTE)
+HOST_RM(btr, "btr", " %[r], (%[m])", NO_BYTE)
+HOST_RM(btc, "btc", " %[r], (%[m])", NO_BYTE)
+
+static const struct rm_case {
+    const char *name;
+    void (*host)(unsigned, uint64_t *, uint64_t *, uint64_t *, uint64_t *);
+    unsigned opcode;     /* 0x0Fxx or one byte; the byte form is opcode - 1 */
+    uint8_t reg_field;   /* /digit, or 1 (RCX) for /r */
+    uint64_t flags;      /* the flags the SDM defines */
+} rm_cases[] = {
+    { "inc", host_rm_inc, 0xff, 0, EMULATE_STATUS_FLAGS },
+    { "dec", host_rm_dec, 0xff, 1, EMULATE_STATUS_FLAGS },
+    { "not", host_rm_not, 0xf7, 2, EMULATE_STATUS_FLAGS },
+    { "neg", host_rm_neg, 0xf7, 3, EMULATE_STATUS_FLAGS },
+    { "xadd", host_rm_xadd, 0x0fc1, 1, EMULATE_STATUS_FLAGS },
+    { "cmpxchg", host_rm_cmpxchg, 0x0fb1, 1, EMULATE_STATUS_FLAGS },
+    { "bts", host_rm_bts, 0x0fab, 1, EMULATE_CF },
+    { "btr", host_rm_btr, 0x0fb3, 1, EMULATE_CF },
+    { "btc", host_rm_btc, 0x0fbb, 1, EMULATE_CF },
+};
+
+/* INC DEC NOT NEG XADD CMPXCHG BTS BTR BTC on [rbx] (and RCX, RAX) against
+ * the host: the value written back, RCX, all of RAX, the defined flags. */
+START_TEST(test_rmw_against_host)
+{
+    const struct rm_case *c = &rm_cases[_i];
+    bool bit_op = c->flags == EMULATE_CF;
+    for (size_t si = bit_op ? 1 : 0; si < 4; si++) {
+        unsigned size = sizes[si];
+        struct decoded_insn d;
+        decode_form(&d, size, c->opcode - (size == 1), c->reg_field, NULL, 0);
+        for (int it = 0; it < 20000; it++) {
+            uint64_t gpr[16], fin = rng() & EMULATE_STATUS_FLAGS, rf = fin, w, acc_w;
+            for (int i = 0; i < 16; i++)
+                gpr[i] = rng();
+            uint64_t mem = operand(size), reg = gpr[1], rax = gpr[0];
+            if (bit_op)
+                reg = gpr[1] = (gpr[1] & ~mask(size)) | (rng() % (8 * size));   /* within the unit */
+            if (it & 1)
+                rax = gpr[0] = (gpr[0] & ~mask(size)) | mem;                    /* CMPXCHG: equal */
+            struct emulate_access acc;
+            CHECK_EQ(emulate_prepare(&d, gpr, &acc), 0);
+            CHECK(acc.read && acc.write && acc.size == size, "%s: a read-modify-write", c->name);
+            acc_w = 0;
+            CHECK_EQ(emulate_complete(&d, gpr, &rf, mem, &acc_w), EMULATE_DONE);
+            w = acc_w;
+            uint64_t hm = mem, hf = fin;
+            c->host(size, &hm, &reg, &rax, &hf);
+            CHECK((w & mask(size)) == (hm & mask(size)), "%s%u mem %#llx: wrote %#llx, host %#llx", c->name,
+                  size, (unsigned long long)mem, (unsigned long long)w, (unsigned long long)hm);
+            CHECK((gpr[1] & mask(size)) == (reg & mask(size)), "%s%u: rcx", c->name, size);
+            CHECK(gpr[0] == rax, "%s%u: rax %#llx, host %#llx", c->name, size, (unsigned long long)gpr[0],
+                  (unsigned long long)rax);
+            CHECK((rf & c->flags) == (hf & c->flags), "%s%u mem %#llx rcx %#llx: flags %#llx, host %#llx",
+                  c->name, size, (unsigned long long)mem, (unsigned long long)reg, (unsigned long long)rf,
+                  (unsigned long long)hf);
+        }
+    }
+}
+END_TEST
+
+/* CMPXCHG8B and MOVBE against the host. */
+START_TEST(test_cmpxchg8b_movbe_against_host)
+{
+    struct decoded_insn d8, load, store;
+    CHECK_EQ(decode_insn((const uint8_t *)"\xf0\x0f\xc7\x0b", 4, DECODE_MODE_64, &d8), 0);
+    for (int it = 0; it < 20000; it++) {
+        uint64_t gpr[16], fin = rng() & EMULATE_STATUS_FLAGS, rf = fin, w = 0, mem = rng();
+        for (int i = 0; i < 16; i++)
+            gpr[i] = rng();
+        if (it & 1) {
+            gpr[0] = (gpr[0] & ~mask(4)) | (uint32_t)mem;
+            gpr[2] = (gpr[2] & ~mask(4)) | mem >> 32;
+        }
+        uint64_t hm = mem, ha = gpr[0], hd = gpr[2], hf = (fin | 2);
+        __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpush %[f]\n\tpopfq\n\tcmpxchg8b (%[m])\n\tpushfq\n\tpop %[f]\n\t"
+                         "lea 128(%%rsp), %%rsp"
+                         : "+a"(ha), "+d"(hd), [f] "+r"(hf) : [m] "r"(&hm), "b"(gpr[3]), "c"(gpr[1]) : "cc", "memory");
+        struct emulate_access acc;
+        CHECK_EQ(emulate_prepare(&d8, gpr, &acc), 0);
+        CHECK(acc.read && acc.write && acc.size == 8, "cmpxchg8b: 8-byte read-modify-write");
+        CHECK_EQ(emulate_complete(&d8, gpr, &rf, mem, &w), EMULATE_DONE);
+        CHECK_EQ(w, hm);
+        CHECK_EQ(gpr[0], ha);
+        CHECK_EQ(gpr[2], hd);
+        CHECK_EQ(rf & EMULATE_STATUS_FLAGS, hf & EMULATE_STATUS_FLAGS);   /* only ZF changes */
+    }
+    static const char *const loads[3] = { "\x66\x0f\x38\xf0\x0b", "\x0f\x38\xf0\x0b", "\x48\x0f\x38\xf0\x0b" };
+    static const char *const stores[3] = { "\x66\x0f\x38\xf1\x0b", "\x0f\x38\xf1\x0b", "\x48\x0f\x38\xf1\x0b" };
+    for (int si = 0; si < 3; si++) {
+        size_t n = si == 1 ? 4 : 5;
+        CHECK_EQ(decode_insn((const uint8_t *)loads[si], n, DECODE_MODE_64, &load), 0);
+        CHECK_EQ(decode_insn((const uint8_t *)stores[si], n, DECODE_MODE_64, &store), 0);
+        for (int it = 0; it < 1000; it++) {
+            uint64_t gpr[16] = { 0 }, fl = 2, w, mem = rng(), rcx = rng(), h = rcx;
+            struct emulate_access acc;
+            gpr[1] = rcx;
+            CHECK_EQ(emulate_prepare(&load, gpr, &acc), 0);
+            CHECK_EQ(emulate_complete(&load, gpr, &fl, mem, &w), EMULATE_DONE);
+            uint16_t m16 = (uint16_t)mem, h16;
+            uint32_t m32 = (uint32_t)mem, h32;
+            if (si == 0) {
+                __asm__("movbe %1, %0" : "=r"(h16) : "m"(m16));
+                h = (rcx & ~0xffffull) | h16;
+            } else if (si == 1) {
+                __asm__("movbe %1, %0" : "=r"(h32) : "m"(m32));
+                h = h32;
+            } else {
+                __asm__("movbe %1, %0" : "=r"(h) : "m"(mem));
+            }
+            CHECK_EQ(gpr[1], h);
+            gpr[1] = rcx;
+            CHECK_EQ(emulate_prepare(&store, gpr, &acc), 0);
+            CHECK(acc.write && !acc.read, "movbe store: a write");
+            uint64_t hm;
+            if (si == 0) {
+                __asm__("movbe %1, %0" : "=m"(m16) : "r"((uint16_t)rcx));
+                hm = m16;
+            } else if (si == 1) {
+                __asm__("movbe %1, %0" : "=m"(m32) : "r"((uint32_t)rcx));
+                hm = m32;
+            } else {
+                __asm__("movbe %1, %0" : "=m"(hm) : "r"(rcx));
+            }
+            CHECK_EQ(acc.value, hm);
+        }
+    }
+}
+END_TEST
+
+/* REPE/REPNE CMPS and SCAS, REP LODS, element by element through prepare and
+ * complete on host buffers, against the host running the same instruction:
+ * RSI, RDI, RCX, RAX and the flags at the end. */
+static void host_string(const char *text, uint64_t *rsi, uint64_t *rdi, uint64_t *rcx, uint64_t *rax,
+                        uint64_t *flags);
+#define HOST_STRING(insn) \
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpush %[f]\n\tpopfq\n\t" insn "\n\tpushfq\n\tpop %[f]\n\tcld\n\t" \
+                     "lea 128(%%rsp), %%rsp" : "+S"(*rsi), "+D"(*rdi), "+c"(*rcx), "+a"(*rax), [f] "+r"(*flags) \
+                     : : "cc", "memory")
+static void host_string(const char *text, uint64_t *rsi, uint64_t *rdi, uint64_t *rcx, uint64_t *rax,
+                        uint64_t *flags)
+{
+    if (!strcmp(text, "repe cmpsb")) HOST_STRING("repe cmpsb");
+    else if (!strcmp(text, "repne cmpsw")) HOST_STRING("repne cmpsw");
+    else if (!strcmp(text, "repe scasl")) HOST_STRING("repe scasl");
+    else if (!strcmp(text, "repne scasb")) HOST_STRING("repne scasb");
+    else if (!strcmp(text, "rep lodsq")) HOST_STRING("rep lodsq");
+    else HOST_STRING("cmpsq");
+}
+
+START_TEST(test_compare_strings_against_host)
+{
+    static const struct { const char *text, *bytes; size_t n; unsigned size; } forms[] = {
+        { "repe cmpsb", "\xf3\xa6", 2, 1 }, { "repne cmpsw", "\xf2\x66\xa7", 3, 2 },
+        { "repe scasl", "\xf3\xaf", 2, 4 }, { "repne scasb", "\xf2\xae", 2, 1 },
+        { "rep lodsq", "\xf3\x48\xad", 3, 8 }, { "cmpsq", "\x48\xa7", 2, 8 },
+    };
+    static uint8_t a[256], b[256];
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        struct decoded_insn d;
+        CHECK_EQ(decode_insn((const uint8_t *)forms[f].bytes, forms[f].n, DECODE_MODE_64, &d), 0);
+        unsigned size = forms[f].size;
+        for (int it = 0; it < 2000; it++) {
+            /* Mostly equal buffers with a few differences, so both REPE and REPNE run a while. */
+            for (size_t i = 0; i < sizeof a; i++)
+                a[i] = b[i] = (uint8_t)(rng() % 3);
+            for (int k = rng() % 4; k > 0; k--)
+                b[rng() % sizeof b] ^= 1;
+            bool down = it & 1;
+            uint64_t gpr[16] = { 0 }, fl = (rng() & EMULATE_STATUS_FLAGS) | 2 | (down ? EMULATE_DF : 0);
+            gpr[1] = rng() % 24;
+            gpr[6] = (uint64_t)(a + (down ? 192 : 8));
+            gpr[7] = (uint64_t)(b + (down ? 192 : 8));
+            gpr[0] = rng() % 3;
+            uint64_t hsi = gpr[6], hdi = gpr[7], hcx = gpr[1], hax = gpr[0], hf = fl;
+            if (down)
+                hf |= EMULATE_DF;
+            host_string(forms[f].text, &hsi, &hdi, &hcx, &hax, &hf);
+            for (int guard = 0; guard < 100; guard++) {
+                struct emulate_access acc;
+                CHECK_EQ(emulate_prepare(&d, gpr, &acc), 0);
+                uint64_t src = 0, dst = 0;
+                memcpy(&src, (const void *)gpr[d.op == DECODE_SCAS ? 7 : 6], size);
+                memcpy(&dst, (const void *)gpr[7], size);
+                int st = emulate_complete(&d, gpr, &fl, src, &dst);
+                if (st == EMULATE_DONE)
+                    break;
+                CHECK_EQ(st, EMULATE_REPEAT);
+            }
+            CHECK(gpr[6] == hsi && gpr[7] == hdi && gpr[1] == hcx && gpr[0] == hax,
+                  "%s: rsi/rdi/rcx/rax %#llx %#llx %llu %#llx, host %#llx %#llx %llu %#llx", forms[f].text,
+                  (unsigned long long)gpr[6], (unsigned long long)gpr[7], (unsigned long long)gpr[1],
+                  (unsigned long long)gpr[0], (unsigned long long)hsi, (unsigned long long)hdi,
+                  (unsigned long long)hcx, (unsigned long long)hax);
+            CHECK_EQ(fl & EMULATE_STATUS_FLAGS, hf & EMULATE_STATUS_FLAGS);
         }
     }
 }
@@ -493,6 +735,9 @@ int main(void)
     tcase_add_loop_test(tc, test_alu_against_host, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_loop_test(tc, test_alu_imm_against_host, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_bt_against_host);
+    tcase_add_loop_test(tc, test_rmw_against_host, 0, (int)(sizeof rm_cases / sizeof rm_cases[0]));
+    tcase_add_test(tc, test_cmpxchg8b_movbe_against_host);
+    tcase_add_test(tc, test_compare_strings_against_host);
     tcase_add_test(tc, test_mov_register_rules);
     tcase_add_test(tc, test_string_ops);
     tcase_add_test(tc, test_rejects_bad_insn);
