@@ -12,6 +12,19 @@
  *       program `debugexit`: IOIO range 0xf4-0xf7.  It exits with
  *       DEBUGEXIT_STATUS(vcpu, value) when the guest writes there, and
  *       that exit stops the VM with the value (servers/devmodel/debugexit.h).
+ *   device pit [irq=N|none]
+ *       program `pit` (servers/devmodel/pit_main.c): IOIO ranges
+ *       0x40-0x43 and 0x61, and the line of GSI N (default 2: ISA IRQ 0,
+ *       which irqd feeds to PIC input 0 and IOAPIC pin 2).
+ *   device hpet
+ *       program `hpet` (servers/devmodel/hpet_main.c): MMIO range
+ *       0xFED00000 +0x400 and two lines, `irq=2` (legacy timer 0 and the
+ *       Tn_INT_ROUTE_CAP route of QEMU's pc HPET) and `irq2=8` (legacy
+ *       timer 1): every interrupt that HPET can raise.
+ *   device pmtimer [base=PORT] [bits=24|32]
+ *       program `pmtimer` (servers/devmodel/pmtimer_main.c): the ACPI PM
+ *       timer, IOIO range PORT..PORT+3 (default 0x608: QEMU pc's PIIX4 PM
+ *       block, which SeaBIOS puts at 0x600); no handles besides.
  *   device irqd
  *       program `irqd` (servers/irqd), also started without this line when
  *       any device has an interrupt line (then a missing irqd program only
@@ -45,6 +58,10 @@
 #define GONE_WAIT_NS      (5000000000ull)   /* DEVICE_GONE to the model's exit */
 #define GONE_POLL_NS      (50000000ull)
 #define UART_DEFAULT_GSI  4u
+#define PIT_DEFAULT_GSI   2u    /* ISA IRQ 0 */
+#define HPET_LEGACY_GSI0  2u    /* ISA IRQ 0 */
+#define HPET_LEGACY_GSI1  8u    /* ISA IRQ 8 */
+#define PMTIMER_PORT      0x608u
 
 static const struct vmm_devmodel_range irqd_ranges[] = {
     { true, 0xFEE00000ull, 0x1000 },   /* LAPIC */
@@ -91,7 +108,7 @@ static struct vmm_devmodel *model_add(struct vmm_vm *vm, const char *name)
     if (vm->nmodels == VMM_DEVMODELS_MAX)
         return NULL;
     struct vmm_devmodel *m = &vm->models[vm->nmodels++];
-    *m = (struct vmm_devmodel){ .name = name, .line = -1, .required = true };
+    *m = (struct vmm_devmodel){ .name = name, .line = -1, .line2 = -1, .required = true };
     return m;
 }
 
@@ -111,6 +128,62 @@ static int line_add(struct vmm_vm *vm, unsigned gsi)
     return (int)vm->nlines++;
 }
 
+/* `irq=N|none` of d (N a GSI 0..23, default `gsi`): m's line, or none. */
+static int model_irq(struct vmm_vm *vm, const struct vmm_config_device *d, struct vmm_devmodel *m,
+                     unsigned long gsi)
+{
+    const char *v = device_param(d, "irq");
+    if (v != NULL && strcmp(v, "none") == 0)
+        return 0;
+    if (v != NULL) {
+        char *end;
+        gsi = strtoul(v, &end, 0);
+        if (*v == '\0' || *end != '\0' || gsi > 23)
+            return config_fail(d, "irq= wants a GSI 0..23 or none");
+    }
+    m->line = line_add(vm, (unsigned)gsi);
+    return m->line < 0 ? config_fail(d, "too many interrupt lines") : 0;
+}
+
+/* Every parameter of d is one of the comma-separated `allowed`. */
+static int params_check(const struct vmm_config_device *d, const char *allowed, const char *what)
+{
+    for (unsigned k = 0; k < d->nparams; k++) {
+        size_t n = strlen(d->params[k].key);
+        const char *p = allowed;
+        while (p != NULL && (strncmp(p, d->params[k].key, n) != 0 || (p[n] != ',' && p[n] != '\0'))) {
+            p = strchr(p, ',');
+            if (p != NULL)
+                p++;
+        }
+        if (p == NULL)
+            return config_fail(d, what);
+    }
+    return 0;
+}
+
+/* pmtimer's base= (a port with room for 4) and bits= (24 or 32). */
+static int pmtimer_configure(const struct vmm_config_device *d, struct vmm_devmodel *m)
+{
+    unsigned long base = PMTIMER_PORT;
+    const char *v;
+    char *end;
+
+    if ((v = device_param(d, "base")) != NULL) {
+        base = strtoul(v, &end, 0);
+        if (*v == '\0' || *end != '\0' || base > 0xFFFC)
+            return config_fail(d, "base= wants a port 0..0xfffc");
+        snprintf(m->args[m->nargs++], sizeof m->args[0], "base=%lu", base);
+    }
+    if ((v = device_param(d, "bits")) != NULL) {
+        if (strcmp(v, "24") != 0 && strcmp(v, "32") != 0)
+            return config_fail(d, "bits= wants 24 or 32");
+        snprintf(m->args[m->nargs++], sizeof m->args[0], "bits=%s", v);
+    }
+    model_range(m, false, base, 4);
+    return 0;
+}
+
 int devmodels_configure(struct vmm_vm *vm)
 {
     const struct vmm_config *c = vm->config;
@@ -121,38 +194,58 @@ int devmodels_configure(struct vmm_vm *vm)
         struct vmm_devmodel *m;
         const char *v;
 
+        int r = 0;
         if (strcmp(d->name, "uart") == 0) {
             if (!(m = model_add(vm, "uart")))
                 return config_fail(d, "a second uart, or too many devices");
             model_range(m, false, 0x3f8, 8);
             m->console = true;
-            unsigned long gsi = UART_DEFAULT_GSI;
-            if ((v = device_param(d, "irq")) != NULL && strcmp(v, "none") != 0) {
-                char *end;
-                gsi = strtoul(v, &end, 0);
-                if (*v == '\0' || *end != '\0' || gsi > 23)
-                    return config_fail(d, "irq= wants a GSI 0..23 or none");
-            }
-            if (v == NULL || strcmp(v, "none") != 0) {
-                m->line = line_add(vm, (unsigned)gsi);
-                if (m->line < 0)
-                    return config_fail(d, "too many interrupt lines");
-            }
+            r = model_irq(vm, d, m, UART_DEFAULT_GSI);
             m->debug_crash = (v = device_param(d, "debug-crash")) != NULL && strcmp(v, "0") != 0;
         } else if (strcmp(d->name, "debugexit") == 0) {
             if (!(m = model_add(vm, "debugexit")))
                 return config_fail(d, "a second debugexit, or too many devices");
             model_range(m, false, 0xf4, 4);
             m->debugexit = true;
+        } else if (strcmp(d->name, "pit") == 0) {
+            if (!(m = model_add(vm, "pit")))
+                return config_fail(d, "a second pit, or too many devices");
+            model_range(m, false, 0x40, 4);
+            model_range(m, false, 0x61, 1);
+            if (!(r = model_irq(vm, d, m, PIT_DEFAULT_GSI)))
+                r = params_check(d, "irq", "unknown parameter (irq=)");
+            if (r)
+                return r;
+            continue;
+        } else if (strcmp(d->name, "hpet") == 0) {
+            if (!(m = model_add(vm, "hpet")))
+                return config_fail(d, "a second hpet, or too many devices");
+            model_range(m, true, 0xFED00000ull, 0x400);
+            m->line = line_add(vm, HPET_LEGACY_GSI0);
+            m->line2 = line_add(vm, HPET_LEGACY_GSI1);
+            if (m->line < 0 || m->line2 < 0)
+                return config_fail(d, "too many interrupt lines");
+            if ((r = params_check(d, "", "takes no parameters")))
+                return r;
+            continue;
+        } else if (strcmp(d->name, "pmtimer") == 0) {
+            if (!(m = model_add(vm, "pmtimer")))
+                return config_fail(d, "a second pmtimer, or too many devices");
+            if (!(r = pmtimer_configure(d, m)))
+                r = params_check(d, "base,bits", "unknown parameter (base=, bits=)");
+            if (r)
+                return r;
+            continue;
         } else if (strcmp(d->name, "irqd") == 0) {
             want_irqd = true;
             continue;
         } else {
-            return config_fail(d, "unknown device (uart, debugexit or irqd)");
+            return config_fail(d, "unknown device (uart, debugexit, pit, hpet, pmtimer or irqd)");
         }
-        for (unsigned k = 0; k < d->nparams; k++)
-            if (strcmp(d->params[k].key, "irq") != 0 && strcmp(d->params[k].key, "debug-crash") != 0)
-                return config_fail(d, "unknown parameter (irq=, debug-crash=)");
+        if (!r)
+            r = params_check(d, "irq,debug-crash", "unknown parameter (irq=, debug-crash=)");
+        if (r)
+            return r;
     }
     if (want_irqd || vm->nlines > 0) {
         struct vmm_devmodel *m = model_add(vm, "irqd");
@@ -190,8 +283,8 @@ static void handles_close(copra_handle_t *handles, unsigned n)
 static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
 {
     copra_handle_t handles[COPRA_EXEC_HANDLES_MAX];
-    char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16];
-    const char *argv[6];
+    char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16], irq2[16];
+    const char *argv[8];
     unsigned n = 0, argc = 0;
     int64_t r = 0;
 
@@ -232,6 +325,15 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
                 argv[argc++] = irq;
             }
         }
+        if (m->line2 >= 0 && r >= 0) {
+            if ((r = coco_dup(vm->lines[m->line2].event, COCO_IRQ_LINE_DRIVER_RIGHTS)) >= 0) {
+                handles[n++] = (copra_handle_t)r;
+                snprintf(irq2, sizeof irq2, "irq2=%u", vm->lines[m->line2].gsi);
+                argv[argc++] = irq2;
+            }
+        }
+        for (unsigned i = 0; i < m->nargs; i++)
+            argv[argc++] = m->args[i];
         if (m->debug_crash)
             argv[argc++] = "debug-crash";
     }
@@ -280,7 +382,7 @@ int devmodels_start(struct vmm_vm *vm)
             return VMM_STATUS_VM_SETUP;
         }
         coco_printf("vmm: device model %s started (%u range(s)%s%s)\n", m->name, m->nranges,
-                    m->line >= 0 ? ", an interrupt line" : "", m->console && vm->console ? ", the console" : "");
+                    m->line2 >= 0 ? ", two interrupt lines" : m->line >= 0 ? ", an interrupt line" : "", m->console && vm->console ? ", the console" : "");
     }
     return 0;
 fail:

@@ -93,6 +93,9 @@ struct vmm_devmodel {
     struct vmm_devmodel_range ranges[VMM_DEVMODEL_RANGES_MAX];
     unsigned nranges;
     int line;                     /* index in vm->lines it drives, or -1 */
+    int line2;                    /* a second line (hpet: GSI 8), or -1 */
+    char args[2][24];             /* KEY=VALUE words passed on (pmtimer: base=, bits=) */
+    unsigned nargs;
     bool console;                 /* gets a DUP of the console handle */
     bool debugexit;               /* its exit is the guest's debug-exit request */
     bool irqd;                    /* the interrupt controllers: IRQ handles and every line */
