@@ -132,8 +132,8 @@ int guest_main(unsigned cpu, uint32_t info)
     hpet_write32(TCMP(0), (uint32_t)cmp);
     hpet_write32(TCFG(0), TN_INT_ENB | TN_ROUTE(2));
     CHECK_EQ("timer 0: configuration reads back", hpet_read32(TCFG(0)), 0x30 | TN_INT_ENB | TN_ROUTE(2));
-    irq_window(tsc_hz, 2, false);
-    CHECK_EQ("one-shot: nothing before the comparator", edges, 0);
+    /* Not early is shown by the counter read in the handler (a TSC window
+     * cannot: a loaded host may stop the whole VM while the TSC runs on). */
     irq_window(tsc_hz, 100, false);
     CHECK_EQ("one-shot: one interrupt", edges, 1);
     CHECK("one-shot: not before the counter reached the comparator", edge_counter >= cmp);
@@ -141,13 +141,14 @@ int guest_main(unsigned cpu, uint32_t info)
     irq_window(tsc_hz, 20, false);
     CHECK_EQ("one-shot: once", edges, 1);
 
-    /* 5. Periodic, 10 ms, in 32-bit mode as Linux programs it, counted
-     * over 500 ms of TSC with the guest idle in HLT. */
+    /* 5. Periodic, 50 ms (20 Hz, slow enough for a loaded host: see
+     * pit.c), in 32-bit mode as Linux programs it, counted over 1 s of TSC
+     * with the guest idle in HLT. */
     edges = 0;
     hpet_write32(TCFG(0), TN_INT_ENB | TN_PERIODIC | TN_SETVAL | TN_32BIT | TN_ROUTE(2));
-    hpet_write32(TCMP(0), (uint32_t)counter() + 1000000);   /* first match (and period) */
-    hpet_write32(TCMP(0), 1000000);                          /* the period */
-    CHECK("periodic 10 ms: the rate", irq_rate_ok("periodic 100 Hz", &edges, tsc_hz, 100, 1, 500));
+    hpet_write32(TCMP(0), (uint32_t)counter() + 5000000);   /* first match (and period) */
+    hpet_write32(TCMP(0), 5000000);                          /* the period */
+    CHECK("periodic 50 ms: the rate", irq_rate_ok("periodic 20 Hz", &edges, tsc_hz, 20, 1, 1000));
     hpet_write32(TCFG(0), 0);
     ioapic_redirect(TIMER_GSI, REDIR_MASKED | EDGE_VECTOR);
 

@@ -5,7 +5,7 @@
  * refresh toggle, channel 2's OUT), a counter latch that holds, read-back
  * of status and count, access modes and BCD; channel 2 counting with its
  * gate as Linux calibrates the TSC with it, the rate checked against the
- * PM timer's; and channel 0 on IRQ 0 through irqd: mode 2 at 100 Hz
+ * PM timer's; and channel 0 on IRQ 0 through irqd: mode 2 at 20 Hz
  * counted over a TSC interval through the IOAPIC (pin 2), mode 3 through
  * the PIC (IRQ 0 via LINT0 ExtINT), 1 kHz reported, and a mode 0 one-shot
  * that fires once.
@@ -24,9 +24,16 @@
 
 static volatile unsigned ticks, pic_ticks;
 
+static volatile bool probe_status;     /* on_timer latches channel 0's status */
+static volatile uint8_t status_in_handler;
+
 static void on_timer(struct guest_frame *frame)
 {
     (void)frame;
+    if (probe_status && ticks == 0) {
+        outb(PIT_CONTROL, 0xE2);    /* read-back: status of channel 0 */
+        status_in_handler = inb(PIT_CH0);
+    }
     ticks++;
     lapic_eoi();
 }
@@ -117,9 +124,12 @@ int guest_main(unsigned cpu, uint32_t info)
     outb(PIT_CONTROL, 0xC8);
     uint8_t status = inb(PIT_CH2);
     uint16_t rb = read_count(PIT_CH2);
-    CHECK_EQ("read-back: status (OUT low, word, mode 0)", status, 0x30);
-    guest_printf("read-back count 0x%x\n", rb);
-    CHECK("read-back: the count, below the live one read before", rb < live);
+    guest_printf("read-back status 0x%x, count 0x%x\n", status, rb);
+    CHECK_EQ("read-back: status (word, mode 0)", status & 0x7F, 0x30);
+    /* OUT high only once the 55 ms count ran out (a loaded host may stall
+     * that long); until then the count is below the live one read before. */
+    CHECK("read-back: the count, below the live one read before (or OUT high)",
+          (status & 0x80) ? true : rb < live);
 
     /* 4. LSB-only and MSB-only access; BCD. */
     outb(PIT_CONTROL, 0x90);            /* LSB only, mode 0: one byte loads */
@@ -177,16 +187,20 @@ int guest_main(unsigned cpu, uint32_t info)
     }
     uint64_t tsc_hz = by_pm.hz;
 
-    /* 7. Channel 0, mode 2, 100 Hz, IRQ 0 through the IOAPIC (pin 2,
-     * edge), counted over 500 ms of TSC with the guest idle in HLT. */
+    /* 7. Channel 0, mode 2, 20 Hz, IRQ 0 through the IOAPIC (pin 2,
+     * edge), counted over 1 s of TSC with the guest idle in HLT.  20 Hz
+     * (count 59659), not more: on a host loaded ~5x over its CPUs the VM
+     * gets a fraction of a CPU, and at 100 Hz a third of the edges came
+     * too close together to be delivered apart (QEMU's own PIT loses
+     * them too). */
     lapic_write(LAPIC_SVR, 0x100 | SPURIOUS_VECTOR);
     uint64_t dest = (uint64_t)(lapic_read(LAPIC_ID) >> 24) << 56;
     ioapic_redirect(TIMER_GSI, dest | IRQ_VECTOR);
-    pit_program(2, 11932);
+    pit_program(2, 59659);
     outb(PIT_CONTROL, 0xE2);            /* read-back: status of channel 0 */
     CHECK_EQ("channel 0 status: word access, mode 2", inb(PIT_CH0) & 0x3F, 0x34);
-    CHECK("mode 2 at 100 Hz through the IOAPIC: the rate",
-          irq_rate_ok("IOAPIC, mode 2, 100 Hz", &ticks, tsc_hz, PIT_HZ, 11932, 500));
+    CHECK("mode 2 at 20 Hz through the IOAPIC: the rate",
+          irq_rate_ok("IOAPIC, mode 2, 20 Hz", &ticks, tsc_hz, PIT_HZ, 59659, 1000));
     /* 1 kHz (Linux's HZ=1000 rate), reported, not checked: every edge is
      * a wake-up of the model and of irqd on the kernel's 1 ms tick, and a
      * late tick coalesces two edges.  A guest that spins instead of
@@ -201,18 +215,18 @@ int guest_main(unsigned cpu, uint32_t info)
     guest_printf("IOAPIC, mode 2, 1 kHz, spinning: %u interrupts (expected %u)\n", ticks - got,
                  (unsigned)(elapsed * PIT_HZ / 1193 / tsc_hz));
 
-    /* 8. Mode 3 (square wave) at 100 Hz through the PIC: IRQ 0 -> vector
+    /* 8. Mode 3 (square wave) at 20 Hz through the PIC: IRQ 0 -> vector
      * 0x20 via LINT0 ExtINT. */
     ioapic_redirect(TIMER_GSI, REDIR_MASKED | IRQ_VECTOR);
-    pit_program(3, 11932);
+    pit_program(3, 59659);
     outb(0x20, 0x11);
     outb(0x21, PIC_BASE);
     outb(0x21, 1u << 2);
     outb(0x21, 0x01);
     outb(0x21, 0xFE);                   /* only IRQ 0 */
     lapic_write(LAPIC_LVT_LINT0, 0x700);
-    CHECK("mode 3 at 100 Hz through the PIC: the rate",
-          irq_rate_ok("PIC, mode 3, 100 Hz", &pic_ticks, tsc_hz, PIT_HZ, 11932, 300));
+    CHECK("mode 3 at 20 Hz through the PIC: the rate",
+          irq_rate_ok("PIC, mode 3, 20 Hz", &pic_ticks, tsc_hz, PIT_HZ, 59659, 1000));
     outb(0x21, 0xFF);
 
     /* 9. Mode 0 one-shot, 10 ms, through the IOAPIC: exactly once. */
@@ -221,13 +235,18 @@ int guest_main(unsigned cpu, uint32_t info)
     /* 20 ms with interrupts on: an edge of the old mode in flight lands
      * (QEMU raises OUT once more after a bare control word). */
     irq_window(tsc_hz, 20, false);
-    unsigned before = ticks;
+    ticks = 0;
+    probe_status = true;
     outb(PIT_CH0, 11932 & 0xFF);
     outb(PIT_CH0, 11932 >> 8);
-    irq_window(tsc_hz, 5, false);
-    CHECK_EQ("one-shot: nothing after 5 ms", ticks - before, 0);
     irq_window(tsc_hz, 100, false);
-    CHECK_EQ("one-shot: one interrupt by 105 ms", ticks - before, 1);
+    CHECK_EQ("one-shot: one interrupt by 100 ms", ticks, 1);
+    /* Not early: OUT had gone high (terminal count) when it came.  (A TSC
+     * window cannot show that: a loaded host may stop the whole VM for
+     * longer than the count while the TSC runs on.) */
+    CHECK_EQ("one-shot: status in the handler OUT high, mode 0", status_in_handler, 0x80 | 0x30);
+    irq_window(tsc_hz, 30, false);
+    CHECK_EQ("one-shot: once", ticks, 1);
     outb(PIT_CONTROL, 0xE2);
     CHECK_EQ("one-shot: status OUT high, mode 0", inb(PIT_CH0), 0x80 | 0x30);
     ioapic_redirect(TIMER_GSI, REDIR_MASKED | IRQ_VECTOR);
