@@ -187,3 +187,30 @@ void devmodel_irq_set(struct devmodel_irq *irq, bool level)
     else
         devmodel_irq_lower(irq);
 }
+
+/* ---- Device timers ---------------------------------------------------- */
+
+int devmodel_deadline_init(struct devmodel_deadline *d)
+{
+    int64_t t = coco_timer_create();
+    if (t < 0)
+        return (int)t;
+    d->timer = (copra_handle_t)t;
+    d->armed = 0;
+    return 0;
+}
+
+void devmodel_deadline_set(struct devmodel_deadline *d, uint64_t deadline_ns)
+{
+    if (deadline_ns == d->armed)
+        return;
+    int r = coco_timer_set(d->timer, deadline_ns, 0);
+    if (r < 0)
+        coco_printf("TIMER_SET failed: %s\n", coco_strerror(r));
+    d->armed = deadline_ns;
+}
+
+void devmodel_deadline_expired(struct devmodel_deadline *d)
+{
+    d->armed = 0;
+}

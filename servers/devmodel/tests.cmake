@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: MIT
-# Host unit tests of the device models' register logic (Check).  include()d
-# by tests/CMakeLists.txt; built with the host compiler, not freestanding.
+# Host unit tests of the device models' register logic (Check), the timers
+# on a fake clock.  include()d by tests/CMakeLists.txt; built with the host
+# compiler, not freestanding.
 find_package(PkgConfig REQUIRED)
 if(NOT TARGET PkgConfig::CHECK)
   pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET GLOBAL check)
 endif()
 
 set(DEVMODEL_DIR ${CMAKE_SOURCE_DIR}/servers/devmodel)
-foreach(name fwcfg mc146818 port92)
+foreach(name fwcfg mc146818 port92 i8254 hpet pmtimer)
   add_executable(test_${name} ${CMAKE_SOURCE_DIR}/tests/unit/test_${name}.c ${DEVMODEL_DIR}/${name}.c)
   target_include_directories(test_${name} PRIVATE ${DEVMODEL_DIR})
   target_compile_options(test_${name} PRIVATE ${COPRA_WARNINGS})

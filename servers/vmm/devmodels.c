@@ -26,6 +26,19 @@
  *       program `port92`: IOIO port 0x92.  It exits with
  *       PORT92_STATUS_RESET(vcpu) when the guest asks for a reset there,
  *       and that exit resets the VM as a triple fault does (vm_reset()).
+ *   device pit [irq=N|none]
+ *       program `pit` (servers/devmodel/pit_main.c): IOIO ranges
+ *       0x40-0x43 and 0x61, and the line of GSI N (default 2: ISA IRQ 0,
+ *       which irqd feeds to PIC input 0 and IOAPIC pin 2).
+ *   device hpet
+ *       program `hpet` (servers/devmodel/hpet_main.c): MMIO range
+ *       0xFED00000 +0x400 and two lines, `irq=2` (legacy timer 0 and the
+ *       Tn_INT_ROUTE_CAP route of QEMU's pc HPET) and `irq2=8` (legacy
+ *       timer 1): every interrupt that HPET can raise.
+ *   device pmtimer [base=PORT] [bits=24|32]
+ *       program `pmtimer` (servers/devmodel/pmtimer_main.c): the ACPI PM
+ *       timer, IOIO range PORT..PORT+3 (default 0x608: QEMU pc's PIIX4 PM
+ *       block, which SeaBIOS puts at 0x600); no handles besides.
  *   device irqd
  *       program `irqd` (servers/irqd), also started without this line when
  *       any device has an interrupt line (then a missing irqd program only
@@ -61,6 +74,10 @@
 #define GONE_POLL_NS      (50000000ull)
 #define UART_DEFAULT_GSI  4u
 #define RTC_DEFAULT_GSI   8u
+#define PIT_DEFAULT_GSI   2u    /* ISA IRQ 0 */
+#define HPET_LEGACY_GSI0  2u    /* ISA IRQ 0 */
+#define HPET_LEGACY_GSI1  8u    /* ISA IRQ 8 */
+#define PMTIMER_PORT      0x608u
 
 static const struct vmm_devmodel_range irqd_ranges[] = {
     { true, 0xFEE00000ull, 0x1000 },   /* LAPIC */
@@ -107,7 +124,7 @@ static struct vmm_devmodel *model_add(struct vmm_vm *vm, const char *name)
     if (vm->nmodels == VMM_DEVMODELS_MAX)
         return NULL;
     struct vmm_devmodel *m = &vm->models[vm->nmodels++];
-    *m = (struct vmm_devmodel){ .name = name, .line = -1, .required = true };
+    *m = (struct vmm_devmodel){ .name = name, .line = -1, .line2 = -1, .required = true };
     return m;
 }
 
@@ -164,6 +181,29 @@ static int params_check(const struct vmm_config_device *d, const char *const *al
             return config_fail(d, message);
     }
     return 0;
+}
+
+/* pmtimer's base= (a port with room for 4) and bits= (24 or 32). */
+static int pmtimer_configure(const struct vmm_config_device *d, struct vmm_devmodel *m)
+{
+    static const char *const params[] = { "base", "bits", NULL };
+    unsigned long base = PMTIMER_PORT;
+    const char *v;
+    char *end;
+
+    if ((v = device_param(d, "base")) != NULL) {
+        base = strtoul(v, &end, 0);
+        if (*v == '\0' || *end != '\0' || base > 0xFFFC)
+            return config_fail(d, "base= wants a port 0..0xfffc");
+        model_arg(m, "base=%llu", base);
+    }
+    if ((v = device_param(d, "bits")) != NULL) {
+        if (strcmp(v, "24") != 0 && strcmp(v, "32") != 0)
+            return config_fail(d, "bits= wants 24 or 32");
+        model_arg(m, "bits=%llu", strtoull(v, NULL, 10));
+    }
+    model_range(m, false, base, 4);
+    return params_check(d, params, "unknown parameter (base=, bits=)");
 }
 
 int devmodels_configure(struct vmm_vm *vm)
@@ -225,11 +265,39 @@ int devmodels_configure(struct vmm_vm *vm)
             if (params_check(d, no_params, "takes no parameters") != 0)
                 return 2;
             continue;
+        } else if (strcmp(d->name, "pit") == 0) {
+            static const char *const pit_params[] = { "irq", NULL };
+            if (!(m = model_add(vm, "pit")))
+                return config_fail(d, "a second pit, or too many devices");
+            model_range(m, false, 0x40, 4);
+            model_range(m, false, 0x61, 1);
+            if (model_line(vm, d, m, PIT_DEFAULT_GSI) != 0 ||
+                params_check(d, pit_params, "unknown parameter (irq=)") != 0)
+                return 2;
+            continue;
+        } else if (strcmp(d->name, "hpet") == 0) {
+            static const char *const no_params[] = { NULL };
+            if (!(m = model_add(vm, "hpet")))
+                return config_fail(d, "a second hpet, or too many devices");
+            model_range(m, true, 0xFED00000ull, 0x400);
+            m->line = line_add(vm, HPET_LEGACY_GSI0);
+            m->line2 = line_add(vm, HPET_LEGACY_GSI1);
+            if (m->line < 0 || m->line2 < 0)
+                return config_fail(d, "too many interrupt lines");
+            if (params_check(d, no_params, "takes no parameters") != 0)
+                return 2;
+            continue;
+        } else if (strcmp(d->name, "pmtimer") == 0) {
+            if (!(m = model_add(vm, "pmtimer")))
+                return config_fail(d, "a second pmtimer, or too many devices");
+            if (pmtimer_configure(d, m) != 0)
+                return 2;
+            continue;
         } else if (strcmp(d->name, "irqd") == 0) {
             want_irqd = true;
             continue;
         } else {
-            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92 or irqd)");
+            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92, pit, hpet, pmtimer or irqd)");
         }
         static const char *const uart_params[] = { "irq", "debug-crash", NULL };   /* and debugexit */
         if (params_check(d, uart_params, "unknown parameter (irq=, debug-crash=)") != 0)
@@ -271,8 +339,8 @@ static void handles_close(copra_handle_t *handles, unsigned n)
 static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
 {
     copra_handle_t handles[COPRA_EXEC_HANDLES_MAX];
-    char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16];
-    const char *argv[6 + VMM_DEVMODEL_ARGS_MAX];
+    char vcpus[24], lines[8 * VMM_IRQ_LINES_MAX], irq[16], irq2[16];
+    const char *argv[8 + VMM_DEVMODEL_ARGS_MAX];
     unsigned n = 0, argc = 0;
     int64_t r = 0;
 
@@ -311,6 +379,13 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
                 handles[n++] = (copra_handle_t)r;
                 snprintf(irq, sizeof irq, "irq=%u", vm->lines[m->line].gsi);
                 argv[argc++] = irq;
+            }
+        }
+        if (m->line2 >= 0 && r >= 0) {
+            if ((r = coco_dup(vm->lines[m->line2].event, COCO_IRQ_LINE_DRIVER_RIGHTS)) >= 0) {
+                handles[n++] = (copra_handle_t)r;
+                snprintf(irq2, sizeof irq2, "irq2=%u", vm->lines[m->line2].gsi);
+                argv[argc++] = irq2;
             }
         }
         if (m->debug_crash)
@@ -368,7 +443,7 @@ int devmodels_start(struct vmm_vm *vm)
             return VMM_STATUS_VM_SETUP;
         }
         coco_printf("vmm: device model %s started (%u range(s)%s%s)\n", m->name, m->nranges,
-                    m->line >= 0 ? ", an interrupt line" : "", m->console && vm->console ? ", the console" : "");
+                    m->line2 >= 0 ? ", two interrupt lines" : m->line >= 0 ? ", an interrupt line" : "", m->console && vm->console ? ", the console" : "");
     }
     return 0;
 fail:

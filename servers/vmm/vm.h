@@ -43,9 +43,9 @@
 #define VMM_XCR0_POLICY        0x7u   /* x87, SSE, AVX: what guests may have */
 
 /* Device models (devmodels.c). */
-#define VMM_DEVMODELS_MAX        8u
+#define VMM_DEVMODELS_MAX        12u
 #define VMM_DEVMODEL_RANGES_MAX  5u
-#define VMM_IRQ_LINES_MAX        3u   /* irqd takes 5 ranges + N IRQs + lines <= 16 handles */
+#define VMM_IRQ_LINES_MAX        5u   /* irqd takes 5 ranges + N IRQs + lines <= 16 handles */
 #define VMM_DEVMODEL_RESTARTS_MAX 3u
 #define VMM_DEVMODEL_ARGS_MAX    3u
 #define VMM_DEVMODEL_ARG_BYTES   32u
@@ -97,6 +97,7 @@ struct vmm_devmodel {
     struct vmm_devmodel_range ranges[VMM_DEVMODEL_RANGES_MAX];
     unsigned nranges;
     int line;                     /* index in vm->lines it drives, or -1 */
+    int line2;                    /* a second line (hpet: GSI 8), or -1 */
     bool console;                 /* gets a DUP of the console handle */
     bool debugexit;               /* its exit is the guest's debug-exit request */
     bool irqd;                    /* the interrupt controllers: IRQ handles and every line */

@@ -98,6 +98,23 @@ bool devmodel_arg_u64(int argc, char **argv, const char *key, uint64_t *value);
 /* True if argv[1..] holds `word` on its own or as `word=...`. */
 bool devmodel_arg_present(int argc, char **argv, const char *word);
 
+/* ---- Device timers --------------------------------------------------- */
+
+/* A kernel TIMER a model arms one-shot at absolute CLOCK deadlines (its
+ * next event, computed from the device clock) and waits on as a source.
+ * TIMER_SET is made only when the deadline changes. */
+struct devmodel_deadline {
+    copra_handle_t timer;
+    uint64_t armed;               /* 0: disarmed */
+};
+
+/* TIMER_CREATE; returns 0 or a negative error. */
+int devmodel_deadline_init(struct devmodel_deadline *d);
+/* Arm for `deadline_ns` (0: disarm) unless already so. */
+void devmodel_deadline_set(struct devmodel_deadline *d, uint64_t deadline_ns);
+/* From the source's callback: the one-shot expired and is disarmed. */
+void devmodel_deadline_expired(struct devmodel_deadline *d);
+
 /* ---- Interrupt lines (protocol in coco/irqline.h) -------------------- */
 
 struct devmodel_irq {
