@@ -10,6 +10,11 @@
  * loop instructions).  `vmexit wall` reports wall-clock exits per second
  * (run it without -icount).
  *
+ * `vmexit cpuid` -- the same loop with CPUID instead of OUT: this process
+ * answers each CPUID exit as a VMM does (EAX..EDX set, RIP += 2 through
+ * the run page, dirty GPRS | RIP), the round trip of an exit whose
+ * emulation is the VMM's.
+ *
  * `vmexit dm-io|dm-mmio [wall|endless]` -- served by a device model in its own
  * process (issue 5): this process creates an IOIO range (ports 0x80-0x81)
  * and an MMIO range (0xC0000000, one page) and EXECs itself as `vmexit dm`,
@@ -246,34 +251,51 @@ int main(int argc, char **argv)
         return run_dm(!strcmp(argv[1], "dm-mmio"), argc >= 3 && !strcmp(argv[2], "wall"),
                       argc >= 3 && !strcmp(argv[2], "endless"));
     bool wall = argc >= 2 && !strcmp(argv[1], "wall");
-    const uint8_t guest[] = {
+    bool cpuid = argc >= 2 && !strcmp(argv[1], "cpuid");
+    const uint8_t guest_io[] = {
         0xB9, ITERATIONS & 0xff, (ITERATIONS >> 8) & 0xff, 0, 0,  /* mov ecx, N   */
         0xE6, 0x80,                                               /* out 0x80, al */
         0x49,                                                     /* dec ecx      */
         0x75, 0xFB,                                               /* jnz out      */
         0xFA, 0xF4,                                               /* cli; hlt     */
     };
+    const uint8_t guest_cpuid[] = {
+        0xBE, ITERATIONS & 0xff, (ITERATIONS >> 8) & 0xff, 0, 0,  /* mov esi, N   */
+        0x0F, 0xA2,                                               /* cpuid        */
+        0x4E,                                                     /* dec esi      */
+        0x75, 0xFB,                                               /* jnz cpuid    */
+        0xFA, 0xF4,                                               /* cli; hlt     */
+    };
+    const uint8_t *guest = cpuid ? guest_cpuid : guest_io;
+    const uint32_t exit_reason = cpuid ? COPRA_EXIT_CPUID : COPRA_EXIT_IO;
     int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
     if (vm < 0 || mem < 0 ||
         coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
         return 2;
     uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
-    memcpy(ram + ENTRY, guest, sizeof(guest));
+    memcpy(ram + ENTRY, guest, sizeof(guest_io));
     copra_handle_t vcpu = (copra_handle_t)coco_vcpu_create((copra_handle_t)vm, 0, 0);
     coco_vcpu_set_state(vcpu, COPRA_STATE_RIP, ENTRY);
+    struct copra_run_page *run = (struct copra_run_page *)coco_mmap(vcpu, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
 
     struct copra_wait_item w = { .handle = vcpu };
     unsigned n = 0;
     /* The first exit warms up; time the rest. */
-    if (coco_wait(&w, 1, COPRA_WAIT_FOREVER) != 1 || w.value != COPRA_EXIT_IO)
+    if (coco_wait(&w, 1, COPRA_WAIT_FOREVER) != 1 || w.value != exit_reason)
         return 3;
     struct copra_sysinfo s0, s1;
     coco_sysinfo(&s0, sizeof(s0));
     uint64_t t0 = rdtsc(), ns0 = (uint64_t)coco_clock();
     for (;;) {
+        if (cpuid) {   /* the answer to the last exit, as a VMM gives it */
+            run->regs.gpr[COPRA_RAX] = run->regs.gpr[COPRA_RBX] = 0;
+            run->regs.gpr[COPRA_RCX] = run->regs.gpr[COPRA_RDX] = 0;
+            run->regs.rip += 2;
+            run->dirty = COPRA_DIRTY_GPRS | COPRA_DIRTY_RIP;
+        }
         if (coco_wait(&w, 1, COPRA_WAIT_FOREVER) != 1)
             return 4;
-        if (w.value != COPRA_EXIT_IO)
+        if (w.value != exit_reason)
             break;
         n++;
     }
@@ -283,6 +305,10 @@ int main(int argc, char **argv)
         return 5;
     if (wall) {
         coco_printf("bench vmexit_io_vmm_wall %lu exits/s\n", (unsigned long)(n * 1000000000ull / (ns1 - ns0)));
+        return 0;
+    }
+    if (cpuid) {
+        coco_printf("bench vmexit_cpuid_vmm %lu insns/roundtrip\n", (unsigned long)((t1 - t0) / n));
         return 0;
     }
     coco_printf("bench vmexit_io_vmm %lu insns/roundtrip\n", (unsigned long)((t1 - t0) / n));
