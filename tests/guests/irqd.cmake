@@ -5,7 +5,7 @@
 # include()d at the end of tests/guests/CMakeLists.txt, so copra_guest()
 # and GUEST_DIR are those of that file.
 
-set(IRQD_GUESTS lapic_timer pic_irq ioapic_irq ipi lapic_bench)
+set(IRQD_GUESTS lapic_timer pic_irq ioapic_irq ipi lapic_bench ipi_bench)
 set(IRQD_GUEST_FILES)
 foreach(guest ${IRQD_GUESTS})
   copra_guest(${guest} ${guest}.c)
@@ -52,3 +52,5 @@ endforeach()
 # The cost of one LAPIC timer interrupt in counted instructions
 # (tests/guests/lapic_bench.c explains the method).
 irqd_test(lapic_timer_interrupt lapic_bench "vcpus=1 lines=" BENCH)
+# An IPI from VCPU 0 to VCPU 1 and one back (tests/guests/ipi_bench.c).
+irqd_test(ipi_roundtrip ipi_bench "vcpus=2 lines=" BENCH)
