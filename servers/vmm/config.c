@@ -179,14 +179,19 @@ static enum vmm_config_status line_split(struct parser *p, const char *start, co
 
         struct token t = { .start = c, .len = 0 };
         bool quoted = false, open = false;
+        size_t chars = 0;
         while (c < end && (open || !is_blank(*c))) {
             if (*c == '"')
                 open = !open, quoted = true;
+            else
+                chars++;
             c++;
         }
         t.len = (size_t)(c - t.start);
         if (open)
             return parser_fail(p, VMM_CONFIG_EQUOTE, "token %t has no closing quote", &t);
+        if (chars == 0)
+            return parser_fail(p, VMM_CONFIG_EQUOTE, "token %t is empty", &t);
         if (t.len > (quoted ? VMM_CONFIG_QUOTED_MAX : VMM_CONFIG_TOKEN_MAX))
             return parser_fail(p, VMM_CONFIG_ETOKEN_TOO_LONG,
                                "token %t too long (max %u bytes)", &t,
@@ -454,6 +459,8 @@ static enum vmm_config_status directive_device(struct parser *p)
         const struct token *t = &p->tokens[2 + i];
         size_t eq = token_find(t, '=');
         TOKEN_COPY(p, device->params[i].key, t->start, eq);
+        if (device->params[i].key[0] == '\0')
+            return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "device: parameter %t has an empty key", t);
         TOKEN_COPY(p, device->params[i].value, t->start + eq + 1, t->len - eq - 1);
     }
     device->line = p->line;

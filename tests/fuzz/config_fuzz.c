@@ -55,6 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (unsigned a = 0; a < s->argc; a++)
             check_string(s->args[a], sizeof s->args[a]);
     }
+    if (config.nmodules > VMM_CONFIG_MODULES_MAX)
+        __builtin_trap();
+    check_string(config.guest_cmdline, sizeof config.guest_cmdline);
+    for (unsigned i = 0; i < config.nmodules; i++) {
+        check_string(config.modules[i].path, sizeof config.modules[i].path);
+        check_string(config.modules[i].string, sizeof config.modules[i].string);
+        if (config.modules[i].path[0] == '\0' ||
+            strncmp(config.modules[i].string, config.modules[i].path, strlen(config.modules[i].path)) != 0)
+            __builtin_trap();
+    }
     for (unsigned i = 0; i < config.ndevices; i++) {
         const struct vmm_config_device *d = &config.devices[i];
         check_string(d->name, sizeof d->name);

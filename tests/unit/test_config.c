@@ -152,6 +152,9 @@ START_TEST(test_quotes_and_modules)
     ck_assert_str_eq(config.guest_cmdline, "a b");
     ck_assert_str_eq(config.devices[0].name, "my dev");
     ck_assert_str_eq(config.devices[0].params[0].value, "v w");
+    ck_parse_fails("server \"\"\"\"", VMM_CONFIG_EQUOTE, 1, "line 1: token '\"\"\"\"' is empty");
+    ck_parse_fails("device d \"\"=v", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: device: parameter '\"\"=v' has an empty key");
     ck_parse_fails("vcpus 1\nguest k flat cmdline=\"open", VMM_CONFIG_EQUOTE, 2,
                    "line 2: token 'cmdline=\"open' has no closing quote");
     /* A command line up to VMM_CONFIG_CMDLINE_MAX bytes; quoted names still
