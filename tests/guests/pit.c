@@ -139,14 +139,20 @@ int guest_main(unsigned cpu, uint32_t info)
     while (!(inb(PORT_SYSCTL) & 0x20) && reads < 100000)
         reads++;
     CHECK("LSB access: one byte loads the count (OUT high after 201 us)", reads < 100000);
-    outb(PIT_CONTROL, 0xA0);            /* MSB only, mode 0 */
-    outb(PIT_CH2, 0x80);                /* count 0x8000: 27 ms */
-    uint8_t m0 = inb(PIT_CH2), m1 = inb(PIT_CH2);
-    guest_printf("MSB access: read 0x%x, 0x%x\n", m0, m1);
     /* 0x80 while the count is still 0x8000 (QEMU answers within one
-     * input clock of the load), then 0x7F; never the low byte. */
-    CHECK("MSB access: every read is the high byte",
-          (m0 == 0x80 || m0 == 0x7F) && (m1 == 0x80 || m1 == 0x7F) && m1 <= m0);
+     * input clock of the load), then 0x7F; never the low byte.  A host
+     * that stalls the guest between the reads for more than 214 us lets
+     * the high byte move on: such a round is tried again (a model that
+     * answers with the low byte, 0x00 first, fails every round). */
+    bool msb_ok = false;
+    for (unsigned round = 0; round < 5 && !msb_ok; round++) {
+        outb(PIT_CONTROL, 0xA0);        /* MSB only, mode 0 */
+        outb(PIT_CH2, 0x80);            /* count 0x8000: 27 ms */
+        uint8_t m0 = inb(PIT_CH2), m1 = inb(PIT_CH2);
+        guest_printf("MSB access: read 0x%x, 0x%x\n", m0, m1);
+        msb_ok = (m0 == 0x80 || m0 == 0x7F) && (m1 == 0x80 || m1 == 0x7F) && m1 <= m0;
+    }
+    CHECK("MSB access: every read is the high byte", msb_ok);
     outb(PIT_CONTROL, 0xB1);            /* word, mode 0, BCD */
     outb(PIT_CH2, 0x99);
     outb(PIT_CH2, 0x99);
