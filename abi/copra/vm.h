@@ -192,6 +192,9 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
 #define COPRA_IRQ_NMI 0x100u
 #define COPRA_IRQ_INIT 0x101u
 #define COPRA_IRQ_SIPI(v) (0x200u | ((v) & 0xFFu))
+/* (ABI 7) The LAPIC's task priority class (TPR[7:4]) for CR8: the interrupt
+ * controller keeps CR8 equal to its TPR, as the CPU does. */
+#define COPRA_IRQ_TPR(c) (0x300u | ((c) & 0xFu))
 
 /*
  * MMIO and IOIO event ranges (MMIO_EVENT, IOIO_EVENT).  An exit inside a

@@ -462,6 +462,9 @@ static int insn_0f(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t 
     return (b[i + 2] & 7) | ((rex & 1) << 3);
 }
 
+#define LAPIC_TPR_GPA 0xFEE00080ull   /* the VMM refuses to move the LAPIC (APIC_BASE) */
+static int vcpu_route(struct vcpu *v, int reason);
+
 static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 {
     enum decode_mode mode = guest_mode(v);
@@ -481,6 +484,14 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
     if (fault)
         return vcpu_fault(v, fault);
     step_rip(v, e->rip + (len ? len : e->insn_len));
+    if (e->kind == VMX_CR_WRITE && e->ctl_reg == 8) {
+        /* CR8 is the LAPIC's TPR[7:4]: the interrupt controller (a device
+         * model, if one serves the LAPIC) takes it as the write to TPR it is. */
+        v->bus = (struct bus_request){ true, true, true, 4, LAPIC_TPR_GPA, (value & 0xF) << 4 };
+        int r = vcpu_route(v, COPRA_EXIT_MMIO);
+        v->bus.active = false;
+        return r == COPRA_EXIT_MMIO ? 0 : r;   /* unclaimed: there is no LAPIC to tell */
+    }
     return 0;
 }
 
@@ -588,6 +599,9 @@ static bool skip_shadowed_hlt(struct vcpu *v)
 /* Before each entry: one event per entry, NMI first (APM vol. 2 §15.20). */
 static void vcpu_inject(struct vcpu *v)
 {
+    uint8_t tpr = __atomic_exchange_n(&v->tpr_set, 0, __ATOMIC_ACQ_REL);
+    if (tpr)
+        platform->set_state(v, COPRA_STATE_CR8, tpr & 0xF);
     if (platform->event_pending(v))
         return;   /* an interrupted delivery is being retried first */
     if (v->pending_event) {
@@ -1139,7 +1153,7 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
         return err;
     struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
     if (vector != COPRA_IRQ_NMI && vector != COPRA_IRQ_INIT && (vector < 0x10 || vector > 0xff) &&
-        (vector & ~0xFFull) != COPRA_IRQ_SIPI(0)) {
+        (vector & ~0xFFull) != COPRA_IRQ_SIPI(0) && (vector & ~0xFull) != COPRA_IRQ_TPR(0)) {
         kobject_put(o);
         return COPRA_EINVAL;
     }
@@ -1150,6 +1164,8 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
         v->init_pending = true;   /* reported at the next entry (vcpu_mp) */
         mp_set(v, COPRA_MP_WAIT_SIPI);
         v->sipi_vector = -1;
+    } else if (vector >= COPRA_IRQ_TPR(0)) {
+        __atomic_store_n(&v->tpr_set, (uint8_t)(0x10 | (vector & 0xF)), __ATOMIC_RELEASE);
     } else if (vector > 0xff) {   /* a SIPI */
         if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector < 0)
             v->sipi_vector = (int16_t)(vector & 0xFF);

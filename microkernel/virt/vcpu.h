@@ -76,6 +76,7 @@ struct vcpu {
     /* NMI blocking, for backends without virtual NMIs (svm.c): 0 open, 1 in
      * the guest's handler (IRET intercepted), 2 its IRET seen at iret_rip;
      * nmi_step: the backend set TF to see the IRET complete.  INIT clears it. */
+    uint8_t tpr_set;                 /* 0x10 | class: CR8 from the LAPIC's TPR (IRQ_INJECT) */
     uint8_t nmi_block;
     bool nmi_step;
     uint64_t iret_rip;

@@ -223,6 +223,8 @@ void irqchip_lapic_write(struct irqchip *chip, unsigned vcpu, uint32_t offset, u
     if (vcpu >= chip->nvcpus)
         return;
     lapic_write(&chip->lapic[vcpu], offset, size, value, clock_for(chip, offset), &effect);
+    if (offset == LAPIC_TPR)   /* CR8 is the same register (the guest's, or the kernel's forward of it) */
+        inject(chip, vcpu, IRQCHIP_VECTOR_TPR(chip->lapic[vcpu].tpr >> 4));
     if (effect.eoi_broadcast)
         ioapic_eoi(&chip->ioapic, effect.eoi_vector);
     if (effect.send)

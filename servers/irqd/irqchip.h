@@ -38,6 +38,7 @@
 #define IRQCHIP_VECTOR_NMI 0x100u     /* = COPRA_IRQ_NMI */
 #define IRQCHIP_VECTOR_INIT 0x101u    /* = COPRA_IRQ_INIT */
 #define IRQCHIP_VECTOR_SIPI(v) (0x200u | ((v) & 0xFFu))   /* = COPRA_IRQ_SIPI(v) */
+#define IRQCHIP_VECTOR_TPR(c) (0x300u | ((c) & 0xFu))      /* = COPRA_IRQ_TPR(c): CR8 follows TPR */
 #define IRQCHIP_NO_PIC_IRQ 0xFFu
 
 struct irqchip_injection {

@@ -6,6 +6,9 @@
  *   - an NMI blocks further NMIs until its handler's IRET: the handler sends
  *     itself a second NMI through irqd's LAPIC (ICR, self) and spins; the
  *     second must arrive only after the IRET, never nested;
+ *   - CR8 is the LAPIC's TPR: a class written through CR8 reads back from
+ *     the LAPIC and holds interrupts of that class and below until CR8 is
+ *     lowered; a TPR written to the LAPIC reads back through CR8;
  *   - a single-step trap follows an instruction the kernel or the VMM
  *     emulated (CPUID, IN, an MMIO load, RDMSR) when TF was set: the #DB
  *     handler sees RIP right after that instruction, not one later.
@@ -107,6 +110,25 @@ int guest_main(unsigned cpu, uint32_t info)
     __asm__ volatile("sti; nop; nop; cli" ::: "memory");
     CHECK_EQ("two interrupts taken", norder, 2);
     CHECK("the higher vector first, though it came second", order[0] == 0x80 && order[1] == 0x40);
+
+    /* CR8 and the LAPIC's TPR are one register. */
+    norder = 0;
+    __asm__ volatile("mov %0, %%cr8" : : "r"(0xFull));
+    CHECK_EQ("CR8 = 15 reads back from the LAPIC's TPR", lapic_read(LAPIC_TPR) & 0xF0, 0xF0);
+    lapic_write(LAPIC_ICR_LOW, (1u << 18) | (1u << 14) | 0x80);
+    __asm__ volatile("sti" ::: "memory");
+    spin(200000);
+    __asm__ volatile("cli" ::: "memory");
+    CHECK_EQ("an interrupt of class 8 waits while CR8 = 15", norder, 0);
+    __asm__ volatile("mov %0, %%cr8; sti" : : "r"(0ull) : "memory");
+    spin(200000);
+    __asm__ volatile("cli" ::: "memory");
+    CHECK_EQ("it arrives once CR8 is lowered", norder, 1);
+    lapic_write(LAPIC_TPR, 0x50);
+    uint64_t cr8;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(cr8));
+    CHECK_EQ("a TPR written to the LAPIC reads back through CR8", cr8, 5);
+    lapic_write(LAPIC_TPR, 0);
 
     self_nmi();
     uint64_t t0 = rdtsc();

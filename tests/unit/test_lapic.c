@@ -323,8 +323,13 @@ START_TEST(test_ipi_logical)
     ck_assert_uint_eq(chip.inject[0].vcpu, 1);
     chip.ninject = 0;
 
-    /* Lowest priority: the destination with the lowest TPR. */
+    /* Lowest priority: the destination with the lowest TPR.  A TPR write
+     * also hands the class on for the VCPU's CR8. */
     irqchip_lapic_write(&chip, 0, LAPIC_TPR, 4, 0x30);
+    ck_assert_uint_eq(chip.ninject, 1);
+    ck_assert_uint_eq(chip.inject[0].vcpu, 0);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_TPR(3));
+    chip.ninject = 0;
     send_ipi(2, 0x13, 0x900 | 0x82);
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
