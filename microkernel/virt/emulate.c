@@ -125,19 +125,6 @@ static uint64_t rep_count(const struct decoded_insn *insn, const uint64_t gpr[16
     return gpr[1] & size_mask(insn->addr_size);
 }
 
-/* BT with a register offset on memory: the offset is signed and may select
- * a bit outside the operand; the CPU accesses the op_size unit that holds it
- * (SDM vol. 2 BT, "bit base" addressing). floor(offset / bits) units. */
-static int64_t bt_unit_offset(const struct decoded_insn *insn, const uint64_t gpr[16])
-{
-    int64_t bits = 8 * insn->op_size;
-    uint64_t raw = reg_read(gpr, insn->reg, false, insn->op_size);
-    int64_t offset = insn->op_size == 8 ? (int64_t)raw
-                   : (int64_t)(raw ^ sign_bit(insn->op_size)) - (int64_t)sign_bit(insn->op_size);
-    int64_t units = offset >= 0 ? offset / bits : -((-(offset + 1)) / bits) - 1;
-    return units * insn->op_size;
-}
-
 static uint64_t byte_swap(uint64_t v, unsigned size)
 {
     return __builtin_bswap64(v) >> (64 - 8 * size);
@@ -189,8 +176,6 @@ int emulate_prepare(const struct decoded_insn *insn, const uint64_t gpr[16],
         /* Then written: XCHG, the forms LOCK may prefix, ALU ops into memory (decode.h). */
         acc->write = (insn->op > DECODE_BT && insn->op <= DECODE_CMPXCHG8B) ||
                      (insn->op < DECODE_CMP && insn->mem_is_dst);
-        if (insn->op >= DECODE_BT && insn->op <= DECODE_BTC && !insn->has_imm)
-            acc->addr_adjust = bt_unit_offset(insn, gpr);
         break;
     }
     if (acc->none)

@@ -46,8 +46,6 @@ struct emulate_access {
     bool write;          /* then write `size` bytes */
     uint8_t size;
     uint64_t value;      /* the value to write when write && !read */
-    int64_t addr_adjust; /* BT with a register bit offset: add to the effective
-                            address (SDM vol. 2 BT: bit strings beyond the operand) */
 };
 
 /* A register write with the x86 width rules (SDM vol. 1 §3.4.1.1): 8- and
