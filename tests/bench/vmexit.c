@@ -53,6 +53,20 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* A VM with 64 KiB of RAM at 0 holding `code` at ENTRY; its handle or < 0. */
+static int64_t vm_with_guest(const uint8_t *code, size_t len)
+{
+    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
+    if (vm < 0 || mem < 0 ||
+        coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
+        return -1;
+    uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    if ((int64_t)(uintptr_t)ram < 0)
+        return -1;
+    memcpy(ram + ENTRY, code, len);
+    return vm;
+}
+
 /* ---- The device model (`vmexit dm`) ---------------------------------- */
 
 struct dm_bench {
@@ -142,12 +156,9 @@ static int run_dm(bool mmio, bool wall, bool endless)
         memcpy(guest + n, io_loop, sizeof io_loop), n += sizeof io_loop;
     memcpy(guest + n, tail, sizeof tail), n += sizeof tail;
 
-    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
-    if (vm < 0 || mem < 0 ||
-        coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
+    int64_t vm = vm_with_guest(guest, n);
+    if (vm < 0)
         return 2;
-    uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
-    memcpy(ram + ENTRY, guest, n);
     copra_handle_t vcpu = (copra_handle_t)coco_vcpu_create((copra_handle_t)vm, 0, 0);
     struct copra_run_page *rp = (struct copra_run_page *)coco_mmap(vcpu, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
     coco_vcpu_set_state(vcpu, COPRA_STATE_RIP, ENTRY);
@@ -214,12 +225,9 @@ static int run_fpu(void)
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));   /* the kernel's XCR0 */
     uint64_t host_xcr0 = (uint64_t)hi << 32 | lo;
-    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
-    if (vm < 0 || mem < 0 ||
-        coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
+    int64_t vm = vm_with_guest(guest, sizeof guest);
+    if (vm < 0)
         return 2;
-    uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
-    memcpy(ram + ENTRY, guest, sizeof(guest));
     copra_handle_t vcpu[2];
     for (unsigned i = 0; i < 2; i++) {
         int64_t h = coco_vcpu_create((copra_handle_t)vm, i, 0);
@@ -268,12 +276,9 @@ int main(int argc, char **argv)
     };
     const uint8_t *guest = cpuid ? guest_cpuid : guest_io;
     const uint32_t exit_reason = cpuid ? COPRA_EXIT_CPUID : COPRA_EXIT_IO;
-    int64_t vm = coco_vm_create(coco_handle(COCO_INIT_VMCTL)), mem = coco_mem_create(16);
-    if (vm < 0 || mem < 0 ||
-        coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 16 * 4096, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X))
+    int64_t vm = vm_with_guest(guest, sizeof guest_io);
+    if (vm < 0)
         return 2;
-    uint8_t *ram = (uint8_t *)coco_mmap((copra_handle_t)mem, NULL, 16 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
-    memcpy(ram + ENTRY, guest, sizeof(guest_io));
     copra_handle_t vcpu = (copra_handle_t)coco_vcpu_create((copra_handle_t)vm, 0, 0);
     coco_vcpu_set_state(vcpu, COPRA_STATE_RIP, ENTRY);
     struct copra_run_page *run = (struct copra_run_page *)coco_mmap(vcpu, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
