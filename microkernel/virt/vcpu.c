@@ -806,13 +806,15 @@ static void others_watch(struct waitq **queues, struct waiter *w, unsigned count
 }
 
 /* Under the scheduler lock: the VCPU's enum copra_mp_state, and the VM's
- * count of runnable VCPUs that tells when the whole VM is halted. */
+ * count of runnable VCPUs that tells when the whole VM is halted.  Every
+ * change starts a new wait for a SIPI (only the first one after it counts). */
 static void mp_set(struct vcpu *v, uint64_t s)
 {
     __atomic_add_fetch(&v->vm->runnable, (s == COPRA_MP_RUNNABLE) - (v->mp_state == COPRA_MP_RUNNABLE),
                        __ATOMIC_RELAXED);
     v->mp_state = s;
     v->halt_reported &= s != COPRA_MP_RUNNABLE;
+    v->sipi_vector = -1;
 }
 
 /*
@@ -835,7 +837,6 @@ static int vcpu_mp(struct vcpu *v)
     }
     if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector >= 0) {
         v->run->sipi.vector = (uint32_t)v->sipi_vector;
-        v->sipi_vector = -1;
         mp_set(v, COPRA_MP_RUNNABLE);
         return COPRA_EXIT_SIPI;
     }
@@ -1061,7 +1062,6 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
     else if (id == COPRA_STATE_MP_STATE && write) {
         uint64_t s = sched_lock();
         mp_set(v, *value);
-        v->sipi_vector = -1;
         sched_unlock(s);
     } else if (id == COPRA_STATE_MP_STATE)
         *value = v->mp_state;
@@ -1163,7 +1163,6 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
     else if (vector == COPRA_IRQ_INIT) {
         v->init_pending = true;   /* reported at the next entry (vcpu_mp) */
         mp_set(v, COPRA_MP_WAIT_SIPI);
-        v->sipi_vector = -1;
     } else if (vector >= COPRA_IRQ_TPR(0)) {
         __atomic_store_n(&v->tpr_set, (uint8_t)(0x10 | (vector & 0xF)), __ATOMIC_RELEASE);
     } else if (vector > 0xff) {   /* a SIPI */
