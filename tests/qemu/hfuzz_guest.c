@@ -99,21 +99,16 @@ static void build_idt(struct hf_guest *g)
         if (g->mode == HM_REAL) {
             put16(g->ram + 4 * v, G_HANDLER);
             put16(g->ram + 4 * v + 2, 0);
-        } else if (g->mode == HM_LONG) {
-            uint8_t *d = idt + 16 * v;
-            put16(d, G_HANDLER);
-            put16(d + 2, SEL_CODE64);
-            d[4] = 0;
-            d[5] = type;
-            put16(d + 6, 0);
-            put64(d + 8, 0);
         } else {
-            uint8_t *d = idt + 8 * v;
+            bool long64 = g->mode == HM_LONG;   /* 16-byte gates, upper offset 0 */
+            uint8_t *d = idt + (long64 ? 16 : 8) * v;
             put16(d, G_HANDLER);
-            put16(d + 2, SEL_CODE32);
+            put16(d + 2, long64 ? SEL_CODE64 : SEL_CODE32);
             d[4] = 0;
             d[5] = type;
             put16(d + 6, 0);
+            if (long64)
+                put64(d + 8, 0);
         }
     }
 }
