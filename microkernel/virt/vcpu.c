@@ -1157,14 +1157,19 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
         kobject_put(o);
         return COPRA_EINVAL;
     }
+    if (vector >= COPRA_IRQ_TPR(0)) {
+        /* Only the VCPU's own LAPIC write (or CR8) changes its TPR, and it
+         * waits for that write: the next entry applies it, no kick. */
+        __atomic_store_n(&v->tpr_set, (uint8_t)(0x10 | (vector & 0xF)), __ATOMIC_RELEASE);
+        kobject_put(o);
+        return COPRA_OK;
+    }
     uint64_t f = sched_lock();
     if (vector == COPRA_IRQ_NMI)
         v->nmi_pending = true;
     else if (vector == COPRA_IRQ_INIT) {
         v->init_pending = true;   /* reported at the next entry (vcpu_mp) */
         mp_set(v, COPRA_MP_WAIT_SIPI);
-    } else if (vector >= COPRA_IRQ_TPR(0)) {
-        __atomic_store_n(&v->tpr_set, (uint8_t)(0x10 | (vector & 0xF)), __ATOMIC_RELEASE);
     } else if (vector > 0xff) {   /* a SIPI */
         if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector < 0)
             v->sipi_vector = (int16_t)(vector & 0xFF);
