@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Thin wrapper over CMake, CTest and tools/copra-qemu.
 #   make [build]   install missing packages, configure, build
-#   make run       boot the default image in QEMU
+#   make run       boot the default image in QEMU: Debian's Linux kernel to a
+#                  busybox shell (`poweroff -f` or Ctrl-A X ends it)
+#   make run-demo  boot the demo guest instead
 #   make test      run every test: unit, qemu, fuzz, lint (CTEST_ARGS="-L unit" etc.);
 #                  benchmarks are not tests and run only with `make bench`
 #   make bench     run the benchmarks (tests labelled "bench")
@@ -13,7 +15,7 @@ BUILD_DIR ?= build
 CTEST_ARGS ?=
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps run test bench fuzz-long clean
+.PHONY: all build deps run run-demo test bench fuzz-long clean
 
 all: build
 
@@ -26,7 +28,11 @@ build: deps
 
 run: build
 	tools/copra-qemu --kernel $(BUILD_DIR)/copra.elf --initrd $(BUILD_DIR)/initrd.cpio \
-		--append "init=vmm"
+		--mem 512M --smp 2 --timeout 0 --append "init=vmm"
+
+run-demo: build
+	tools/copra-qemu --kernel $(BUILD_DIR)/copra.elf --initrd $(BUILD_DIR)/initrd.cpio \
+		--append "init=vmm -- demo.conf"
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 -LE bench $(CTEST_ARGS)

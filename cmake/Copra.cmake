@@ -23,18 +23,23 @@ function(copra_user_program name)
       LINK_DEPENDS ${CMAKE_SOURCE_DIR}/libcoco/user.ld)
 endfunction()
 
-# copra_initrd(OUTPUT LIST DEPENDS targets...): pack the files named in LIST
-# (lines "initrd-path source", with @BIN@ and @SRC@ expanded) into OUTPUT.
+# copra_initrd(OUTPUT LIST DEPENDS targets... [DEFINES NAME=VALUE...]): pack the
+# files named in LIST (lines "initrd-path source", with @BIN@, @SRC@, @DIR@
+# and each DEFINES @NAME@ expanded) into OUTPUT.
 function(copra_initrd output list)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEPENDS;DEFINES" ${ARGN})
   set(deps)
   foreach(t ${ARG_DEPENDS})
     list(APPEND deps ${t} $<TARGET_FILE:${t}>)
   endforeach()
+  set(defines)
+  foreach(d ${ARG_DEFINES})
+    list(APPEND defines -D ${d})
+  endforeach()
   get_filename_component(list_dir ${list} DIRECTORY)
   add_custom_command(OUTPUT ${output}
       COMMAND copra-mkinitrd -o ${output} -D BIN=${COPRA_BIN_DIR}
-              -D SRC=${CMAKE_SOURCE_DIR} -D DIR=${list_dir} ${list}
+              -D SRC=${CMAKE_SOURCE_DIR} -D DIR=${list_dir} ${defines} ${list}
       DEPENDS copra-mkinitrd ${list} ${deps}
       COMMENT "Packing ${output}")
   get_filename_component(tname ${output} NAME_WE)

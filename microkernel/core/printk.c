@@ -110,11 +110,45 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
 
 /* Serialises console lines between CPUs; a line is never interleaved. */
 static struct spinlock console_lock;
+/* The process whose last LOG did not end its line (a shell prompt): its
+ * next LOG continues the line; anything else printed first ends it. */
+static const void *open_line;
+
+static void line_close(const void *owner)
+{
+    if (open_line != NULL && open_line != owner) {
+        serial_write("\n", 1);
+        open_line = NULL;
+    }
+}
 
 void console_write(const char *s, size_t n)
 {
     uint64_t f = spin_lock_irqsave(&console_lock);
+    line_close(NULL);
     serial_write(s, n);
+    spin_unlock_irqrestore(&console_lock, f);
+}
+
+void console_log(const void *owner, const char *name, const char *text, size_t len)
+{
+    char line[COPRA_LOG_MAX + COPRA_PROCESS_NAME_MAX + 8];
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    line_close(owner);
+    for (size_t start = 0; start < len;) {
+        size_t end = start, n = 0;
+        while (end < len && text[end] != '\n')
+            end++;
+        if (open_line != owner)
+            n = (size_t)ksnprintf(line, sizeof(line), "[%s] ", name);
+        for (size_t i = start; i < end; i++)
+            line[n++] = (text[i] >= 0x20 && text[i] < 0x7f) || text[i] == '\t' ? text[i] : '?';
+        if (end < len)
+            line[n++] = '\n';
+        open_line = end < len ? NULL : owner;
+        serial_write(line, n);
+        start = end + 1;
+    }
     spin_unlock_irqrestore(&console_lock, f);
 }
 

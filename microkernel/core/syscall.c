@@ -11,6 +11,7 @@
 #include "arch/x86_64/apic.h"
 
 void console_write(const char *s, size_t n);
+void console_log(const void *owner, const char *name, const char *text, size_t len);
 extern uint64_t boot_tsc;
 
 typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
@@ -100,28 +101,16 @@ int64_t sys_batch(uint64_t ucalls, uint64_t uresults, uint64_t count, uint64_t f
     return (int64_t)i;
 }
 
-/* One console line per '\n', each tagged with the process name. */
+/* Console lines tagged with the process name; text after the last '\n'
+ * leaves the line open for the process's next LOG (console_log()). */
 int64_t sys_log(uint64_t ubuf, uint64_t len)
 {
     char text[COPRA_LOG_MAX];
-    char line[COPRA_LOG_MAX + COPRA_PROCESS_NAME_MAX + 8];
     if (len > COPRA_LOG_MAX)
         return COPRA_ERANGE;
     if (copy_from_user(text, ubuf, len))
         return COPRA_EFAULT;
-    const char *name = process_current()->name;
-    size_t start = 0;
-    while (start < len) {
-        size_t end = start;
-        while (end < len && text[end] != '\n')
-            end++;
-        size_t n = (size_t)ksnprintf(line, sizeof(line), "[%s] ", name);
-        for (size_t i = start; i < end; i++)
-            line[n++] = (text[i] >= 0x20 && text[i] < 0x7f) || text[i] == '\t' ? text[i] : '?';
-        line[n++] = '\n';
-        console_write(line, n);
-        start = end + 1;
-    }
+    console_log(process_current(), process_current()->name, text, len);
     return COPRA_OK;
 }
 

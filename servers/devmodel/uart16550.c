@@ -2,8 +2,10 @@
 /*
  * A 16550A UART (program `uart`): eight registers at the IOIO range the VMM
  * hands over (COM1: ports 0x3f8-0x3ff).  Output goes to the kernel console
- * line by line through LOG, so the kernel tags it "[uart] ..."; input comes
- * from the console object into a 16-byte receive FIFO.
+ * line by line through LOG, so the kernel tags it "[uart] ..."; a line
+ * without its '\n' yet (a shell prompt, an echoed key) goes out once no
+ * byte came for UART_FLUSH_NS, and the kernel continues it with the next
+ * LOG.  Input comes from the console object into a 16-byte receive FIFO.
  *
  *   argv:    uart vcpus=N [console] [irq=GSI] [debug-crash]
  *   handles: [0] the IOIO range (8 ports); then the console (READ | WAIT)
@@ -35,6 +37,7 @@
 #define UART_PORTS      8u
 #define UART_FIFO_SIZE  16u
 #define UART_LINE_MAX   200u
+#define UART_FLUSH_NS   20000000ull   /* a partial line waits this long for its '\n' */
 #define UART_CRASH_MAGIC 0xDEu
 
 #define REG_DATA 0u
@@ -81,8 +84,10 @@ struct uart {
     uint8_t rx[UART_FIFO_SIZE];
     unsigned rx_head, rx_count;
 
-    char line[UART_LINE_MAX];     /* output up to the next '\n' */
+    char line[UART_LINE_MAX + 1]; /* output up to the next '\n', and it */
     unsigned line_len;
+    struct devmodel_deadline flush;   /* sends a partial line */
+    bool has_flush;
 
     bool has_console;
     copra_handle_t console;
@@ -170,17 +175,27 @@ static void uart_transmit(struct uart *u, uint8_t byte)
         rx_push(u, byte);
         return;
     }
+    if (byte == '\r')
+        return;
     if (byte == '\n') {
-        if (u->line_len == 0)
-            u->line[u->line_len++] = ' ';
+        u->line[u->line_len++] = '\n';
         line_flush(u);
         return;
     }
-    if (byte == '\r')
-        return;
     if (u->line_len == UART_LINE_MAX)
         line_flush(u);
     u->line[u->line_len++] = (byte >= 0x20 && byte < 0x7f) || byte == '\t' ? (char)byte : '?';
+    if (u->has_flush && u->flush.armed == 0)
+        devmodel_deadline_set(&u->flush, (uint64_t)coco_clock() + UART_FLUSH_NS);
+}
+
+/* No '\n' came for UART_FLUSH_NS: send what there is of the line. */
+static void flush_expired(void *state, uint64_t value)
+{
+    struct uart *u = state;
+    (void)value;
+    devmodel_deadline_expired(&u->flush);
+    line_flush(u);
 }
 
 static uint8_t uart_msr(const struct uart *u)
@@ -352,11 +367,16 @@ int main(int argc, char **argv)
     struct devmodel_range range = {
         .handle = coco_handle(0), .base = 0x3f8, .read = uart_read, .write = uart_write, .state = u,
     };
-    struct devmodel_source console = { .handle = u->console, .ready = console_ready, .state = u };
-    struct devmodel dm = {
-        .ranges = &range, .nranges = 1,
-        .sources = &console, .nsources = u->has_console ? 1 : 0,
-    };
+    struct devmodel_source sources[2];
+    unsigned nsources = 0;
+    if (u->has_console)
+        sources[nsources++] = (struct devmodel_source){ .handle = u->console, .ready = console_ready,
+                                                        .state = u };
+    u->has_flush = devmodel_deadline_init(&u->flush) == 0;
+    if (u->has_flush)
+        sources[nsources++] = (struct devmodel_source){ .handle = u->flush.timer, .ready = flush_expired,
+                                                        .state = u };
+    struct devmodel dm = { .ranges = &range, .nranges = 1, .sources = sources, .nsources = nsources };
     devmodel_init_args(&dm, argc, argv);
     rx_refill(u);
     int r = devmodel_run(&dm);

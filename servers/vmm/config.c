@@ -360,6 +360,9 @@ static enum vmm_config_status guest_option(struct parser *p, const struct token 
         return token_copy(p, p->config->guest_cmdline, sizeof p->config->guest_cmdline, value.start,
                           value.len);
     }
+    if (token_is(&key, "initrd"))
+        return token_copy(p, p->config->guest_initrd, sizeof p->config->guest_initrd, value.start,
+                          value.len);
     if (token_is(&key, "aps")) {
         if (token_is(&value, "sipi"))
             p->config->guest_aps = VMM_APS_SIPI;
@@ -382,7 +385,7 @@ static enum vmm_config_status guest_option(struct parser *p, const struct token 
         return VMM_CONFIG_OK;
     }
     return parser_fail(p, VMM_CONFIG_EBAD_PARAM,
-                       "guest: unknown option %t (cmdline=, aps= or expect=)", &key);
+                       "guest: unknown option %t (cmdline=, initrd=, aps= or expect=)", &key);
 }
 
 static enum vmm_config_status directive_guest(struct parser *p)
@@ -392,7 +395,7 @@ static enum vmm_config_status directive_guest(struct parser *p)
     if (p->ntokens < 2)
         return parser_fail(p, VMM_CONFIG_EMISSING, "guest: missing initrd path");
     if (p->ntokens < 3)
-        return parser_fail(p, VMM_CONFIG_EMISSING, "guest: missing format (flat or multiboot)");
+        return parser_fail(p, VMM_CONFIG_EMISSING, "guest: missing format (flat, multiboot or linux)");
     if (p->ntokens > LINE_TOKENS_MAX)
         return parser_fail(p, VMM_CONFIG_ETOO_MANY_ARGS, "guest: too many arguments");
     if (p->guest_line != 0)
@@ -403,14 +406,18 @@ static enum vmm_config_status directive_guest(struct parser *p)
         format = VMM_GUEST_FLAT;
     else if (token_is(&p->tokens[2], "multiboot"))
         format = VMM_GUEST_MULTIBOOT;
+    else if (token_is(&p->tokens[2], "linux"))
+        format = VMM_GUEST_LINUX;
     else
         return parser_fail(p, VMM_CONFIG_EBAD_FORMAT,
-                           "unknown guest format %t (flat or multiboot)", &p->tokens[2]);
+                           "unknown guest format %t (flat, multiboot or linux)", &p->tokens[2]);
     for (unsigned i = 3; i < p->ntokens; i++) {
         enum vmm_config_status status = guest_option(p, &p->tokens[i]);
         if (status != VMM_CONFIG_OK)
             return status;
     }
+    if (p->config->guest_initrd[0] != '\0' && format != VMM_GUEST_LINUX)
+        return parser_fail(p, VMM_CONFIG_EBAD_PARAM, "guest: initrd= needs the linux format");
 
     p->config->has_guest = true;
     TOKEN_COPY(p, p->config->guest_path, p->tokens[1].start, p->tokens[1].len);
@@ -575,6 +582,7 @@ const char *vmm_guest_format_name(enum vmm_guest_format format)
     switch (format) {
     case VMM_GUEST_FLAT:      return "flat";
     case VMM_GUEST_MULTIBOOT: return "multiboot";
+    case VMM_GUEST_LINUX:     return "linux";
     case VMM_GUEST_NONE:      break;
     }
     return "none";

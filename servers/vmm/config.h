@@ -15,11 +15,14 @@
  *                                    either case); nonzero, multiple of 4 KiB
  *   vcpus <n>                        1 .. VMM_CONFIG_VCPUS_MAX
  *   guest <initrd-path> <format> [option ...]
- *                                    format: flat | multiboot; options:
+ *                                    format: flat | multiboot | linux;
+ *                                    options:
  *                                    cmdline=<text>  the guest's command
- *                                      line (multiboot; quote it for
- *                                      spaces; at most
+ *                                      line (multiboot, linux; quote it
+ *                                      for spaces; at most
  *                                      VMM_CONFIG_CMDLINE_MAX bytes);
+ *                                    initrd=<initrd-path>  a Linux
+ *                                      guest's initramfs (linux only);
  *                                    aps=sipi|entry  application processors
  *                                      wait for INIT/SIPI (default, as on a
  *                                      PC) or start at the entry with EBX =
@@ -64,6 +67,7 @@ enum vmm_guest_format {
     VMM_GUEST_NONE = 0,       /* no `guest` line */
     VMM_GUEST_FLAT,
     VMM_GUEST_MULTIBOOT,
+    VMM_GUEST_LINUX,          /* a bzImage, by the Linux x86 boot protocol (bzimage.h) */
 };
 
 /* How the application processors start (guest ... aps=). */
@@ -118,6 +122,7 @@ struct vmm_config {
     char guest_path[VMM_CONFIG_TOKEN_MAX + 1];
     enum vmm_guest_format guest_format;
     char guest_cmdline[VMM_CONFIG_CMDLINE_MAX + 1]; /* "" without cmdline= */
+    char guest_initrd[VMM_CONFIG_TOKEN_MAX + 1];    /* "" without initrd= */
     enum vmm_guest_expect guest_expect;
     enum vmm_guest_aps guest_aps;
 
@@ -141,7 +146,7 @@ enum vmm_config_status {
     VMM_CONFIG_ETOO_MANY_SERVERS,
     VMM_CONFIG_ETOO_MANY_DEVICES,
     VMM_CONFIG_EDUPLICATE,        /* second memory / vcpus / guest line */
-    VMM_CONFIG_EBAD_FORMAT,       /* guest format is not flat or multiboot */
+    VMM_CONFIG_EBAD_FORMAT,       /* guest format is not flat, multiboot or linux */
     VMM_CONFIG_EBAD_PARAM,        /* device parameter or guest option is not key=value,
                                      or an unknown guest option or value */
     VMM_CONFIG_ENUL,              /* a NUL byte in the text */
@@ -165,7 +170,7 @@ enum vmm_config_status vmm_config_parse(const char *text, size_t len,
                                         struct vmm_config *config,
                                         struct vmm_config_error *error);
 
-/* "flat", "multiboot", or "none". */
+/* "flat", "multiboot", "linux", or "none". */
 const char *vmm_guest_format_name(enum vmm_guest_format format);
 
 #endif

@@ -40,12 +40,8 @@ static uint16_t read16(const uint8_t *p)
     return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static enum loader_status loader_fail(struct loader_error *error, enum loader_status status,
-                                      const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum loader_status loader_fail(struct loader_error *error, enum loader_status status,
-                                      const char *format, ...)
+enum loader_status loader_fail(struct loader_error *error, enum loader_status status,
+                               const char *format, ...)
 {
     va_list ap;
 

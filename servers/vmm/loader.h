@@ -176,4 +176,9 @@ uint32_t loader_boot_info(uint8_t *ram, uint64_t ram_size, const struct loader_l
 
 const char *loader_status_name(enum loader_status status);
 
+/* Record `status` and its printf-formatted message in *error; returns
+ * `status` (also for bzimage.c). */
+enum loader_status loader_fail(struct loader_error *error, enum loader_status status,
+                               const char *format, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -24,35 +24,47 @@ target_link_libraries(test_loader PRIVATE PkgConfig::CHECK)
 add_test(NAME unit.loader COMMAND test_loader)
 set_tests_properties(unit.loader PROPERTIES LABELS unit)
 
-# fuzz.loader follows tests/fuzz/CMakeLists.txt's copra_fuzzer(): one clang
-# command, run by ctest -L fuzz from the seeds in tests/fuzz/corpus/loader.
+# The Linux loader (bzimage.c): unit test and fuzzer.
+add_executable(test_bzimage
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_bzimage.c
+    ${CMAKE_SOURCE_DIR}/servers/vmm/bzimage.c ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
+target_include_directories(test_bzimage PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
+target_compile_options(test_bzimage PRIVATE ${COPRA_WARNINGS})
+target_link_libraries(test_bzimage PRIVATE PkgConfig::CHECK)
+add_test(NAME unit.bzimage COMMAND test_bzimage)
+set_tests_properties(unit.bzimage PROPERTIES LABELS unit)
+
+# fuzz.loader and fuzz.bzimage follow tests/fuzz/CMakeLists.txt's copra_fuzzer(): one clang
+# command, run by ctest -L fuzz from the seeds in tests/fuzz/corpus/NAME.
 # This file is include()d before tests/fuzz/ is processed, so the rule is
 # deferred to the end of tests/, when COPRA_CLANG and the libFuzzer probe
 # result (both cache variables set there) are known.
-function(vmm_loader_fuzzer)
+function(vmm_fuzzer name)
   if(NOT COPRA_CLANG OR NOT COPRA_CLANG_LIBFUZZER_WORKS)
     return()
   endif()
   set(fuzz_dir ${CMAKE_BINARY_DIR}/tests/fuzz)
-  set(exe ${fuzz_dir}/loader_fuzz)
-  set(sources ${CMAKE_SOURCE_DIR}/tests/fuzz/loader_fuzz.c ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
+  set(exe ${fuzz_dir}/${name}_fuzz)
+  set(sources ${CMAKE_SOURCE_DIR}/tests/fuzz/${name}_fuzz.c ${CMAKE_SOURCE_DIR}/servers/vmm/${name}.c
+      ${ARGN})
   add_custom_command(OUTPUT ${exe}
       COMMAND ${COPRA_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined
               -fno-sanitize-recover=all ${COPRA_WARNINGS} -I${CMAKE_SOURCE_DIR}/abi
               -I${CMAKE_SOURCE_DIR}/servers/vmm ${sources} -o ${exe}
-      DEPENDS ${sources} ${CMAKE_SOURCE_DIR}/servers/vmm/loader.h
-              ${CMAKE_SOURCE_DIR}/servers/vmm/config.h
-      COMMENT "Building fuzzer loader_fuzz with clang"
+      DEPENDS ${sources} ${CMAKE_SOURCE_DIR}/servers/vmm/${name}.h
+              ${CMAKE_SOURCE_DIR}/servers/vmm/loader.h ${CMAKE_SOURCE_DIR}/servers/vmm/config.h
+      COMMENT "Building fuzzer ${name}_fuzz with clang"
       VERBATIM)
-  add_custom_target(loader_fuzz ALL DEPENDS ${exe})
-  set(work ${fuzz_dir}/loader)
+  add_custom_target(${name}_fuzz ALL DEPENDS ${exe})
+  set(work ${fuzz_dir}/${name})
   file(MAKE_DIRECTORY ${work}/corpus)
-  add_test(NAME fuzz.loader
+  add_test(NAME fuzz.${name}
       COMMAND ${exe} -max_total_time=${COPRA_FUZZ_SECONDS} -runs=${COPRA_FUZZ_RUNS}
               -print_final_stats=1 -artifact_prefix=${work}/
-              ${work}/corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/loader
+              ${work}/corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name}
       WORKING_DIRECTORY ${work})
   math(EXPR timeout "${COPRA_FUZZ_SECONDS} * 3 + 60")
-  set_tests_properties(fuzz.loader PROPERTIES LABELS fuzz TIMEOUT ${timeout})
+  set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT ${timeout})
 endfunction()
-cmake_language(DEFER CALL vmm_loader_fuzzer)
+cmake_language(DEFER CALL vmm_fuzzer loader)
+cmake_language(DEFER CALL vmm_fuzzer bzimage ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)

@@ -7,7 +7,16 @@
 
 #include <stdarg.h>
 
+#include "bzimage.h"
 #include "loader.h"
+
+/* How the VCPUs start: the image's entry and what the boot protocol puts
+ * in registers (vm.h; Linux: bzimage.h). */
+struct vm_entry {
+    uint64_t rip;
+    uint64_t rax, rbx, rsi;   /* VCPU 0 only */
+    bool linux_gdt;           /* load the boot GDT and its selectors */
+};
 
 /* How long the main thread waits for a VCPU thread between two rounds of
  * VCPU_KICKs while the VM stops. */
@@ -62,6 +71,10 @@ static int image_read(const struct vmm_config *config, uint64_t ram_size, char *
         coco_printf("vmm: cannot read guest image %s: %s\n", config->guest_path,
                     coco_strerror(r));
         return VMM_STATUS_BAD_IMAGE;
+    }
+    if (config->guest_format == VMM_GUEST_LINUX) {
+        plan->format = VMM_GUEST_LINUX;
+        return 0;   /* linux_read() parses it, with the initramfs */
     }
     if (loader_parse((const uint8_t *)*image, *size, config->guest_format, ram_size, plan,
                      &error) != LOADER_OK) {
@@ -122,6 +135,47 @@ static int modules_read(const struct vmm_config *config, const struct loader_pla
     return 0;
 }
 
+/* A Linux guest: parse the bzImage, read the initramfs and place it;
+ * returns 0 or VMM_STATUS_BAD_IMAGE (the initramfs then freed). */
+static int linux_read(const struct vmm_config *config, const char *image, size_t size,
+                      struct bzimage_plan *bz, char **initrd)
+{
+    struct loader_error error;
+    size_t initrd_size = 0;
+
+    *initrd = NULL;
+    if (config->nmodules > 0) {
+        coco_printf("vmm: modules need a multiboot guest; a Linux guest takes initrd=\n");
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    if (bzimage_parse((const uint8_t *)image, size, config->memory_bytes, config->guest_cmdline, bz,
+                      &error) != LOADER_OK) {
+        coco_printf("vmm: guest %s is not a valid Linux bzImage: %s\n", config->guest_path,
+                    error.message);
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    if (config->guest_initrd[0] != '\0') {
+        int r = coco_read_file(config->guest_initrd, initrd, &initrd_size);
+        if (r < 0) {
+            coco_printf("vmm: cannot read the initramfs %s: %s\n", config->guest_initrd,
+                        coco_strerror(r));
+            return VMM_STATUS_BAD_IMAGE;
+        }
+    }
+    if (bzimage_place_initrd(bz, config->memory_bytes, initrd_size, &error) != LOADER_OK) {
+        coco_printf("vmm: guest %s: %s\n", config->guest_path, error.message);
+        free(*initrd);
+        *initrd = NULL;
+        return VMM_STATUS_BAD_IMAGE;
+    }
+    coco_printf("vmm: guest %s: Linux bzImage, boot protocol %u.%02u, kernel %llu KiB at 0x%llx "
+                "(needs %llu KiB), initramfs %llu KiB at 0x%llx\n", config->guest_path,
+                bz->version >> 8, bz->version & 0xff, (unsigned long long)(bz->kernel_size >> 10),
+                (unsigned long long)bz->load_gpa, (unsigned long long)(bz->init_size >> 10),
+                (unsigned long long)(bz->initrd_size >> 10), (unsigned long long)bz->initrd_gpa);
+    return 0;
+}
+
 /* What the MSR model needs from the CPUID policy (leaves without VCPU state). */
 static void vm_cpu_features(struct vmm_vm *vm)
 {
@@ -160,30 +214,39 @@ static int ram_create(struct vmm_vm *vm)
 }
 
 /* The entry state of VCPU `v` (convention in vm.h), in one BATCH. */
-static int vcpu_set_entry(struct vmm_vcpu *v, const struct loader_plan *plan, uint32_t info)
+static int vcpu_set_entry(struct vmm_vcpu *v, const struct vm_entry *e)
 {
-    uint64_t rax = 0, rbx = v->index;
-    if (v->index == 0) {
-        rax = plan->multiboot ? MULTIBOOT_BOOTLOADER_MAGIC : 0;
-        rbx = plan->multiboot ? info : 0;
-    }
-    const uint64_t values[][2] = {
-        { COPRA_STATE_RIP, plan->entry },
-        { COPRA_STATE_GPR0 + COPRA_RAX, rax },
-        { COPRA_STATE_GPR0 + COPRA_RBX, rbx },
+    bool bsp = v->index == 0;
+    uint64_t values[16][2] = {
+        { COPRA_STATE_RIP, e->rip },
+        { COPRA_STATE_GPR0 + COPRA_RAX, bsp ? e->rax : 0 },
+        { COPRA_STATE_GPR0 + COPRA_RBX, bsp ? e->rbx : v->index },
+        { COPRA_STATE_GPR0 + COPRA_RSI, bsp ? e->rsi : 0 },
         { COPRA_STATE_RFLAGS, 2 },
         { COPRA_STATE_TSC_OFFSET, v->vm->tsc_offset },
         /* A PC's application processors wait for INIT and SIPI (aps=sipi). */
         { COPRA_STATE_MP_STATE, v->index > 0 && v->vm->config->guest_aps == VMM_APS_SIPI ? COPRA_MP_WAIT_SIPI
                                                                                           : COPRA_MP_RUNNABLE },
     };
+    unsigned n = 7;
 
+    /* The Linux boot protocol wants a GDT with __BOOT_CS and __BOOT_DS
+     * loaded and those selectors in the segment registers (the hidden
+     * parts are flat already, as multiboot needs). */
+    if (e->linux_gdt) {
+        static const enum copra_segment data[] = { COPRA_DS, COPRA_ES, COPRA_SS, COPRA_FS, COPRA_GS };
+        values[n][0] = COPRA_STATE_GDTR_BASE, values[n++][1] = BZIMAGE_GDT_GPA;
+        values[n][0] = COPRA_STATE_GDTR_LIMIT, values[n++][1] = BZIMAGE_BOOT_DS + 7;
+        values[n][0] = COPRA_STATE_SEG(COPRA_CS, COPRA_SEG_SEL), values[n++][1] = BZIMAGE_BOOT_CS;
+        for (unsigned i = 0; i < sizeof data / sizeof data[0]; i++)
+            values[n][0] = COPRA_STATE_SEG(data[i], COPRA_SEG_SEL), values[n++][1] = BZIMAGE_BOOT_DS;
+    }
     msr_vcpu_reset(v);
-    int r = vcpu_set_states(v, values, sizeof values / sizeof values[0]);
+    int r = vcpu_set_states(v, (const uint64_t (*)[2])values, n);
     return r < 0 ? setup_fail("VCPU_SET_STATE", r) : 0;
 }
 
-static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint32_t info)
+static int vcpus_create(struct vmm_vm *vm, const struct vm_entry *entry)
 {
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         struct vmm_vcpu *v = &vm->vcpus[i];
@@ -201,7 +264,7 @@ static int vcpus_create(struct vmm_vm *vm, const struct loader_plan *plan, uint3
         if (r < 0)
             return setup_fail("IRQ_CREATE", r);
         v->irq = (copra_handle_t)r;
-        int s = vcpu_set_entry(v, plan, info);
+        int s = vcpu_set_entry(v, entry);
         if (s != 0)
             return s;
     }
@@ -316,7 +379,10 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
         return status;
     struct loader_module modules[VMM_CONFIG_MODULES_MAX];
     struct loader_layout layout;
-    status = modules_read(config, &plan, modules, &layout);
+    struct bzimage_plan bz;
+    char *initrd = NULL;
+    status = plan.format == VMM_GUEST_LINUX ? linux_read(config, image, image_size, &bz, &initrd)
+                                            : modules_read(config, &plan, modules, &layout);
     if (status != 0) {
         free(image);
         return status;
@@ -325,7 +391,9 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     vm = calloc(1, sizeof *vm);
     if (vm == NULL) {
         free(image);
-        modules_free(modules, config->nmodules);
+        free(initrd);
+        if (plan.format != VMM_GUEST_LINUX)
+            modules_free(modules, config->nmodules);
         return setup_fail("allocating the VM", COPRA_ENOMEM);
     }
     vm->config = config;
@@ -356,12 +424,24 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     status = ram_create(vm);
     if (status != 0)
         goto out;
-    loader_load(&plan, (const uint8_t *)image, image_size, vm->ram, vm->ram_size);
+    struct vm_entry entry = { .rip = plan.entry };
+    if (plan.format == VMM_GUEST_LINUX) {
+        entry.rip = bz.load_gpa;
+        entry.rsi = bzimage_load(&bz, (const uint8_t *)image, image_size, (const uint8_t *)initrd,
+                                 vm->ram, vm->ram_size, config->guest_cmdline, 0);
+        entry.linux_gdt = true;
+        free(initrd);
+        initrd = NULL;
+    } else {
+        loader_load(&plan, (const uint8_t *)image, image_size, vm->ram, vm->ram_size);
+        if (plan.multiboot) {
+            entry.rax = MULTIBOOT_BOOTLOADER_MAGIC;
+            entry.rbx = loader_boot_info(vm->ram, vm->ram_size, &layout, modules, config->guest_cmdline);
+        }
+        modules_free(modules, config->nmodules);
+    }
     free(image);
     image = NULL;
-    uint32_t boot_info = plan.multiboot ? loader_boot_info(vm->ram, vm->ram_size, &layout, modules,
-                                                           config->guest_cmdline) : 0;
-    modules_free(modules, config->nmodules);
 
     r = coco_event_create(0);
     if (r < 0) {
@@ -369,7 +449,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
         goto out;
     }
     vm->stop_event = (copra_handle_t)r;
-    status = vcpus_create(vm, &plan, boot_info);
+    status = vcpus_create(vm, &entry);
     if (status != 0)
         goto out;
     status = devices_start(vm);
@@ -418,7 +498,9 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     status = vm->status;
 out:
     free(image);
-    modules_free(modules, config->nmodules);
+    free(initrd);
+    if (plan.format != VMM_GUEST_LINUX)
+        modules_free(modules, config->nmodules);
     vm_destroy(vm);
     return status;
 }

@@ -137,7 +137,18 @@ START_TEST(test_guest_options)
     ck_parse_fails("guest g flat expect=crash", VMM_CONFIG_EBAD_PARAM, 1,
                    "line 1: guest: expect='crash' (exit, shutdown or halt)");
     ck_parse_fails("guest g flat colour=red", VMM_CONFIG_EBAD_PARAM, 1,
-                   "line 1: guest: unknown option 'colour' (cmdline=, aps= or expect=)");
+                   "line 1: guest: unknown option 'colour' (cmdline=, initrd=, aps= or expect=)");
+    /* Linux guests (issue 10): the format, initrd= and a quoted command line. */
+    ck_assert_int_eq(parse("guest bzImage linux initrd=rootfs.gz cmdline=\"console=ttyS0 quiet\""),
+                     VMM_CONFIG_OK);
+    ck_assert_int_eq(config.guest_format, VMM_GUEST_LINUX);
+    ck_assert_str_eq(vmm_guest_format_name(config.guest_format), "linux");
+    ck_assert_str_eq(config.guest_initrd, "rootfs.gz");
+    ck_assert_str_eq(config.guest_cmdline, "console=ttyS0 quiet");
+    ck_assert_int_eq(parse("guest bzImage linux"), VMM_CONFIG_OK);
+    ck_assert_str_eq(config.guest_initrd, "");
+    ck_parse_fails("guest k.elf multiboot initrd=x.gz", VMM_CONFIG_EBAD_PARAM, 1,
+                   "line 1: guest: initrd= needs the linux format");
 }
 END_TEST
 
@@ -239,7 +250,7 @@ START_TEST(test_missing_arguments)
     ck_parse_fails("vcpus", VMM_CONFIG_EMISSING, 1, "line 1: vcpus: missing count");
     ck_parse_fails("guest", VMM_CONFIG_EMISSING, 1, "line 1: guest: missing initrd path");
     ck_parse_fails("guest g.bin", VMM_CONFIG_EMISSING, 1,
-                   "line 1: guest: missing format (flat or multiboot)");
+                   "line 1: guest: missing format (flat, multiboot or linux)");
     ck_parse_fails("device", VMM_CONFIG_EMISSING, 1, "line 1: device: missing name");
 }
 END_TEST
@@ -345,11 +356,11 @@ END_TEST
 START_TEST(test_guest_format)
 {
     ck_parse_fails("guest g.bin elf", VMM_CONFIG_EBAD_FORMAT, 1,
-                   "line 1: unknown guest format 'elf' (flat or multiboot)");
+                   "line 1: unknown guest format 'elf' (flat, multiboot or linux)");
     ck_parse_fails("guest g.bin FLAT", VMM_CONFIG_EBAD_FORMAT, 1,
-                   "line 1: unknown guest format 'FLAT' (flat or multiboot)");
+                   "line 1: unknown guest format 'FLAT' (flat, multiboot or linux)");
     ck_parse_fails("guest g.bin flatx", VMM_CONFIG_EBAD_FORMAT, 1,
-                   "line 1: unknown guest format 'flatx' (flat or multiboot)");
+                   "line 1: unknown guest format 'flatx' (flat, multiboot or linux)");
 }
 END_TEST
 
