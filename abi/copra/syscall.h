@@ -160,8 +160,12 @@ struct copra_sysinfo {
     uint64_t kernel_entries;          /* interrupts, exceptions and syscalls */
     uint64_t address_space_switches;  /* CR3 loads that changed the page tables */
     uint64_t guest_entries;           /* VMRUNs (or the platform's equivalent) */
+    /* (ABI 8) TSC ticks summed over all CPUs since boot: inside guests, and
+     * halted in the idle loop.  The rest was kernel and user work. */
+    uint64_t guest_tsc;
+    uint64_t idle_tsc;
 };
-COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 112, "sysinfo");
+COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 128, "sysinfo");
 
 /*
  * Status the system reports to QEMU through isa-debug-exit (port 0xf4):

@@ -53,6 +53,23 @@ enum copra_exit_reason {
                                   the VMM sets CS = vector << 8, RIP = 0 */
 };
 
+/*
+ * (ABI 8) Exits by kind as the kernel saw them, all of them, served in the
+ * kernel, by a device model or by the VMM (run->kind_exits[], a kvm_stat
+ * view): the platform's exit classes.
+ */
+enum copra_exit_kind {
+    COPRA_KIND_IO, COPRA_KIND_NPF, COPRA_KIND_CPUID, COPRA_KIND_MSR, COPRA_KIND_HLT,
+    COPRA_KIND_SHUTDOWN, COPRA_KIND_VMMCALL,
+    COPRA_KIND_INTR,          /* a host interrupt (timer, IPI, kick) */
+    COPRA_KIND_WINDOW,        /* the guest became able to take an interrupt */
+    COPRA_KIND_CR, COPRA_KIND_DR, COPRA_KIND_LTR, COPRA_KIND_XSETBV,
+    COPRA_KIND_FAIL,          /* the platform refused the entry */
+    COPRA_KIND_NONE,          /* the backend handled it (NMI blocking) */
+    COPRA_KIND_OTHER,
+    COPRA_EXIT_KINDS
+};
+
 /* COPRA_STATE_MP_STATE values: what the VCPU does at its next WAIT. */
 enum copra_mp_state {
     COPRA_MP_RUNNABLE  = 0,   /* enters the guest */
@@ -129,11 +146,15 @@ struct copra_run_page {
         } fail;
         uint8_t raw[64];
     };
-    uint8_t reserved[4096 - 240];
+    /* (ABI 8) Statistics the kernel keeps; the VMM only reads them. */
+    uint64_t kind_exits[COPRA_EXIT_KINDS];   /* exits by enum copra_exit_kind */
+    uint64_t guest_tsc;          /* TSC ticks spent inside the guest */
+    uint8_t reserved[4096 - 240 - 8 * COPRA_EXIT_KINDS - 8];
 };
 COPRA_STATIC_ASSERT(sizeof(struct copra_run_page) == 4096, "run page is one page");
 COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, regs) == 32, "run page regs");
 COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, io) == 176, "run page exit info");
+COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, kind_exits) == 240, "run page statistics");
 
 /*
  * Guest state IDs for VCPU_GET_STATE / VCPU_SET_STATE (one 64-bit value per

@@ -131,6 +131,8 @@ int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
         info.kernel_entries += cpus[i].entries;
         info.address_space_switches += cpus[i].cr3_switches;
         info.guest_entries += cpus[i].guest_entries;
+        info.guest_tsc += cpus[i].guest_tsc;
+        info.idle_tsc += cpus[i].idle_tsc;
     }
     return copy_to_user(uinfo, &info, sizeof(info));
 }

@@ -317,8 +317,11 @@ void sched_idle(void)
     for (;;) {
         irq_disable();
         sched_yield();
-        if (!cpu_this()->runq_head)
+        if (!cpu_this()->runq_head) {
+            uint64_t t0 = rdtsc();
             __asm__ volatile("sti; hlt; cli" : : : "memory");
+            cpu_this()->idle_tsc += rdtsc() - t0;
+        }
     }
 }
 

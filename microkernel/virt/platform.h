@@ -16,23 +16,23 @@ struct vcpu;
 struct cpu;
 
 /* What the generic code needs to know about an exit. */
-enum vm_exit_kind {
-    VMX_IO,            /* port I/O: io.* */
-    VMX_NPF,           /* nested page fault: gpa, write, fetch */
-    VMX_CPUID,
-    VMX_MSR,           /* msr_write */
-    VMX_HLT,
-    VMX_SHUTDOWN,      /* triple fault */
-    VMX_VMMCALL,
-    VMX_INTR,          /* a host interrupt arrived: the host must take it */
-    VMX_WINDOW,        /* the guest can take an interrupt now */
-    VMX_CR_WRITE,      /* a write to ctl_reg (CR0, CR4, CR8) the kernel checks */
-    VMX_DR,            /* a debug-register access: ctl_reg, ctl_write */
-    VMX_LTR,           /* LTR: the kernel loads TR itself */
-    VMX_XSETBV,        /* the guest writes an XCR: the VMM checks it */
-    VMX_FAIL,          /* the platform refused the entry; the backend reset the VCPU's state */
-    VMX_NONE,          /* the backend handled it (NMI blocking): enter again */
-    VMX_OTHER,         /* anything else: code/info1/info2 go to user space */
+enum vm_exit_kind {   /* the ABI's enum copra_exit_kind, which counts them */
+    VMX_IO = COPRA_KIND_IO,             /* port I/O: io.* */
+    VMX_NPF = COPRA_KIND_NPF,           /* nested page fault: gpa, write, fetch */
+    VMX_CPUID = COPRA_KIND_CPUID,
+    VMX_MSR = COPRA_KIND_MSR,           /* msr_write */
+    VMX_HLT = COPRA_KIND_HLT,
+    VMX_SHUTDOWN = COPRA_KIND_SHUTDOWN, /* triple fault */
+    VMX_VMMCALL = COPRA_KIND_VMMCALL,
+    VMX_INTR = COPRA_KIND_INTR,         /* a host interrupt arrived: the host must take it */
+    VMX_WINDOW = COPRA_KIND_WINDOW,     /* the guest can take an interrupt now */
+    VMX_CR_WRITE = COPRA_KIND_CR,       /* a write to ctl_reg (CR0, CR4, CR8) the kernel checks */
+    VMX_DR = COPRA_KIND_DR,             /* a debug-register access: ctl_reg, ctl_write */
+    VMX_LTR = COPRA_KIND_LTR,           /* LTR: the kernel loads TR itself */
+    VMX_XSETBV = COPRA_KIND_XSETBV,     /* the guest writes an XCR: the VMM checks it */
+    VMX_FAIL = COPRA_KIND_FAIL,         /* the platform refused the entry; the backend reset the VCPU's state */
+    VMX_NONE = COPRA_KIND_NONE,         /* the backend handled it (NMI blocking): enter again */
+    VMX_OTHER = COPRA_KIND_OTHER,       /* anything else: code/info1/info2 go to user space */
 };
 
 /* What the backend reports of an exit: kind, raw values, RIP and insn_len

@@ -712,8 +712,13 @@ static int vcpu_run_once(struct vcpu *v)
     vcpu_inject(v);
     struct vm_exit e;
     cpu_this()->guest_entries++;
+    uint64_t t0 = rdtsc();
     platform->vcpu_enter(v, &e);
+    uint64_t inside = rdtsc() - t0;
+    cpu_this()->guest_tsc += inside;
+    run->guest_tsc += inside;
     run->exits++;
+    run->kind_exits[(unsigned)e.kind < COPRA_EXIT_KINDS ? (unsigned)e.kind : COPRA_KIND_OTHER]++;
     switch (e.kind) {
     case VMX_INTR:
         /* Take the host interrupt (timer, IPI) that caused the exit, and let

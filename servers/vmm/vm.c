@@ -30,6 +30,17 @@ static const char *const exit_names[VMM_EXIT_REASONS] = {
     [COPRA_EXIT_VMMCALL] = "vmmcall",   [COPRA_EXIT_KICK] = "kick",
     [COPRA_EXIT_FAIL] = "fail",         [COPRA_EXIT_UNHANDLED] = "unhandled",
     [COPRA_EXIT_DEVICE_GONE] = "device-gone", [COPRA_EXIT_XSETBV] = "xsetbv",
+    [COPRA_EXIT_INIT] = "init",         [COPRA_EXIT_SIPI] = "sipi",
+};
+
+/* enum copra_exit_kind, as kvm_stat names them where it has a name. */
+static const char *const kind_names[COPRA_EXIT_KINDS] = {
+    [COPRA_KIND_IO] = "io", [COPRA_KIND_NPF] = "npf", [COPRA_KIND_CPUID] = "cpuid",
+    [COPRA_KIND_MSR] = "msr", [COPRA_KIND_HLT] = "hlt", [COPRA_KIND_SHUTDOWN] = "shutdown",
+    [COPRA_KIND_VMMCALL] = "vmmcall", [COPRA_KIND_INTR] = "intr", [COPRA_KIND_WINDOW] = "vintr",
+    [COPRA_KIND_CR] = "cr", [COPRA_KIND_DR] = "dr", [COPRA_KIND_LTR] = "ltr",
+    [COPRA_KIND_XSETBV] = "xsetbv", [COPRA_KIND_FAIL] = "fail", [COPRA_KIND_NONE] = "none",
+    [COPRA_KIND_OTHER] = "other",
 };
 
 void vm_stop(struct vmm_vm *vm, int status, const char *format, ...)
@@ -300,6 +311,40 @@ static void vcpus_join(struct vmm_vm *vm)
     }
 }
 
+/* Every exit by kind (the kernel's counts), and where the CPUs' busy time
+ * went since the VCPUs started: inside the guest, or outside it (kernel,
+ * VMM, device models).  Under QEMU's -icount the TSC counts instructions. */
+static void kinds_print(const struct vmm_vm *vm)
+{
+    uint64_t total[COPRA_EXIT_KINDS] = { 0 }, all = 0;
+    struct copra_sysinfo now;
+    char text[512];
+    size_t used = 0;
+
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        for (unsigned k = 0; k < COPRA_EXIT_KINDS && vm->vcpus[i].run != NULL; k++)
+            total[k] += vm->vcpus[i].run->kind_exits[k];
+    text[0] = '\0';
+    for (unsigned k = 0; k < COPRA_EXIT_KINDS && used < sizeof text; k++) {
+        all += total[k];
+        if (total[k] != 0)
+            used += (size_t)snprintf(text + used, sizeof text - used, " %s %llu", kind_names[k],
+                                     (unsigned long long)total[k]);
+    }
+    coco_printf("vmm: exits by kind: %llu:%s\n", (unsigned long long)all, used ? text : " none");
+    if (vm->started_tsc == 0 || coco_sysinfo(&now, sizeof now) < 0)
+        return;
+    uint64_t cpu_time = (vmm_rdtsc() - vm->started_tsc) * vm->ncpus;
+    uint64_t idle = now.idle_tsc - vm->started.idle_tsc, guest = now.guest_tsc - vm->started.guest_tsc;
+    uint64_t busy = cpu_time > idle ? cpu_time - idle : 0;
+    uint64_t outside = busy > guest ? busy - guest : 0;
+    coco_printf("vmm: TSC since start: %llu busy on %u cpu(s) (%llu idle), %llu in guests, %llu outside "
+                "them: %llu.%llu%% outside\n", (unsigned long long)busy, vm->ncpus,
+                (unsigned long long)idle, (unsigned long long)guest, (unsigned long long)outside,
+                (unsigned long long)(busy ? outside * 100 / busy : 0),
+                (unsigned long long)(busy ? outside * 1000 / busy % 10 : 0));
+}
+
 static void summary_print(const struct vmm_vm *vm)
 {
     uint64_t total[VMM_EXIT_REASONS] = { 0 };
@@ -322,6 +367,7 @@ static void summary_print(const struct vmm_vm *vm)
             used += (size_t)snprintf(text + used, sizeof text - used, " %s %llu", exit_names[r],
                                      (unsigned long long)total[r]);
     coco_printf("vmm: exits served by the VMM:%s\n", used ? text : " none");
+    kinds_print(vm);
     coco_printf("vmm: unclaimed port I/O: %llu reads, %llu writes; unclaimed MMIO: %llu reads, "
                 "%llu writes; unknown MSRs: %llu reads, %llu writes\n",
                 (unsigned long long)vm->io_unclaimed_reads,
@@ -461,6 +507,8 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
 
     coco_printf("vmm: starting %u vcpu(s) on %u cpu(s), %llu MiB of RAM\n", vm->nvcpus,
                 vm->ncpus, (unsigned long long)(vm->ram_size >> 20));
+    if (coco_sysinfo(&vm->started, sizeof vm->started) == 0)
+        vm->started_tsc = vmm_rdtsc();
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         r = coco_thread_spawn(vcpu_thread, &vm->vcpus[i], 0, i % vm->ncpus);
         if (r < 0) {

@@ -36,7 +36,7 @@
 #define VMM_MMIO_SCRATCH_GPA   0xC0000000ull
 #define VMM_MMIO_SCRATCH_SIZE  0x1000u
 
-#define VMM_EXIT_REASONS       (COPRA_EXIT_XSETBV + 1)
+#define VMM_EXIT_REASONS       (COPRA_EXIT_SIPI + 1)
 #define VMM_SERIAL_LINE_MAX    200u
 #define VMM_TEST_IRQ_PENDING   32u
 #define VMM_LOG_ONCE_MAX       32u
@@ -132,6 +132,8 @@ struct vmm_vm {
     uint64_t ram_size;
     unsigned nvcpus, ncpus;
     uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */
+    struct copra_sysinfo started; /* SYSINFO when the VCPUs started, for the summary */
+    uint64_t started_tsc;
     uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD, XSETBV) */
     uint64_t tsc_offset;          /* every VCPU's initial COPRA_STATE_TSC_OFFSET (msr.c) */
     unsigned phys_bits;           /* MAXPHYADDR the guest sees (CPUID 0x8000_0008) */
@@ -198,6 +200,13 @@ void vm_reset(struct vmm_vm *vm, const char *format, ...) __attribute__((format(
 static inline bool vm_stopping(const struct vmm_vm *vm)
 {
     return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+static inline uint64_t vmm_rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
 }
 
 /* The XCR0 components the kernel switches for guests: XGETBV in a process

@@ -31,6 +31,7 @@ struct cpu {
     volatile uint64_t tlb_flushes;          /* TLB shoot-down IPIs handled */
     uint64_t ticks;
     uint64_t entries, cr3_switches, guest_entries;   /* SYSINFO counters */
+    uint64_t guest_tsc, idle_tsc;
     uint64_t gdt[7];                /* null, kcode, kdata, ucode, udata, tss (2) */
     struct tss tss;
     /* The stacks of the vectors that must not run on a stack in doubt:
