@@ -57,6 +57,7 @@ static void chain_walk(const struct virtio_guest_ram *ram, const struct virtio_q
 
     chain->head = head;
     chain->error = 0;
+    chain->complete = false;
     chain->nsegments = 0;
     chain->readable = chain->writable = 0;
     for (;;) {
@@ -108,8 +109,10 @@ static void chain_walk(const struct virtio_guest_ram *ram, const struct virtio_q
             chain->writable += d.len;
         else
             chain->readable += d.len;
-        if (!(d.flags & VIRTQ_DESC_F_NEXT))
+        if (!(d.flags & VIRTQ_DESC_F_NEXT)) {
+            chain->complete = true;
             return;
+        }
         index = d.next;
     }
 }

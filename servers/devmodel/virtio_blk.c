@@ -63,10 +63,11 @@ static void put_le(uint8_t *p, uint64_t value, unsigned bytes)
 }
 
 /* The status byte is the last byte of the chain's last segment, which must
- * be device-writable (§5.2.6); NULL if the driver gave no such byte. */
+ * be device-writable (§5.2.6); NULL if the driver gave no such byte, or the
+ * walk stopped early (a loop, a bad index) so the end is unknown. */
 static uint8_t *status_byte(const struct virtio_chain *c)
 {
-    if (c->nsegments == 0)
+    if (c->nsegments == 0 || !c->complete)
         return NULL;
     const struct virtio_segment *s = &c->segment[c->nsegments - 1];
     return s->device_writes && s->len >= 1 && s->data != NULL ? s->data + s->len - 1 : NULL;

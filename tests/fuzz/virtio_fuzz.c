@@ -57,6 +57,12 @@ static void chain_check(const struct virtio_guest_ram *ram, const struct virtio_
     }
     if (readable != c->readable || writable != c->writable)
         __builtin_trap();
+    /* A walk that stopped on a structural fault never claims the end. */
+    if ((c->error & (VIRTIO_CHAIN_BAD_INDEX | VIRTIO_CHAIN_TOO_LONG | VIRTIO_CHAIN_BAD_INDIRECT)) &&
+        c->complete)
+        __builtin_trap();
+    if (c->error == 0 && !c->complete)
+        __builtin_trap();
 }
 
 /* What a model does with a chain: read it, write it, give it back. */

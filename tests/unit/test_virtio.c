@@ -249,6 +249,7 @@ START_TEST(test_pop_push_chain)
     ck_assert(chain.segment[2].device_writes);
     ck_assert_uint_eq(chain.readable, 16);
     ck_assert_uint_eq(chain.writable, 513);
+    ck_assert(chain.complete);
     ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_EMPTY);
 
     virtio_mmio_push(&dev, 0, 2, 513);
@@ -303,6 +304,7 @@ START_TEST(test_descriptor_outside_ram)
     ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_OUTSIDE_RAM);
     ck_assert_uint_eq(chain.nsegments, 3);   /* the walk went on to the status */
+    ck_assert(chain.complete);
     ck_assert_ptr_null(chain.segment[1].data);
     ck_assert_ptr_eq(chain.segment[2].data, ram + BUF + 0x400);
     ck_assert_uint_eq(dev.chain_errors, 1);
@@ -328,10 +330,12 @@ START_TEST(test_loop_and_bad_next)
     ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_TOO_LONG);
     ck_assert_uint_le(chain.nsegments, QNUM);
+    ck_assert(!chain.complete);
     desc_set(DESC, 1, BUF, 4, VIRTQ_DESC_F_NEXT, QNUM);   /* past the table */
     avail_add(0);
     ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDEX);
+    ck_assert(!chain.complete);
     ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
 }
 END_TEST

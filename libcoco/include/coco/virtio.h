@@ -160,6 +160,8 @@ struct virtio_segment {
 struct virtio_chain {
     uint16_t head;                /* the id the used ring gets back */
     unsigned error;               /* VIRTIO_CHAIN_* bits, 0 if every segment is good */
+    bool complete;                /* the walk reached the chain's end (a descriptor
+                                     without NEXT): the last segment is the last */
     unsigned nsegments;
     uint64_t readable, writable;  /* bytes the device may read / write in all */
     struct virtio_segment segment[VIRTIO_QUEUE_NUM_MAX];
