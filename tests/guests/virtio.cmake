@@ -36,3 +36,22 @@ endforeach()
 # A bad description: a clear message and status 2.
 copra_guest_test(guest_virtio_bad EXPECT 2 CONF virtio-bad.conf
     GREP "line 5: device virtio-blk: disk=PATH \\(an initrd file\\) is required")
+
+# make bench: one virtio-blk read request (512 bytes and 4 KiB), notify to
+# used ring, through the model; instructions counted under -icount.
+add_test(NAME bench.virtio_blk
+    COMMAND ${GUEST_RUN_TEST} --expect 0 --grep "^\\[uart\\] bench virtio_blk_read_4096 [0-9]+ insns"
+            -- --kernel ${CMAKE_BINARY_DIR}/copra.elf --initrd ${GUEST_INITRD}
+            --icount --smp 1 --timeout 300 --append "init=vmm -- virtio_bench.conf")
+set_tests_properties(bench.virtio_blk PROPERTIES LABELS bench TIMEOUT 300)
+
+# virtio-rng's fallback on a CPU without RDRAND (the model reads CPUID in
+# ring 3, so QEMU's CPU model decides): the guest's checks still pass and
+# the model says its bytes are not cryptographic.
+add_test(NAME qemu.guest_virtio_nordrand
+    COMMAND ${GUEST_RUN_TEST} --expect 0 --grep ${PASSED}
+            --grep "\\[virtio-rng\\] random bytes from RDTSC jitter \\(weak: no RDRAND\\)"
+            --grep "\\[virtio-rng\\] no working RDRAND: serving RDTSC-jitter bytes"
+            -- --kernel ${CMAKE_BINARY_DIR}/copra.elf --initrd ${GUEST_INITRD}
+            --cpu EPYC,rdrand=off --smp 1 --timeout 120 --append "init=vmm -- virtio.conf")
+set_tests_properties(qemu.guest_virtio_nordrand PROPERTIES LABELS "qemu;guest" TIMEOUT 120)
