@@ -429,13 +429,15 @@ int virtio_mmio_pop(struct virtio_mmio *dev, unsigned queue, struct virtio_chain
         return VIRTIO_POP_EMPTY;
     struct virtio_queue *q = &dev->queue[queue];
     int r = virtio_queue_pop(&dev->ram, q, virtio_mmio_has(dev, VIRTIO_F_INDIRECT_DESC), chain);
-    if (r == VIRTIO_POP_BROKEN) {
-        needs_reset(dev);
-    } else if (r == VIRTIO_POP_CHAIN) {
+    if (r == VIRTIO_POP_CHAIN) {
         dev->chains++;
         if (chain->error)
             dev->chain_errors++;
+        if (!chain->complete)
+            r = VIRTIO_POP_BROKEN;   /* the chain's end, and so its status, is unknown */
     }
+    if (r == VIRTIO_POP_BROKEN)
+        needs_reset(dev);
     return r;
 }
 

@@ -45,9 +45,10 @@
 /* Device models (devmodels.c). */
 #define VMM_DEVMODELS_MAX        12u
 #define VMM_DEVMODEL_RANGES_MAX  5u
-/* irqd takes 5 ranges + N IRQs + lines <= 16 handles (COPRA_EXEC_HANDLES_MAX):
- * 8 lines (Linux's uart, rtc, pit, two virtio devices and room for three
- * more) leave room for 3 VCPUs; devmodels_configure() checks the sum. */
+/* irqd takes 5 ranges + N IRQs + lines <= 16 handles (COPRA_EXEC_HANDLES_MAX),
+ * which devmodels_configure() checks.  Linux's devices use 5 lines (uart,
+ * rtc, pit, virtio-blk, virtio-rng: room for 6 VCPUs); 8 leave room for
+ * three more devices (then 3 VCPUs). */
 #define VMM_IRQ_LINES_MAX        8u
 #define VMM_DEVMODEL_RESTARTS_MAX 3u
 #define VMM_DEVMODEL_ARGS_MAX    4u

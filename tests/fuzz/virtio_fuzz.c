@@ -84,6 +84,9 @@ static void fuzz_notify(struct virtio_mmio *dev, unsigned queue)
         if (r != VIRTIO_POP_CHAIN)
             return;
         chain_check(&dev->ram, &chain, dev->queue[queue].num);
+        /* The register file hands out only chains with a known end. */
+        if (!chain.complete || (chain.error & ~VIRTIO_CHAIN_OUTSIDE_RAM))
+            __builtin_trap();
         chain_use(&chain);
         virtio_mmio_push(dev, queue, chain.head, (uint32_t)chain.writable);
     }

@@ -321,22 +321,50 @@ START_TEST(test_descriptor_outside_ram)
 }
 END_TEST
 
+/* The pure walker on queue 0 as the driver set it up. */
+static int walk(bool indirect)
+{
+    return virtio_queue_pop(&dev.ram, &dev.queue[0], indirect, &chain);
+}
+
+static bool needs_reset_set(void)
+{
+    return (rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
+}
+
 START_TEST(test_loop_and_bad_next)
 {
     driver_init(VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
     desc_set(DESC, 0, BUF, 4, VIRTQ_DESC_F_NEXT, 1);
     desc_set(DESC, 1, BUF, 4, VIRTQ_DESC_F_NEXT, 0);   /* back to 0 */
     avail_add(0);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(false), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_TOO_LONG);
     ck_assert_uint_le(chain.nsegments, QNUM);
     ck_assert(!chain.complete);
     desc_set(DESC, 1, BUF, 4, VIRTQ_DESC_F_NEXT, QNUM);   /* past the table */
     avail_add(0);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(false), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDEX);
     ck_assert(!chain.complete);
-    ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+}
+END_TEST
+
+/* Through the register file a chain without a known end is a device
+ * error: DEVICE_NEEDS_RESET, a config interrupt, silence until reset. */
+START_TEST(test_loop_needs_reset)
+{
+    driver_init(VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
+    desc_set(DESC, 0, BUF, 4, VIRTQ_DESC_F_NEXT, 0);   /* to itself */
+    avail_add(0);
+    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_BROKEN);
+    ck_assert(needs_reset_set());
+    ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_CONFIG_CHANGE);
+    ck_assert_uint_eq(get16(USED + 2), 0);   /* nothing given back */
+    three_part_chain(0);
+    avail_add(0);
+    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_EMPTY);
+    ck_assert_uint_eq(dev.chain_errors, 1);
 }
 END_TEST
 
@@ -351,30 +379,46 @@ START_TEST(test_indirect)
     ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.head, 3);
     ck_assert_uint_eq(chain.error, 0);
+    ck_assert(chain.complete);
     ck_assert_uint_eq(chain.nsegments, 2);
     ck_assert_uint_eq(chain.writable, 8);
+    /* Direct descriptors, then the table (§2.6.5.3.2 allows it). */
+    desc_set(DESC, 2, BUF + 0x200, 4, VIRTQ_DESC_F_NEXT, 3);
+    avail_add(2);
+    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_uint_eq(chain.error, 0);
+    ck_assert_uint_eq(chain.nsegments, 3);
+    ck_assert_uint_eq(chain.readable, 20);
 
     /* Nested: an indirect descriptor inside the table. */
     desc_set(table, 1, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
     avail_add(3);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(true), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDIRECT);
+    ck_assert(!chain.complete);
     /* A table length that is not whole descriptors; a table outside RAM. */
     desc_set(DESC, 3, table, 24, VIRTQ_DESC_F_INDIRECT, 0);
     avail_add(3);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(true), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDIRECT);
     desc_set(DESC, 3, RAM_BYTES - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
     avail_add(3);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(true), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_OUTSIDE_RAM);
+    ck_assert(!chain.complete);
+    /* INDIRECT together with NEXT. */
+    desc_set(DESC, 3, table, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 0);
+    avail_add(3);
+    ck_assert_int_eq(walk(true), VIRTIO_POP_CHAIN);
+    ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDIRECT);
     /* A loop inside the table. */
     desc_set(table, 0, BUF, 4, VIRTQ_DESC_F_NEXT, 1);
     desc_set(table, 1, BUF, 4, VIRTQ_DESC_F_NEXT, 0);
     desc_set(DESC, 3, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
     avail_add(3);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(true), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_TOO_LONG);
+    ck_assert(!needs_reset_set());   /* the pure walker changes no register */
 }
 END_TEST
 
@@ -383,8 +427,11 @@ START_TEST(test_indirect_not_negotiated)
     driver_init(VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
     desc_set(DESC, 0, 0x4000, 32, VIRTQ_DESC_F_INDIRECT, 0);
     avail_add(0);
-    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_CHAIN);
+    ck_assert_int_eq(walk(false), VIRTIO_POP_CHAIN);
     ck_assert_uint_eq(chain.error, VIRTIO_CHAIN_BAD_INDIRECT);
+    dev.queue[0].last_avail--;
+    ck_assert_int_eq(virtio_mmio_pop(&dev, 0, &chain), VIRTIO_POP_BROKEN);
+    ck_assert(needs_reset_set());
 }
 END_TEST
 
@@ -454,6 +501,7 @@ int main(void)
     tcase_add_test(t, test_chain_copy);
     tcase_add_test(t, test_descriptor_outside_ram);
     tcase_add_test(t, test_loop_and_bad_next);
+    tcase_add_test(t, test_loop_needs_reset);
     tcase_add_test(t, test_indirect);
     tcase_add_test(t, test_indirect_not_negotiated);
     tcase_add_test(t, test_broken_avail_index);

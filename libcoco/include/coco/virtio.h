@@ -20,12 +20,17 @@
  *   guest gives -- ring bases, descriptor addresses and lengths, indexes --
  *   is checked against that window before it is used, and every guest
  *   field is read once into a local, so a driver (or another VCPU racing
- *   it) cannot make the model touch memory outside the window.  A bad
- *   descriptor makes its request fail (virtio_chain.error, the model
- *   answers with its I/O-error status); a bad ring (the available index
- *   more than the queue size ahead, a head index >= the queue size, rings
- *   outside RAM) sets DEVICE_NEEDS_RESET and raises a configuration-change
- *   interrupt (§2.1.2), as the spec asks.
+ *   it) cannot make the model touch memory outside the window.  A buffer
+ *   outside guest RAM makes its request fail (virtio_chain.error; the
+ *   model answers with its I/O-error status, the chain's end being known).
+ *   A chain that cannot be walked to its end (a loop or more descriptors
+ *   than the queue or table holds, a `next` past it, a misused indirect
+ *   table or one outside RAM) or a bad ring (the available index more than the queue size
+ *   ahead, a head index >= the queue size, rings outside RAM) sets
+ *   DEVICE_NEEDS_RESET and raises a configuration-change interrupt
+ *   (§2.1.2), as QEMU does (virtio_error()): with the chain's end unknown
+ *   there is no status byte to put an error in, and giving the chain back
+ *   untouched would let the driver read a stale status as success.
  *
  *   virtio_model.c (the process around it, target only): maps guest RAM
  *   and the interrupt line from the handles the VMM gives and runs the
@@ -156,6 +161,9 @@ struct virtio_segment {
 #define VIRTIO_CHAIN_BAD_INDEX     2u   /* a `next` >= the queue or table size */
 #define VIRTIO_CHAIN_TOO_LONG      4u   /* longer than the queue/table: a loop, or too many */
 #define VIRTIO_CHAIN_BAD_INDIRECT  8u   /* INDIRECT not offered, nested, with NEXT, bad length */
+/* The faults that stop a walk before the chain's end. */
+#define VIRTIO_CHAIN_WALK_FAULTS   (VIRTIO_CHAIN_BAD_INDEX | VIRTIO_CHAIN_TOO_LONG | \
+                                    VIRTIO_CHAIN_BAD_INDIRECT)
 
 struct virtio_chain {
     uint16_t head;                /* the id the used ring gets back */
@@ -249,9 +257,13 @@ static inline bool virtio_mmio_has(const struct virtio_mmio *dev, unsigned bit)
     return (dev->driver_features >> bit) & 1u;
 }
 
-/* Pop the next chain of queue `queue` (ready).  A broken ring sets
- * DEVICE_NEEDS_RESET (and the config interrupt) and returns VIRTIO_POP_BROKEN;
- * the queue then stays silent until the driver resets the device. */
+/* Pop the next chain of queue `queue` (ready).  A broken ring, or a chain
+ * whose walk stopped short (VIRTIO_CHAIN_WALK_FAULTS, an indirect table
+ * outside RAM), sets
+ * DEVICE_NEEDS_RESET (and the config interrupt) and returns
+ * VIRTIO_POP_BROKEN; the device then stays silent until the driver resets
+ * it.  A chain it returns is complete; its error can only be
+ * VIRTIO_CHAIN_OUTSIDE_RAM. */
 int virtio_mmio_pop(struct virtio_mmio *dev, unsigned queue, struct virtio_chain *chain);
 /* Complete a chain; sets the used-buffer interrupt if the driver wants one. */
 void virtio_mmio_push(struct virtio_mmio *dev, unsigned queue, uint16_t head, uint32_t written);
