@@ -80,6 +80,8 @@
  */
 #include "vm.h"
 
+#include <coco/virtio.h>
+
 #include "../devmodel/debugexit.h"
 #include "../devmodel/port92.h"
 
@@ -92,7 +94,6 @@
 #define HPET_LEGACY_GSI1  8u    /* ISA IRQ 8 */
 #define PMTIMER_PORT      0x608u
 #define VIRTIO_MMIO_DEFAULT_BASE 0xFEB00000ull   /* below the IOAPIC, as QEMU's microvm */
-#define VIRTIO_MMIO_WINDOW       0x200u          /* VIRTIO_MMIO_SIZE of coco/virtio.h */
 #define VIRTIO_DEFAULT_GSI       16u
 #define VIRTIO_DISK_MAX_BYTES    (COPRA_MEM_MAX_PAGES * COPRA_PAGE_SIZE)
 
@@ -278,7 +279,7 @@ static int virtio_configure(struct vmm_vm *vm, const struct vmm_config_device *d
     static const char *const blk_params[] = { "base", "irq", "disk", NULL };
     static const char *const rng_params[] = { "base", "irq", NULL };
     bool blk = strcmp(d->name, "virtio-blk") == 0;
-    uint64_t base = VIRTIO_MMIO_DEFAULT_BASE + (uint64_t)VIRTIO_MMIO_WINDOW * k;
+    uint64_t base = VIRTIO_MMIO_DEFAULT_BASE + (uint64_t)VIRTIO_MMIO_SIZE * k;
     const char *v;
     struct vmm_devmodel *m = model_add(vm, blk ? "virtio-blk" : "virtio-rng");
 
@@ -292,12 +293,12 @@ static int virtio_configure(struct vmm_vm *vm, const struct vmm_config_device *d
         base = strtoull(v, &end, 0);
         /* 32-bit, for the ACPI Memory32Fixed descriptor; above RAM, or the
          * accesses would never exit. */
-        if (*v == '\0' || *end != '\0' || base % VIRTIO_MMIO_WINDOW != 0 || base < vm->ram_size ||
-            base > 0x100000000ull - VIRTIO_MMIO_WINDOW)
+        if (*v == '\0' || *end != '\0' || base % VIRTIO_MMIO_SIZE != 0 || base < vm->ram_size ||
+            base > 0x100000000ull - VIRTIO_MMIO_SIZE)
             return config_fail(d, "base= wants a 0x200-aligned GPA above RAM and below 4 GiB");
     }
     m->virtio = true;
-    model_range(m, true, base, VIRTIO_MMIO_WINDOW);
+    model_range(m, true, base, VIRTIO_MMIO_SIZE);
     model_arg(m, "ram=%llu", (unsigned long long)vm->ram_size);
     model_arg(m, "base=%llu", (unsigned long long)base);
     if (model_line(vm, d, m, VIRTIO_DEFAULT_GSI + k) != 0)
