@@ -28,6 +28,7 @@ add_custom_command(OUTPUT ${GUEST_INITRD} APPEND DEPENDS virtio-blk virtio-rng
 foreach(smp 1 2)
   copra_guest_test(guest_virtio_smp${smp} EXPECT 0 CONF virtio.conf SMP ${smp}
       GREP ${PASSED}
+      GREP "\\[uart\\] virtio-blk at 0xfeb00000, GSI 16; virtio-rng at 0xfeb00200, GSI 17"
       GREP "vmm: device model virtio-blk started \\(1 range\\(s\\), an interrupt line"
       GREP "vmm: device model virtio-rng started \\(1 range\\(s\\), an interrupt line"
       GREP "vmm: VM stopped: vcpu 0: guest wrote 0x0 to the debug-exit port")
