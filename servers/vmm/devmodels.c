@@ -39,6 +39,19 @@
  *       program `pmtimer` (servers/devmodel/pmtimer_main.c): the ACPI PM
  *       timer, IOIO range PORT..PORT+3 (default 0x608: QEMU pc's PIIX4 PM
  *       block, which SeaBIOS puts at 0x600); no handles besides.
+ *   device virtio-blk disk=PATH [base=GPA] [irq=N|none]
+ *   device virtio-rng [base=GPA] [irq=N|none]
+ *       programs `virtio-blk` and `virtio-rng` (servers/devmodel/virtio_*.c,
+ *       on libcoco's virtio-mmio transport, coco/virtio.h): MMIO range
+ *       GPA +0x200 (default VIRTIO_MMIO_DEFAULT_BASE + 0x200 * k for the
+ *       k-th virtio device of the description), argv ram= and base=, a DUP
+ *       of guest RAM (vm->mem) with only MAP | WRITE (and TRANSFER, to move
+ *       it), and the driver's DUP of the line of GSI N (default 16 + k:
+ *       IOAPIC pins above the ISA ones, level-triggered, active-high).
+ *       virtio-blk also gets argv disk=BYTES and a DUP of a memory object
+ *       the VMM filled once with the initrd file PATH: the guest's writes
+ *       go there (the initrd is read-only) and survive a model restart.
+ *       devmodels_virtio() tells the ACPI tables where each one is.
  *   device irqd
  *       program `irqd` (servers/irqd), also started without this line when
  *       any device has an interrupt line (then a missing irqd program only
@@ -67,6 +80,8 @@
  */
 #include "vm.h"
 
+#include <coco/virtio.h>
+
 #include "../devmodel/debugexit.h"
 #include "../devmodel/port92.h"
 
@@ -78,6 +93,9 @@
 #define HPET_LEGACY_GSI0  2u    /* ISA IRQ 0 */
 #define HPET_LEGACY_GSI1  8u    /* ISA IRQ 8 */
 #define PMTIMER_PORT      0x608u
+#define VIRTIO_MMIO_DEFAULT_BASE 0xFEB00000ull   /* below the IOAPIC, as QEMU's microvm */
+#define VIRTIO_DEFAULT_GSI       16u
+#define VIRTIO_DISK_MAX_BYTES    (COPRA_MEM_MAX_PAGES * COPRA_PAGE_SIZE)
 
 static const struct vmm_devmodel_range irqd_ranges[] = {
     { true, 0xFEE00000ull, 0x1000 },   /* LAPIC */
@@ -206,8 +224,110 @@ static int pmtimer_configure(const struct vmm_config_device *d, struct vmm_devmo
     return params_check(d, params, "unknown parameter (base=, bits=)");
 }
 
+/* The size of initrd file `handle`: READ returns 0 past its end, so a
+ * binary search with 1-byte reads finds it in ~60 calls. */
+static uint64_t file_size(copra_handle_t handle)
+{
+    uint64_t lo = 0, hi = VIRTIO_DISK_MAX_BYTES + 1;   /* size in [lo, hi) */
+    uint8_t byte;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (coco_read(handle, &byte, 1, mid - 1) == 1)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A fresh memory object holding initrd file `path`: the disk of a
+ * virtio-blk model.  Returns 0 or 2 (bad description). */
+static int disk_create(const struct vmm_config_device *d, struct vmm_devmodel *m, const char *path)
+{
+    int64_t file = coco_open(path, strlen(path));
+    if (file < 0)
+        return config_fail(d, "cannot open the disk= file in the initrd");
+    uint64_t size = file_size((copra_handle_t)file);
+    uint64_t bytes = (size + COPRA_PAGE_SIZE - 1) & ~(COPRA_PAGE_SIZE - 1);
+    int status = 0;
+    int64_t r = 0;
+    if (size < 512 || size > VIRTIO_DISK_MAX_BYTES)
+        status = config_fail(d, "the disk= file is under one sector or over 1 GiB");
+    else if ((r = coco_mem_create(bytes / COPRA_PAGE_SIZE)) >= 0)
+        m->disk = (copra_handle_t)r;
+    if (status == 0 && r >= 0)
+        r = coco_mmap(m->disk, NULL, bytes, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    if (status == 0 && r >= 0) {
+        int64_t got = coco_read((copra_handle_t)file, (void *)(uintptr_t)r, size, 0);
+        coco_munmap((void *)(uintptr_t)r, bytes);
+        r = got == (int64_t)size ? 0 : got < 0 ? got : COPRA_EINVAL;
+    }
+    coco_close((copra_handle_t)file);
+    if (status == 0 && r < 0) {
+        coco_printf("vmm: line %u: device %s: cannot load the disk: %s\n", d->line, d->name,
+                    coco_strerror(r));
+        status = 2;
+    }
+    if (status == 0)
+        model_arg(m, "disk=%llu", (unsigned long long)size);
+    return status;
+}
+
+/* `device virtio-blk|virtio-rng`, the k-th virtio device; 0 or 2. */
+static int virtio_configure(struct vmm_vm *vm, const struct vmm_config_device *d, unsigned k)
+{
+    static const char *const blk_params[] = { "base", "irq", "disk", NULL };
+    static const char *const rng_params[] = { "base", "irq", NULL };
+    bool blk = strcmp(d->name, "virtio-blk") == 0;
+    uint64_t base = VIRTIO_MMIO_DEFAULT_BASE + (uint64_t)VIRTIO_MMIO_SIZE * k;
+    const char *v;
+    struct vmm_devmodel *m = model_add(vm, blk ? "virtio-blk" : "virtio-rng");
+
+    if (m == NULL)
+        return config_fail(d, "a second one, or too many devices");
+    if (params_check(d, blk ? blk_params : rng_params,
+                     blk ? "unknown parameter (base=, irq=, disk=)" : "unknown parameter (base=, irq=)"))
+        return 2;
+    if ((v = device_param(d, "base")) != NULL) {
+        char *end;
+        base = strtoull(v, &end, 0);
+        /* 32-bit, for the ACPI Memory32Fixed descriptor; above RAM, or the
+         * accesses would never exit. */
+        if (*v == '\0' || *end != '\0' || base % VIRTIO_MMIO_SIZE != 0 || base < vm->ram_size ||
+            base > 0x100000000ull - VIRTIO_MMIO_SIZE)
+            return config_fail(d, "base= wants a 0x200-aligned GPA above RAM and below 4 GiB");
+    }
+    m->virtio = true;
+    model_range(m, true, base, VIRTIO_MMIO_SIZE);
+    model_arg(m, "ram=%llu", (unsigned long long)vm->ram_size);
+    model_arg(m, "base=%llu", (unsigned long long)base);
+    if (model_line(vm, d, m, VIRTIO_DEFAULT_GSI + k) != 0)
+        return 2;
+    if (!blk)
+        return 0;
+    if ((v = device_param(d, "disk")) == NULL)
+        return config_fail(d, "disk=PATH (an initrd file) is required");
+    return disk_create(d, m, v);
+}
+
+bool devmodels_virtio(const struct vmm_vm *vm, unsigned k, const char **name, uint64_t *base,
+                      int *gsi)
+{
+    for (unsigned i = 0; i < vm->nmodels; i++) {
+        const struct vmm_devmodel *m = &vm->models[i];
+        if (!m->virtio || k-- > 0)
+            continue;
+        *name = m->name;
+        *base = m->ranges[0].base;
+        *gsi = m->line >= 0 ? (int)vm->lines[m->line].gsi : -1;
+        return true;
+    }
+    return false;
+}
+
 int devmodels_configure(struct vmm_vm *vm)
 {
+    unsigned nvirtio = 0;
     const struct vmm_config *c = vm->config;
     bool want_irqd = false;
 
@@ -293,11 +413,15 @@ int devmodels_configure(struct vmm_vm *vm)
             if (pmtimer_configure(d, m) != 0)
                 return 2;
             continue;
+        } else if (strcmp(d->name, "virtio-blk") == 0 || strcmp(d->name, "virtio-rng") == 0) {
+            if (virtio_configure(vm, d, nvirtio++) != 0)
+                return 2;
+            continue;
         } else if (strcmp(d->name, "irqd") == 0) {
             want_irqd = true;
             continue;
         } else {
-            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92, pit, hpet, pmtimer or irqd)");
+            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92, pit, hpet, pmtimer, virtio-blk, virtio-rng or irqd)");
         }
         static const char *const uart_params[] = { "irq", "debug-crash", NULL };   /* and debugexit */
         if (params_check(d, uart_params, "unknown parameter (irq=, debug-crash=)") != 0)
@@ -374,6 +498,10 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
                 argv[argc++] = "console";
             }
         }
+        /* Guest RAM: what mapping it read/write takes, nothing more. */
+        if (m->virtio && r >= 0 &&
+            (r = coco_dup(vm->mem, COPRA_RIGHT_MAP | COPRA_RIGHT_WRITE | COPRA_RIGHT_TRANSFER)) >= 0)
+            handles[n++] = (copra_handle_t)r;
         if (m->line >= 0 && r >= 0) {
             if ((r = coco_dup(vm->lines[m->line].event, COCO_IRQ_LINE_DRIVER_RIGHTS)) >= 0) {
                 handles[n++] = (copra_handle_t)r;
@@ -390,6 +518,9 @@ static int64_t model_exec(struct vmm_vm *vm, struct vmm_devmodel *m)
         }
         if (m->debug_crash)
             argv[argc++] = "debug-crash";
+        if (m->disk != COPRA_HANDLE_NONE && r >= 0 &&
+            (r = coco_dup(m->disk, COPRA_RIGHT_MAP | COPRA_RIGHT_WRITE | COPRA_RIGHT_TRANSFER)) >= 0)
+            handles[n++] = (copra_handle_t)r;
         if (m->files && vm->fwcfg_files != COPRA_HANDLE_NONE && r >= 0) {
             r = coco_dup(vm->fwcfg_files, COPRA_RIGHT_READ | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER);
             if (r >= 0)
@@ -458,6 +589,9 @@ void devmodels_stop(struct vmm_vm *vm)
             coco_close(vm->lines[i].event);
     if (vm->models_lock != COPRA_HANDLE_NONE)
         coco_close(vm->models_lock);
+    for (unsigned i = 0; i < vm->nmodels; i++)
+        if (vm->models[i].disk != COPRA_HANDLE_NONE)
+            coco_close(vm->models[i].disk);
     /* Running models live on until the VMM (the first process) exits,
      * which ends the system; there is no call to kill them earlier. */
 }

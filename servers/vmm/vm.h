@@ -45,9 +45,13 @@
 /* Device models (devmodels.c). */
 #define VMM_DEVMODELS_MAX        12u
 #define VMM_DEVMODEL_RANGES_MAX  5u
-#define VMM_IRQ_LINES_MAX        5u   /* irqd takes 5 ranges + N IRQs + lines <= 16 handles */
+/* irqd takes 5 ranges + N IRQs + lines <= 16 handles (COPRA_EXEC_HANDLES_MAX),
+ * which devmodels_configure() checks.  Linux's devices use 5 lines (uart,
+ * rtc, pit, virtio-blk, virtio-rng: room for 6 VCPUs); 8 leave room for
+ * three more devices (then 3 VCPUs). */
+#define VMM_IRQ_LINES_MAX        8u
 #define VMM_DEVMODEL_RESTARTS_MAX 3u
-#define VMM_DEVMODEL_ARGS_MAX    3u
+#define VMM_DEVMODEL_ARGS_MAX    4u
 #define VMM_DEVMODEL_ARG_BYTES   32u
 
 /* A spinlock for the VMM's few shared tables (held for a few instructions,
@@ -105,6 +109,8 @@ struct vmm_devmodel {
     bool debug_crash;             /* uart: debug-crash (a test aid) */
     bool port92;                  /* its exit may be a reset request (PORT92_STATUS_RESET) */
     bool files;                   /* fwcfg: gets a read-only DUP of vm->fwcfg_files */
+    bool virtio;                  /* virtio-mmio: ranges[0] is its window; gets guest RAM */
+    copra_handle_t disk;          /* virtio-blk: its disk (memory object), or NONE */
     unsigned nargs;               /* extra argv words, after vcpus=N */
     char args[VMM_DEVMODEL_ARGS_MAX][VMM_DEVMODEL_ARG_BYTES];
     copra_handle_t process;       /* COPRA_HANDLE_NONE when not running */
@@ -250,6 +256,12 @@ void devices_stop(struct vmm_vm *vm);
 /* devmodels.c: device-model processes (and irqd) from the `device` lines. */
 int devmodels_configure(struct vmm_vm *vm);          /* 0 or 2 (bad description) */
 int devmodels_start(struct vmm_vm *vm);              /* 0 or VMM_STATUS_VM_SETUP */
+/* The k-th virtio-mmio device of the description (k = 0, 1, ...), for the
+ * ACPI tables (a "LNRO0005" device: Memory32Fixed(base, VIRTIO_MMIO_SIZE),
+ * a level-triggered, active-high interrupt on `gsi`): false past the last.
+ * `gsi` is -1 for a device without a line (irq=none: the driver must poll). */
+bool devmodels_virtio(const struct vmm_vm *vm, unsigned k, const char **name, uint64_t *base,
+                      int *gsi);
 /* Copy the process handles of running models into items (at most max). */
 unsigned devmodels_wait_items(struct vmm_vm *vm, struct copra_wait_item *items, unsigned max);
 /* Handle the models that exited: restart, or stop the VM (debug exit,

@@ -153,3 +153,43 @@ DECODE_FORMS = {
 for name, hexbytes in DECODE_FORMS.items():
     write("decode", name, bytes([0x02]) + bytes(range(1, 9)) + bytes.fromhex(hexbytes))
     write("decode", name + "-32", bytes([0x04]) + bytes(range(9, 17)) + bytes.fromhex(hexbytes.replace("48", "")))
+
+
+# virtio_fuzz: header {num_log2, flags, desc, driver, device (le16), nops},
+# nops register accesses {offset/4 | 0x80 read, size code, value le32}, then
+# guest RAM.  A 4-entry queue: descriptors at 0, available ring at 0x100,
+# used ring at 0x200, buffers from 0x300, an indirect table at 0x400.
+def virtio_ram(indirect):
+    ram = bytearray(0x500)
+    def desc(table, i, addr, length, flags, nxt):
+        struct.pack_into("<QIHH", ram, table + 16 * i, addr, length, flags, nxt)
+    desc(0, 0, 0x300, 16, 1, 1)                 # header, NEXT
+    desc(0, 1, 0x310, 512 if not indirect else 0x20, 3, 2)   # data, NEXT | WRITE
+    desc(0, 2, 0x330, 1, 2, 0)                  # status, WRITE
+    if indirect:
+        desc(0x400, 0, 0x300, 16, 1, 1)
+        desc(0x400, 1, 0x330, 1, 2, 0)
+        desc(0, 3, 0x400, 32, 4, 0)             # INDIRECT
+    heads = [0, 3] if indirect else [0]
+    struct.pack_into("<HH", ram, 0x100, 0, len(heads))
+    for i, h in enumerate(heads):
+        struct.pack_into("<H", ram, 0x104 + 2 * i, h)
+    return bytes(ram)
+
+
+def virtio_ops(indirect):
+    ops = [(0x70, 0), (0x70, 1), (0x70, 3), (0x24, 0), (0x20, (1 << 28) if indirect else 0),
+           (0x24, 1), (0x20, 1), (0x70, 11), (0x30, 0), (0x38, 4), (0x80, 0), (0x84, 0),
+           (0x90, 0x100), (0x94, 0), (0xa0, 0x200), (0xa4, 0), (0x44, 1), (0x70, 15),
+           (0x50, 0), (0x60 | 0x200, 0), (0x64, 1), (0x70, 0)]
+    out = b""
+    for offset, value in ops:
+        read = offset & 0x200
+        out += bytes([(offset & 0x1ff) // 4 | (0x80 if read else 0), 2]) + struct.pack("<I", value)
+    return out, len(ops)
+
+
+for name, indirect in (("chain", False), ("indirect", True)):
+    ops, nops = virtio_ops(indirect)
+    header = bytes([2, 1 if indirect else 0]) + struct.pack("<HHH", 0, 0x100, 0x200) + bytes([nops])
+    write("virtio", name, header + ops + virtio_ram(indirect))
