@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 /* 0x600: where QEMU pc's PM block sits under SeaBIOS; `pmtimer` uses 0x608. */
-#define ACPIPM_PORT           0x600u
+#define ACPIPM_PORT           0x600u   /* default; `device acpipm base=PORT` moves it */
 #define ACPIPM_PORTS          4u
 #define ACPIPM_SLEEP_CONTROL  0u    /* register offsets */
 #define ACPIPM_SLEEP_STATUS   1u
@@ -63,8 +63,10 @@ struct acpipm {
 void acpipm_init(struct acpipm *p);
 /* A read of `size` bytes at `offset` from ACPIPM_PORT. */
 uint64_t acpipm_read(const struct acpipm *p, unsigned offset, unsigned size);
-/* A write; returns the first action it asks for (the bytes after one that
- * powers off or resets are not applied: the VM is going away). */
+/* A write of `size` bytes at `offset`: ACPIPM_POWEROFF or
+ * ACPIPM_RESET_REQUEST if a byte asks for one (the bytes after it are not
+ * applied: the VM is going away), else ACPIPM_SLEEP_IGNORED if one asked
+ * for another sleep type (*sleep_type says which), else ACPIPM_NONE. */
 enum acpipm_action acpipm_write(struct acpipm *p, unsigned offset, unsigned size, uint64_t value,
                                 unsigned *sleep_type);
 /* Whether sleep type `type` is ignored for the first time (log it then). */

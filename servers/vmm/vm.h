@@ -108,6 +108,7 @@ struct vmm_devmodel {
     bool required;                /* false: irqd started only because a device has a line */
     bool debug_crash;             /* uart: debug-crash (a test aid) */
     bool port92;                  /* its exit may be a reset request (PORT92_STATUS_RESET) */
+    bool acpipm;                  /* its exit may be a power-off or reset (ACPIPM_STATUS_*) */
     bool files;                   /* fwcfg: gets a read-only DUP of vm->fwcfg_files */
     bool virtio;                  /* virtio-mmio: ranges[0] is its window; gets guest RAM */
     copra_handle_t disk;          /* virtio-blk: its disk (memory object), or NONE */
