@@ -101,4 +101,19 @@ enum acpi_build_status acpi_build(const struct acpi_desc *d, uint8_t *buf, size_
                                   uint64_t buf_gpa, uint64_t *rsdp_gpa, size_t *used,
                                   const char **why);
 
+/*
+ * The x86 reset vector, F000:FFF0 (GPA 0xFFFF0, the last 16 bytes of the
+ * tables' region), where a guest jumps to reboot "through the BIOS": there
+ * a real PC starts its firmware again.  Linux 6.1 does that on a
+ * hardware-reduced platform without EFI, where reboot_init() picks
+ * BOOT_EFI (efi_reboot_required() is true with HW_REDUCED_ACPI), finds no
+ * EFI and falls back to BOOT_BIOS, machine_real_restart() - the ACPI reset
+ * register only with `reboot=acpi`.  Here the vector holds, in 16-bit real
+ * mode, `mov al, VALUE; mov dx, PORT; out dx, al; hlt; jmp $-1`: the reset
+ * request through the power device.  Writes ACPI_RESET_STUB_BYTES bytes.
+ */
+#define ACPI_RESET_VECTOR_GPA  0xFFFF0ull
+#define ACPI_RESET_STUB_BYTES  9u
+void acpi_reset_stub(uint16_t reset_port, uint8_t reset_value, uint8_t *out);
+
 #endif
