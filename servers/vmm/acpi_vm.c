@@ -11,13 +11,14 @@
  *   rtc        DSDT RTC_ (PNP0B00), FADT CENTURY
  *   pmtimer    FADT X_PM_TMR_BLK (TMR_VAL_EXT with bits=32)
  *   acpipm     FADT sleep control, sleep status and reset registers, \_S5
- *   virtio*    DSDT VRnn (LNRO0005): every model whose name starts with
- *              "virtio" and serves one MMIO range with a line, in the
- *              order of the description
+ *   virtio-*   DSDT VRnn (LNRO0005, VIRTIO_MMIO_SIZE at its base, its
+ *              line's GSI): devmodels_virtio(), in the description's order
  * Other models (debugexit, fwcfg, port92, pit, hpet) are found by guests
  * without ACPI, as on QEMU's pc machine, and are not described.
  */
 #include "vm.h"
+
+#include <coco/virtio.h>
 
 #include "../devmodel/acpipm.h"
 
@@ -39,23 +40,28 @@ static bool model_has_arg(const struct vmm_devmodel *m, const char *arg)
     return false;
 }
 
-/* One virtio-mmio model into d; false (with a message) if it does not fit. */
-static bool virtio_describe(const struct vmm_vm *vm, const struct vmm_devmodel *m,
-                            struct acpi_desc *d)
+/* Every virtio-mmio model, in the description's order (devmodels_virtio());
+ * 0 or VMM_STATUS_VM_SETUP with a message. */
+static int virtio_describe(const struct vmm_vm *vm, struct acpi_desc *d)
 {
-    if (m->nranges < 1 || !m->ranges[0].mmio || m->line < 0) {
-        coco_printf("vmm: ACPI: device %s is not a virtio-mmio transport (an MMIO range and "
-                    "an interrupt line)\n", m->name);
-        return false;
+    const char *name;
+    uint64_t base;
+    int gsi;
+
+    for (unsigned k = 0; devmodels_virtio(vm, k, &name, &base, &gsi); k++) {
+        if (k == ACPI_VIRTIO_MAX) {
+            coco_printf("vmm: ACPI: more than %u virtio devices\n", ACPI_VIRTIO_MAX);
+            return VMM_STATUS_VM_SETUP;
+        }
+        if (gsi < 0) {   /* Linux's virtio_mmio needs one */
+            coco_printf("vmm: ACPI: %s has no interrupt line (irq=none)\n", name);
+            return VMM_STATUS_VM_SETUP;
+        }
+        d->virtio[d->nvirtio++] = (struct acpi_virtio_mmio){
+            .base = base, .size = VIRTIO_MMIO_SIZE, .gsi = (unsigned)gsi,
+        };
     }
-    if (d->nvirtio == ACPI_VIRTIO_MAX) {
-        coco_printf("vmm: ACPI: more than %u virtio devices\n", ACPI_VIRTIO_MAX);
-        return false;
-    }
-    d->virtio[d->nvirtio++] = (struct acpi_virtio_mmio){
-        .base = m->ranges[0].base, .size = (uint32_t)m->ranges[0].len, .gsi = model_gsi(vm, m),
-    };
-    return true;
+    return 0;
 }
 
 int acpi_vm_describe(const struct vmm_vm *vm, struct acpi_desc *d)
@@ -82,15 +88,13 @@ int acpi_vm_describe(const struct vmm_vm *vm, struct acpi_desc *d)
             d->pm_timer_32bit = model_has_arg(m, "bits=32");
         } else if (m->acpipm) {
             d->power_port = (uint16_t)m->ranges[0].base;
-        } else if (strncmp(m->name, "virtio", 6) == 0 && !virtio_describe(vm, m, d)) {
-            return VMM_STATUS_VM_SETUP;
         }
     }
     if (!irqd) {
         coco_printf("vmm: ACPI: no irqd, so no LAPIC and IOAPIC for the MADT (add `device irqd`)\n");
         return VMM_STATUS_VM_SETUP;
     }
-    return 0;
+    return virtio_describe(vm, d);
 }
 
 int acpi_vm_write(struct vmm_vm *vm, uint64_t *rsdp_gpa)

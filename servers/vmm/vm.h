@@ -284,8 +284,7 @@ int fwcfg_files_create(struct vmm_vm *vm, const struct vmm_config_device *d);
  * devmodels_configure() resolved them: irqd gives the MADT, uart/rtc/
  * virtio* the DSDT, pmtimer/acpipm the FADT registers.
  * acpi_vm_describe() fills *d: 0, or VMM_STATUS_VM_SETUP with a message
- * (no irqd, a virtio model without an MMIO range and a line, more than
- * ACPI_VIRTIO_MAX).  acpi_vm_write() describes, then builds the tables into
+ * (no irqd, a virtio device with irq=none, more than ACPI_VIRTIO_MAX).  acpi_vm_write() describes, then builds the tables into
  * guest RAM at ACPI_TABLES_GPA (0xE0000, ACPI_TABLES_SIZE = 128 KiB, which
  * the guest's e820 must list as reserved), RSDP first, and sets *rsdp_gpa
  * (boot_params.acpi_rsdp_addr); 0 or VMM_STATUS_VM_SETUP with a message.
