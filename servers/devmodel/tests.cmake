@@ -8,7 +8,7 @@ if(NOT TARGET PkgConfig::CHECK)
 endif()
 
 set(DEVMODEL_DIR ${CMAKE_SOURCE_DIR}/servers/devmodel)
-foreach(name fwcfg mc146818 port92 i8254 hpet pmtimer)
+foreach(name fwcfg mc146818 port92 i8254 hpet pmtimer acpipm)
   add_executable(test_${name} ${CMAKE_SOURCE_DIR}/tests/unit/test_${name}.c ${DEVMODEL_DIR}/${name}.c)
   target_include_directories(test_${name} PRIVATE ${DEVMODEL_DIR})
   target_compile_options(test_${name} PRIVATE ${COPRA_WARNINGS})

@@ -52,6 +52,14 @@
  *       the VMM filled once with the initrd file PATH: the guest's writes
  *       go there (the initrd is read-only) and survive a model restart.
  *       devmodels_virtio() tells the ACPI tables where each one is.
+ *   device acpipm [base=PORT]
+ *       program `acpipm` (servers/devmodel/acpipm_main.c): the sleep
+ *       control, sleep status and reset registers the FADT of a
+ *       hardware-reduced ACPI guest names (acpi.c), IOIO range
+ *       PORT..PORT+3 (default 0x600).  It exits with
+ *       ACPIPM_STATUS_POWEROFF(vcpu) when the guest enters S5 there (the
+ *       VM stops with status 0: a clean power-off) and with
+ *       ACPIPM_STATUS_RESET(vcpu) for a reset, which is handled as port92's.
  *   device irqd
  *       program `irqd` (servers/irqd), also started without this line when
  *       any device has an interrupt line (then a missing irqd program only
@@ -82,6 +90,7 @@
 
 #include <coco/virtio.h>
 
+#include "../devmodel/acpipm.h"
 #include "../devmodel/debugexit.h"
 #include "../devmodel/port92.h"
 
@@ -201,26 +210,37 @@ static int params_check(const struct vmm_config_device *d, const char *const *al
     return 0;
 }
 
+/* A base= port with room for 4 ports (default `port`): m's argument and
+ * IOIO range; 0 or 2. */
+static int port4_configure(const struct vmm_config_device *d, struct vmm_devmodel *m,
+                           unsigned long port)
+{
+    const char *v = device_param(d, "base");
+    char *end;
+
+    if (v != NULL) {
+        port = strtoul(v, &end, 0);
+        if (*v == '\0' || *end != '\0' || port > 0xFFFC)
+            return config_fail(d, "base= wants a port 0..0xfffc");
+        model_arg(m, "base=%llu", port);
+    }
+    model_range(m, false, port, 4);
+    return 0;
+}
+
 /* pmtimer's base= (a port with room for 4) and bits= (24 or 32). */
 static int pmtimer_configure(const struct vmm_config_device *d, struct vmm_devmodel *m)
 {
     static const char *const params[] = { "base", "bits", NULL };
-    unsigned long base = PMTIMER_PORT;
     const char *v;
-    char *end;
 
-    if ((v = device_param(d, "base")) != NULL) {
-        base = strtoul(v, &end, 0);
-        if (*v == '\0' || *end != '\0' || base > 0xFFFC)
-            return config_fail(d, "base= wants a port 0..0xfffc");
-        model_arg(m, "base=%llu", base);
-    }
+    if (port4_configure(d, m, PMTIMER_PORT) != 0)
+        return 2;
     if ((v = device_param(d, "bits")) != NULL) {
         if (strcmp(v, "24") != 0 && strcmp(v, "32") != 0)
             return config_fail(d, "bits= wants 24 or 32");
         model_arg(m, "bits=%llu", strtoull(v, NULL, 10));
     }
-    model_range(m, false, base, 4);
     return params_check(d, params, "unknown parameter (base=, bits=)");
 }
 
@@ -417,11 +437,20 @@ int devmodels_configure(struct vmm_vm *vm)
             if (virtio_configure(vm, d, nvirtio++) != 0)
                 return 2;
             continue;
+        } else if (strcmp(d->name, "acpipm") == 0) {
+            static const char *const acpipm_params[] = { "base", NULL };
+            if (!(m = model_add(vm, "acpipm")))
+                return config_fail(d, "a second acpipm, or too many devices");
+            m->acpipm = true;
+            if (port4_configure(d, m, ACPIPM_PORT) != 0 ||
+                params_check(d, acpipm_params, "unknown parameter (base=)") != 0)
+                return 2;
+            continue;
         } else if (strcmp(d->name, "irqd") == 0) {
             want_irqd = true;
             continue;
         } else {
-            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92, pit, hpet, pmtimer, virtio-blk, virtio-rng or irqd)");
+            return config_fail(d, "unknown device (uart, debugexit, fwcfg, rtc, port92, pit, hpet, pmtimer, virtio-blk, virtio-rng, acpipm or irqd)");
         }
         static const char *const uart_params[] = { "irq", "debug-crash", NULL };   /* and debugexit */
         if (params_check(d, uart_params, "unknown parameter (irq=, debug-crash=)") != 0)
@@ -633,6 +662,18 @@ static void model_restart(struct vmm_vm *vm, struct vmm_devmodel *m, int64_t sta
         status < PORT92_STATUS_RESET_BASE + (int64_t)COPRA_VCPUS_MAX) {
         vm_reset(vm, "vcpu %u: reset through port 0x92",
                  (unsigned)(status - PORT92_STATUS_RESET_BASE));
+        return;
+    }
+    if (m->acpipm && status >= ACPIPM_STATUS_POWEROFF_BASE &&
+        status < ACPIPM_STATUS_POWEROFF_BASE + (int64_t)COPRA_VCPUS_MAX) {
+        vm_stop(vm, 0, "vcpu %u: ACPI power-off (S5 through the sleep control register)",
+                (unsigned)(status - ACPIPM_STATUS_POWEROFF_BASE));
+        return;
+    }
+    if (m->acpipm && status >= ACPIPM_STATUS_RESET_BASE &&
+        status < ACPIPM_STATUS_RESET_BASE + (int64_t)COPRA_VCPUS_MAX) {
+        vm_reset(vm, "vcpu %u: reset through the ACPI reset register",
+                 (unsigned)(status - ACPIPM_STATUS_RESET_BASE));
         return;
     }
     if (status >= 0x100 && status < 0x200)

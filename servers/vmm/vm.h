@@ -24,6 +24,7 @@
 #include <coco/irqline.h>
 #include <coco/vm.h>
 
+#include "acpi.h"
 #include "config.h"
 
 /* Exit statuses of the VMM process for a guest (main.c documents them all). */
@@ -108,6 +109,7 @@ struct vmm_devmodel {
     bool required;                /* false: irqd started only because a device has a line */
     bool debug_crash;             /* uart: debug-crash (a test aid) */
     bool port92;                  /* its exit may be a reset request (PORT92_STATUS_RESET) */
+    bool acpipm;                  /* its exit may be a power-off or reset (ACPIPM_STATUS_*) */
     bool files;                   /* fwcfg: gets a read-only DUP of vm->fwcfg_files */
     bool virtio;                  /* virtio-mmio: ranges[0] is its window; gets guest RAM */
     copra_handle_t disk;          /* virtio-blk: its disk (memory object), or NONE */
@@ -277,5 +279,17 @@ void devmodels_stop(struct vmm_vm *vm);
  * `opt/...=PATH` parameter of the `device fwcfg` line read from the initrd.
  * Sets vm->fwcfg_files; returns 0 or VMM_STATUS_VM_SETUP. */
 int fwcfg_files_create(struct vmm_vm *vm, const struct vmm_config_device *d);
+
+/* acpi_vm.c: the guest's ACPI tables (acpi.h) from vm->models, as
+ * devmodels_configure() resolved them: irqd gives the MADT, uart/rtc/
+ * virtio* the DSDT, pmtimer/acpipm the FADT registers.
+ * acpi_vm_describe() fills *d: 0, or VMM_STATUS_VM_SETUP with a message
+ * (no irqd, a virtio device with irq=none, more than ACPI_VIRTIO_MAX).  acpi_vm_write() describes, then builds the tables into
+ * guest RAM at ACPI_TABLES_GPA (0xE0000, ACPI_TABLES_SIZE = 128 KiB, which
+ * the guest's e820 must list as reserved), RSDP first, and sets *rsdp_gpa
+ * (boot_params.acpi_rsdp_addr); 0 or VMM_STATUS_VM_SETUP with a message.
+ * Call it after devmodels_configure() and once vm->ram is mapped. */
+int acpi_vm_describe(const struct vmm_vm *vm, struct acpi_desc *d);
+int acpi_vm_write(struct vmm_vm *vm, uint64_t *rsdp_gpa);
 
 #endif
