@@ -472,9 +472,13 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
         goto out;
     struct vm_entry entry = { .rip = plan.entry };
     if (plan.format == VMM_GUEST_LINUX) {
+        uint64_t rsdp = 0;
+        status = acpi_vm_write(vm, &rsdp);
+        if (status != 0)
+            goto out;
         entry.rip = bz.load_gpa;
         entry.rsi = bzimage_load(&bz, (const uint8_t *)image, image_size, (const uint8_t *)initrd,
-                                 vm->ram, vm->ram_size, config->guest_cmdline, 0);
+                                 vm->ram, vm->ram_size, config->guest_cmdline, rsdp);
         entry.linux_gdt = true;
         free(initrd);
         initrd = NULL;
