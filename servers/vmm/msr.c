@@ -170,11 +170,12 @@ static bool msr_unknown(struct vmm_vcpu *v, uint32_t msr, bool write, uint64_t v
  * where KVM would not write it: outside RAM, or across a page. */
 static uint8_t *pvclock_guest(struct vmm_vcpu *v, uint64_t gpa, uint64_t size, bool one_page)
 {
-    const struct vmm_vm *vm = v->vm;
+    struct vmm_vm *vm = v->vm;
     if (gpa >= vm->ram_size || vm->ram_size - gpa < size ||
         (one_page && (gpa & (PAGE_SIZE - 1)) + size > PAGE_SIZE)) {
-        coco_printf("vmm: vcpu %u: kvm-clock structure at GPA 0x%llx not in RAM or across a page: not written\n",
-                    v->index, (unsigned long long)gpa);
+        if (!__atomic_test_and_set(&vm->pvclock_bad_logged, __ATOMIC_RELAXED))
+            coco_printf("vmm: vcpu %u: kvm-clock structure at GPA 0x%llx not in RAM or across a "
+                        "page: not written (reported once)\n", v->index, (unsigned long long)gpa);
         return NULL;
     }
     return vm->ram + gpa;

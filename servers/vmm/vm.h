@@ -165,6 +165,7 @@ struct vmm_vm {
     uint8_t mmio_scratch[VMM_MMIO_SCRATCH_SIZE];
     uint64_t mtrr_def_type;       /* MSR 0x2ff (msr.c) */
     uint64_t kvm_wall_clock;      /* MSR_KVM_WALL_CLOCK_NEW (msr.c), atomics */
+    bool pvclock_bad_logged;      /* a kvm-clock GPA outside RAM was reported (msr.c) */
     /* Unclaimed accesses, counted with atomics. */
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
     uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;

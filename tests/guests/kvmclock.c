@@ -202,7 +202,9 @@ int guest_main(unsigned cpu, uint32_t info)
     /* 2. Enable; the structure is written, version even, no stable flag. */
     CHECK("SYSTEM_TIME_NEW off at reset", rdmsr(MSR_KVM_SYSTEM_TIME_NEW) == 0);
     uint64_t msr = (uint64_t)(uintptr_t)&pvti[0] | 1;
+    uint64_t tsc_before = rdtsc();
     CHECK("SYSTEM_TIME_NEW write without #GP", !wrmsr_gp(MSR_KVM_SYSTEM_TIME_NEW, msr));
+    uint64_t tsc_after = rdtsc();
     CHECK_EQ("SYSTEM_TIME_NEW reads back", rdmsr(MSR_KVM_SYSTEM_TIME_NEW), msr);
     guest_printf("pvclock: version %u, tsc_timestamp %llu, system_time %llu, mul %u, shift %d, flags 0x%x\n",
                  pvti[0].version, (unsigned long long)pvti[0].tsc_timestamp,
@@ -210,11 +212,10 @@ int guest_main(unsigned cpu, uint32_t info)
                  pvti[0].tsc_shift, pvti[0].flags);
     CHECK("version even and written", pvti[0].version != 0 && !(pvti[0].version & 1));
     CHECK("no PVCLOCK_TSC_STABLE_BIT", !(pvti[0].flags & PVCLOCK_TSC_STABLE_BIT));
-    /* tsc_timestamp was the TSC a moment ago; system_time counts from the
-     * VM's start, which the TSC (about 0 then) also does. */
-    uint64_t tsc_now = rdtsc();
-    CHECK("tsc_timestamp: the TSC just before", pvti[0].tsc_timestamp <= tsc_now &&
-          tsc_now - pvti[0].tsc_timestamp < tsc_hz / 10);
+    /* tsc_timestamp is the TSC during the WRMSR; system_time counts from
+     * the VM's start, which the TSC (about 0 then) also does. */
+    CHECK("tsc_timestamp: the TSC during the WRMSR",
+          pvti[0].tsc_timestamp >= tsc_before && pvti[0].tsc_timestamp <= tsc_after);
     uint64_t by_tsc = scale_delta(pvti[0].tsc_timestamp, pvti[0].tsc_to_system_mul, pvti[0].tsc_shift);
     CHECK("system_time: the TSC's time since the start", ppm_apart(pvti[0].system_time, by_tsc) <= 1000);
 
@@ -274,8 +275,10 @@ int guest_main(unsigned cpu, uint32_t info)
     guest_printf("TSC + 10^12: kvm-clock %llu -> %llu ns, version %u -> %u\n",
                  (unsigned long long)k_before, (unsigned long long)k_after, v_before, v_after);
     CHECK("after a TSC write: re-written (version advanced)", v_after > v_before && !(v_after & 1));
-    CHECK("after a TSC write: the clock goes on (< 50 ms later, not back)",
-          k_after >= k_before && k_after - k_before < 50000000);
+    /* The jump would be 10^12 ticks (minutes); the bound leaves room for
+     * a loaded host's delay of the exit. */
+    CHECK("after a TSC write: the clock goes on (< 1 s later, not back)",
+          k_after >= k_before && k_after - k_before < NS);
 
     /* 8. A GPA outside RAM (64 MiB here, 2 GiB is nothing) and one across
      * a page: taken without #GP, read back, nothing written; the last
