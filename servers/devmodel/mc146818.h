@@ -44,6 +44,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The wall time the `rtc` model starts at without start= (rtc_main.c),
+ * which is also kvm-clock's wall clock then (servers/vmm/msr.c). */
+#define RTC_DEFAULT_START 1767225600ll   /* 2026-01-01 00:00:00 UTC */
+
 #define RTC_PORT_BASE   0x70u
 #define RTC_PORTS       2u
 

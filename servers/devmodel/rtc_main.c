@@ -3,15 +3,17 @@
  * MC146818 RTC and CMOS RAM (program `rtc`), I/O ports 0x70-0x71; the
  * register logic is mc146818.c.
  *
- *   argv:    rtc vcpus=N ram=BYTES [start=SECONDS] [irq=GSI]
+ *   argv:    rtc vcpus=N ram=BYTES [start=SECONDS] [epoch=NS] [irq=GSI]
  *   handles: [0] the IOIO range 0x70 (2 ports)
  *            [1] the driver's DUP of the interrupt line (coco/irqline.h); optional
  *
  * Wall time: Copra has no source of it (no RTC is read at boot, and a
  * confidential VM could not trust the host's anyway), so the clock starts
  * at `start` seconds since 1970-01-01 UTC, which the VM description gives
- * (`device rtc start=...`), default RTC_DEFAULT_START, and runs on CLOCK
- * (monotonic ns) from then on.
+ * (`device rtc start=...`), default RTC_DEFAULT_START, at CLOCK (monotonic
+ * ns) `epoch` (default: when the model starts; the VMM gives the CLOCK of
+ * the guest's TSC 0, where kvm-clock's wall clock is `start` too) and runs
+ * on CLOCK from then on.
  *
  * A kernel timer wakes the loop when an enabled interrupt is due (periodic
  * tick, update, alarm); everything else is computed when the guest reads.
@@ -22,8 +24,6 @@
 #include <coco/devmodel.h>
 
 #include "mc146818.h"
-
-#define RTC_DEFAULT_START 1767225600ll   /* 2026-01-01 00:00:00 UTC */
 
 struct rtc_model {
     struct mc146818 chip;
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
         }
         m.has_irq = true;
     }
-    mc146818_init(&m.chip, (uint64_t)coco_clock(),
+    mc146818_init(&m.chip, coco_arg_u64(argc, argv, "epoch", (uint64_t)coco_clock()),
                   (int64_t)coco_arg_u64(argc, argv, "start", (uint64_t)RTC_DEFAULT_START),
                   coco_arg_u64(argc, argv, "ram", 0), (unsigned)coco_arg_u64(argc, argv, "vcpus", 1));
 

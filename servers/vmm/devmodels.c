@@ -92,7 +92,9 @@
 
 #include "../devmodel/acpipm.h"
 #include "../devmodel/debugexit.h"
+#include "../devmodel/mc146818.h"
 #include "../devmodel/port92.h"
+#include "pvclock.h"
 
 #define GONE_WAIT_NS      (5000000000ull)   /* DEVICE_GONE to the model's exit */
 #define GONE_POLL_NS      (50000000ull)
@@ -345,12 +347,26 @@ bool devmodels_virtio(const struct vmm_vm *vm, unsigned k, const char **name, ui
     return false;
 }
 
+/* The CLOCK (ns) at which the guest's TSC read 0: the rtc's time is
+ * `start` there (argv epoch=), as kvm-clock's wall clock is (msr.c), so the
+ * two agree, and a restarted rtc keeps the time. */
+static uint64_t rtc_epoch(const struct vmm_vm *vm)
+{
+    int8_t shift;
+    uint32_t mul;
+    pvclock_time_scale(vm->tsc_hz, &shift, &mul);
+    uint64_t since = pvclock_scale_delta(vmm_rdtsc() + vm->tsc_offset, mul, shift);
+    uint64_t now = (uint64_t)coco_clock();
+    return since < now ? now - since : 0;
+}
+
 int devmodels_configure(struct vmm_vm *vm)
 {
     unsigned nvirtio = 0;
     const struct vmm_config *c = vm->config;
     bool want_irqd = false;
 
+    vm->wall_start = RTC_DEFAULT_START;
     for (unsigned i = 0; i < c->ndevices; i++) {
         const struct vmm_config_device *d = &c->devices[i];
         struct vmm_devmodel *m;
@@ -391,7 +407,9 @@ int devmodels_configure(struct vmm_vm *vm)
                 if (*v == '\0' || *end != '\0')
                     return config_fail(d, "start= wants seconds since 1970-01-01 UTC");
                 model_arg(m, "start=%llu", start);
+                vm->wall_start = (int64_t)start;
             }
+            model_arg(m, "epoch=%llu", (unsigned long long)rtc_epoch(vm));
             if (model_line(vm, d, m, RTC_DEFAULT_GSI) != 0 ||
                 params_check(d, rtc_params, "unknown parameter (irq=, start=)") != 0)
                 return 2;

@@ -20,6 +20,20 @@
  *                 enable/disable is recorded (irqd is not told).
  *   MISC_ENABLE   per VCPU, reset BTS- and PEBS-unavailable (KVM's value);
  *                 writes are kept.
+ *   kvm-clock     MSR_KVM_SYSTEM_TIME_NEW (0x4b564d01), per VCPU: bit 0
+ *                 enables, the rest is the GPA of the VCPU's struct
+ *                 pvclock_vcpu_time_info (pvclock.h), which the VMM writes
+ *                 at the enable and again when the guest writes its TSC
+ *                 (the only times the TSC-to-time mapping changes here).
+ *                 MSR_KVM_WALL_CLOCK_NEW (0x4b564d00), per VM: a write of
+ *                 a GPA gets the struct pvclock_wall_clock there, the wall
+ *                 time at kvm-clock 0 (= the rtc model's start, so the
+ *                 guest's date and its RTC agree).  Reads return what was
+ *                 written.  A GPA whose structure is not all in RAM, or
+ *                 crosses a page, is accepted and nothing is written, as
+ *                 KVM does (its gfn_to_pfn cache refuses it silently).
+ *                 The old MSRs 0x11/0x12 are not served (CPUID shows
+ *                 CLOCKSOURCE2 only): #GP, as KVM with enforced PV CPUID.
  *   MCG_CAP       0: no banks; MCG_STATUS kept; MCG_CTL and banks #GP.
  *   UCODE_REV     0x1_0000_0000 (KVM's "microcode revision 1"); writes ignored.
  *   MTRRs         MTRRcap: fixed ranges and WC, no variable ranges; def_type
@@ -35,6 +49,8 @@
  * (no PMU) included: #GP.
  */
 #include "vm.h"
+
+#include "pvclock.h"
 
 #define MSR_TSC             0x10u
 #define MSR_APIC_BASE       0x1bu
@@ -53,6 +69,8 @@
 #define MSR_HWCR            0xc0010015u
 #define MSR_VM_CR           0xc0010114u
 #define MSR_DE_CFG          0xc0011029u
+#define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00u
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
 
 #define APIC_BASE_DEFAULT   0xfee00000ull
 #define APIC_BASE_ENABLE    (1ull << 11)
@@ -67,6 +85,8 @@
 #define HWCR_IGNORED        ((1ull << 3) | (1ull << 6) | (1ull << 8))
 #define HWCR_MCSTATUSWREN   (1ull << 18)
 #define DE_CFG_LFENCE       (1ull << 1)
+#define KVM_SYSTEM_TIME_ENABLE 1ull
+#define PAGE_SIZE           4096ull
 
 static const struct {
     uint32_t msr;
@@ -92,13 +112,6 @@ static const uint32_t msr_zero[] = {
     0xc0010010u, 0xc0010112u, 0xc0010113u, 0xc0010117u, 0xc0010055u, 0xc001001fu,
     0xc0010058u, 0xc001102au, MSR_PERF_CTL, 0xc0011022u, 0xc001102cu, MSR_DEBUGCTL,
 };
-
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
 
 static bool msr_is_fixed_mtrr(uint32_t msr)
 {
@@ -153,8 +166,73 @@ static bool msr_unknown(struct vmm_vcpu *v, uint32_t msr, bool write, uint64_t v
     return false;
 }
 
+/* Guest RAM for a kvm-clock structure of `size` bytes at `gpa`, or NULL
+ * where KVM would not write it: outside RAM, or across a page. */
+static uint8_t *pvclock_guest(struct vmm_vcpu *v, uint64_t gpa, uint64_t size, bool one_page)
+{
+    struct vmm_vm *vm = v->vm;
+    if (gpa >= vm->ram_size || vm->ram_size - gpa < size ||
+        (one_page && (gpa & (PAGE_SIZE - 1)) + size > PAGE_SIZE)) {
+        if (!__atomic_test_and_set(&vm->pvclock_bad_logged, __ATOMIC_RELAXED))
+            coco_printf("vmm: vcpu %u: kvm-clock structure at GPA 0x%llx not in RAM or across a "
+                        "page: not written (reported once)\n", v->index, (unsigned long long)gpa);
+        return NULL;
+    }
+    return vm->ram + gpa;
+}
+
+/* Version odd while the rest changes, even after (the guest retries a
+ * read that saw an odd or changed version): what KVM does. */
+static uint32_t pvclock_begin(uint32_t *version)
+{
+    uint32_t next = (__atomic_load_n(version, __ATOMIC_RELAXED) + 1) | 1;
+    __atomic_store_n(version, next, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return next;
+}
+
+static void pvclock_end(uint32_t *version, uint32_t odd)
+{
+    __atomic_store_n(version, odd + 1, __ATOMIC_RELEASE);
+}
+
+/* (Re)write the VCPU's pvclock_vcpu_time_info, if kvm-clock is on.  Runs on
+ * the VCPU's thread, so vmm_rdtsc() reads the TSC of the CPU the VCPU runs on. */
+static void pvclock_update(struct vmm_vcpu *v)
+{
+    if (!(v->kvm_system_time & KVM_SYSTEM_TIME_ENABLE))
+        return;
+    uint64_t gpa = v->kvm_system_time & ~KVM_SYSTEM_TIME_ENABLE;
+    struct pvclock_vcpu_time_info *guest = (struct pvclock_vcpu_time_info *)(void *)
+        pvclock_guest(v, gpa, sizeof *guest, true);
+    if (guest == NULL)
+        return;
+    struct pvclock_vcpu_time_info t;
+    pvclock_time_info(&t, vmm_rdtsc(), v->tsc_offset, v->vm->tsc_offset, v->vm->tsc_hz);
+    uint32_t odd = pvclock_begin(&guest->version);
+    guest->tsc_timestamp = t.tsc_timestamp;
+    guest->system_time = t.system_time;
+    guest->tsc_to_system_mul = t.tsc_to_system_mul;
+    guest->tsc_shift = t.tsc_shift;
+    guest->flags = t.flags;
+    pvclock_end(&guest->version, odd);
+}
+
+static void pvclock_wall_write(struct vmm_vcpu *v, uint64_t gpa)
+{
+    struct pvclock_wall_clock *guest = (struct pvclock_wall_clock *)(void *)
+        pvclock_guest(v, gpa, sizeof *guest, false);
+    if (guest == NULL)
+        return;
+    uint32_t odd = pvclock_begin(&guest->version);
+    guest->sec = (uint32_t)v->vm->wall_start;
+    guest->nsec = 0;
+    pvclock_end(&guest->version, odd);
+}
+
 void msr_vcpu_reset(struct vmm_vcpu *v)
 {
+    v->kvm_system_time = 0;
     v->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->index == 0 ? APIC_BASE_BSP : 0);
     v->misc_enable = MISC_ENABLE_RESET;
     v->mcg_status = 0;
@@ -165,7 +243,7 @@ void msr_vcpu_reset(struct vmm_vcpu *v)
 
 uint64_t msr_vm_tsc_offset(void)
 {
-    return -rdtsc();
+    return -vmm_rdtsc();
 }
 
 bool msr_read(struct vmm_vcpu *v, uint32_t msr, uint64_t *value)
@@ -181,7 +259,7 @@ bool msr_read(struct vmm_vcpu *v, uint32_t msr, uint64_t *value)
         return r == 0;
     }
     switch (msr) {
-    case MSR_TSC:           *value = rdtsc() + v->tsc_offset; return true;
+    case MSR_TSC:           *value = vmm_rdtsc() + v->tsc_offset; return true;
     case MSR_APIC_BASE:     *value = v->apic_base; return true;
     case MSR_MISC_ENABLE:   *value = v->misc_enable; return true;
     case MSR_MCG_CAP:       return true;
@@ -192,6 +270,10 @@ bool msr_read(struct vmm_vcpu *v, uint32_t msr, uint64_t *value)
     case MSR_VM_CR:         *value = VM_CR_VALUE; return true;
     case MSR_HWCR:          *value = v->hwcr; return true;
     case MSR_DE_CFG:        *value = v->de_cfg; return true;
+    case MSR_KVM_SYSTEM_TIME_NEW: *value = v->kvm_system_time; return true;
+    case MSR_KVM_WALL_CLOCK_NEW:
+        *value = __atomic_load_n(&v->vm->kvm_wall_clock, __ATOMIC_RELAXED);
+        return true;
     default:
         break;
     }
@@ -230,12 +312,21 @@ bool msr_write(struct vmm_vcpu *v, uint32_t msr, uint64_t value)
     }
     switch (msr) {
     case MSR_TSC: {
-        uint64_t offset = value - rdtsc();
+        uint64_t offset = value - vmm_rdtsc();
         if (coco_vcpu_set_state(v->handle, COPRA_STATE_TSC_OFFSET, offset) != 0)
             return false;
         v->tsc_offset = offset;
+        pvclock_update(v);   /* same time, new TSC: keep kvm-clock consistent */
         return true;
     }
+    case MSR_KVM_SYSTEM_TIME_NEW:
+        v->kvm_system_time = value;
+        pvclock_update(v);
+        return true;
+    case MSR_KVM_WALL_CLOCK_NEW:
+        __atomic_store_n(&v->vm->kvm_wall_clock, value, __ATOMIC_RELAXED);
+        pvclock_wall_write(v, value);
+        return true;
     case MSR_APIC_BASE:
         return apic_base_write(v, value);
     case MSR_MISC_ENABLE:

@@ -82,3 +82,13 @@ add_test(NAME unit.acpi COMMAND test_acpi)
 add_test(NAME unit.acpi_iasl COMMAND test_acpi iasl)
 set_tests_properties(unit.acpi unit.acpi_iasl PROPERTIES LABELS unit TIMEOUT 120)
 set_tests_properties(unit.acpi_iasl PROPERTIES SKIP_RETURN_CODE 77)
+
+# kvm-clock's time scale and time info (pvclock.c).
+add_executable(test_pvclock
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_pvclock.c
+    ${CMAKE_SOURCE_DIR}/servers/vmm/pvclock.c)
+target_include_directories(test_pvclock PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
+target_compile_options(test_pvclock PRIVATE ${COPRA_WARNINGS})
+target_link_libraries(test_pvclock PRIVATE PkgConfig::CHECK)
+add_test(NAME unit.pvclock COMMAND test_pvclock)
+set_tests_properties(unit.pvclock PROPERTIES LABELS unit)

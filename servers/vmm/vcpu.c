@@ -72,6 +72,15 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
  *   0x4000_0000: max hypervisor leaf 0x4000_0010, signature "CopraCopraCo";
  *   0x4000_0010: EAX = TSC frequency in kHz (the de-facto "timing
  *               information" leaf of VMware and KVM), EBX = 0 (no bus clock);
+ *   0x4000_0100: KVM's interface, where Linux's hypervisor_cpuid_base()
+ *               scan (0x4000_0000 + n * 0x100) finds it after Copra's own:
+ *               EAX = 0x4000_0101, signature "KVMKVMKVM\0\0\0";
+ *   0x4000_0101: EAX = KVM_FEATURE_CLOCKSOURCE2 only (kvm-clock through
+ *               MSRs 0x4b564d00/01, msr.c), EDX = 0 (no hints).  Not
+ *               CLOCKSOURCE_STABLE_BIT: each VCPU's clock comes from its
+ *               own host CPU's TSC, and Copra does not make the host CPUs'
+ *               TSCs agree (under QEMU TCG they do not), so the guest must
+ *               keep its kvm-clock monotonic across VCPUs itself.
  *   0x8000_0001: AMD's feature mirror, whitelisted; CmpLegacy with more than
  *               one VCPU; no SVM, TOPOEXT, OSVW, IBS, perf-counter extensions.
  *   0x8000_0007: EDX.invariant TSC only.
@@ -81,6 +90,12 @@ static void regs_set_edx_eax(struct vmm_vcpu *v, uint64_t value)
 #define CPUID_SIGNATURE_EBX 0x72706f43u   /* "Copr" */
 #define CPUID_SIGNATURE_ECX 0x706f4361u   /* "aCop" */
 #define CPUID_SIGNATURE_EDX 0x6f436172u   /* "raCo" */
+#define CPUID_KVM_BASE      0x40000100u
+#define CPUID_KVM_FEATURES  0x40000101u
+#define CPUID_KVM_SIGNATURE_EBX 0x4b4d564bu   /* "KVMK" */
+#define CPUID_KVM_SIGNATURE_ECX 0x564b4d56u   /* "VMKV" */
+#define CPUID_KVM_SIGNATURE_EDX 0x4du         /* "M\0\0\0" */
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
 #define CPUID_MAX_BASIC     0xdu
 #define CPUID_MAX_EXTENDED  0x80000008u
 #define CPUID1_ECX_FMA      (1u << 12)
@@ -175,8 +190,16 @@ void cpuid_policy(const struct vmm_vcpu *v, uint32_t leaf, uint32_t subleaf, uin
     unsigned n = v->vm->nvcpus;
     uint32_t host_max[4];
 
-    if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
+    if (leaf >= 0x40000000u && leaf <= 0x400001ffu) {
         r[0] = r[1] = r[2] = r[3] = 0;
+        if (leaf == CPUID_KVM_BASE) {
+            r[0] = CPUID_KVM_FEATURES;
+            r[1] = CPUID_KVM_SIGNATURE_EBX;
+            r[2] = CPUID_KVM_SIGNATURE_ECX;
+            r[3] = CPUID_KVM_SIGNATURE_EDX;
+        }
+        if (leaf == CPUID_KVM_FEATURES)
+            r[0] = KVM_FEATURE_CLOCKSOURCE2;
         if (leaf == 0x40000010u)
             r[0] = (uint32_t)(v->vm->tsc_hz / 1000);
         if (leaf == 0x40000000u) {

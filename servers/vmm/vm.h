@@ -88,6 +88,7 @@ struct vmm_vcpu {
     uint64_t models_generation;   /* vm->models_generation when the last WAIT began */
     /* MSRs this VMM models (msr.c). */
     uint64_t apic_base, misc_enable, mcg_status, hwcr, de_cfg, tsc_offset;
+    uint64_t kvm_system_time;     /* MSR_KVM_SYSTEM_TIME_NEW: GPA | enable */
 };
 
 /* One MMIO or IOIO range a device model serves. */
@@ -145,6 +146,8 @@ struct vmm_vm {
     uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD, XSETBV) */
     uint64_t tsc_offset;          /* every VCPU's initial COPRA_STATE_TSC_OFFSET (msr.c) */
     unsigned phys_bits;           /* MAXPHYADDR the guest sees (CPUID 0x8000_0008) */
+    int64_t wall_start;           /* wall time (s since 1970) at guest TSC 0: the rtc's start
+                                     (devmodels.c), kvm-clock's wall clock (msr.c) */
     bool has_tsc_aux;             /* CPUID shows RDTSCP or RDPID: TSC_AUX exists */
     struct vmm_vcpu *vcpus;
 
@@ -161,6 +164,8 @@ struct vmm_vm {
     uint64_t port_sum, port_sum_count;  /* ports 0x524, 0x528 */
     uint8_t mmio_scratch[VMM_MMIO_SCRATCH_SIZE];
     uint64_t mtrr_def_type;       /* MSR 0x2ff (msr.c) */
+    uint64_t kvm_wall_clock;      /* MSR_KVM_WALL_CLOCK_NEW (msr.c), atomics */
+    bool pvclock_bad_logged;      /* a kvm-clock GPA outside RAM was reported (msr.c) */
     /* Unclaimed accesses, counted with atomics. */
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
     uint64_t mmio_unclaimed_reads, mmio_unclaimed_writes;

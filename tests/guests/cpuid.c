@@ -88,6 +88,16 @@ int guest_main(unsigned cpu, uint32_t info_gpa)
     cpuid(0x40000010, 0, r);
     guest_printf("leaf 0x40000010: TSC %u kHz\n", r[0]);
     CHECK("leaf 0x40000010: a TSC frequency in kHz", r[0] >= 100000 && r[1] == 0);
+    /* KVM's interface one 0x100 step up, where Linux's scan finds it. */
+    cpuid(0x40000100, 0, r);
+    memcpy(signature, &r[1], 4);
+    memcpy(signature + 4, &r[2], 4);
+    memcpy(signature + 8, &r[3], 4);
+    CHECK("leaf 0x40000100: signature KVMKVMKVM", memcmp(signature, "KVMKVMKVM\0\0\0", 12) == 0);
+    CHECK_EQ("leaf 0x40000100: max KVM leaf", r[0], 0x40000101);
+    cpuid(0x40000101, 0, r);
+    CHECK_EQ("leaf 0x40000101: CLOCKSOURCE2 only (no STABLE_BIT)", r[0], 1u << 3);
+    CHECK_EQ("leaf 0x40000101: no hints", r[3], 0);
 
     cpuid(0x80000000, 0, r);
     CHECK("leaf 0x80000000: extended leaves", r[0] >= 0x80000001);
