@@ -670,14 +670,14 @@ enum acpi_build_status acpi_build(const struct acpi_desc *d, uint8_t *buf, size_
     return ACPI_BUILD_OK;
 }
 
-void acpi_reset_stub(uint16_t reset_port, uint8_t reset_value, uint8_t *out)
+void acpi_reset_vector(uint16_t reset_port, uint8_t reset_value, uint8_t *out)
 {
-    const uint8_t stub[ACPI_RESET_STUB_BYTES] = {
+    const uint8_t code[ACPI_RESET_VECTOR_BYTES] = {
         0xB0, reset_value,                                  /* mov al, imm8 */
         0xBA, (uint8_t)reset_port, (uint8_t)(reset_port >> 8),   /* mov dx, imm16 */
         0xEE,                                               /* out dx, al */
         0xF4,                                               /* hlt */
         0xEB, 0xFD,                                         /* jmp back to the hlt */
     };
-    memcpy(out, stub, sizeof stub);
+    memcpy(out, code, sizeof code);
 }

@@ -110,10 +110,10 @@ enum acpi_build_status acpi_build(const struct acpi_desc *d, uint8_t *buf, size_
  * EFI and falls back to BOOT_BIOS, machine_real_restart() - the ACPI reset
  * register only with `reboot=acpi`.  Here the vector holds, in 16-bit real
  * mode, `mov al, VALUE; mov dx, PORT; out dx, al; hlt; jmp $-1`: the reset
- * request through the power device.  Writes ACPI_RESET_STUB_BYTES bytes.
+ * request through the power device.  Writes ACPI_RESET_VECTOR_BYTES bytes.
  */
 #define ACPI_RESET_VECTOR_GPA  0xFFFF0ull
-#define ACPI_RESET_STUB_BYTES  9u
-void acpi_reset_stub(uint16_t reset_port, uint8_t reset_value, uint8_t *out);
+#define ACPI_RESET_VECTOR_BYTES  9u
+void acpi_reset_vector(uint16_t reset_port, uint8_t reset_value, uint8_t *out);
 
 #endif

@@ -120,7 +120,7 @@ int acpi_vm_write(struct vmm_vm *vm, uint64_t *rsdp_gpa)
         return VMM_STATUS_VM_SETUP;
     }
     if (d.power_port != 0)
-        acpi_reset_stub((uint16_t)(d.power_port + ACPIPM_RESET), ACPIPM_RESET_VALUE,
+        acpi_reset_vector((uint16_t)(d.power_port + ACPIPM_RESET), ACPIPM_RESET_VALUE,
                         vm->ram + ACPI_RESET_VECTOR_GPA);
     coco_printf("vmm: ACPI tables at 0x%llx, %zu bytes: %u cpu(s)%s%s%s%s, %u virtio-mmio\n",
                 (unsigned long long)*rsdp_gpa, used, d.ncpus, d.uart ? ", COM1" : "",

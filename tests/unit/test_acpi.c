@@ -391,18 +391,18 @@ START_TEST(test_bad_desc)
 }
 END_TEST
 
-/* The reset vector's stub: these bytes disassemble (objdump -D -b binary
+/* The reset vector's code: these bytes disassemble (objdump -D -b binary
  * -m i8086) to mov $0x42,%al; mov $0x602,%dx; out %al,(%dx); hlt; jmp 0x6. */
-START_TEST(test_reset_stub)
+START_TEST(test_reset_vector)
 {
-    static const uint8_t want[ACPI_RESET_STUB_BYTES] = { 0xB0, 0x42, 0xBA, 0x02, 0x06, 0xEE,
+    static const uint8_t want[ACPI_RESET_VECTOR_BYTES] = { 0xB0, 0x42, 0xBA, 0x02, 0x06, 0xEE,
                                                          0xF4, 0xEB, 0xFD };
     uint8_t out[16];
     memset(out, 0xA5, sizeof out);
-    acpi_reset_stub(ACPIPM_PORT + ACPIPM_RESET, ACPIPM_RESET_VALUE, out);
+    acpi_reset_vector(ACPIPM_PORT + ACPIPM_RESET, ACPIPM_RESET_VALUE, out);
     ck_assert_int_eq(memcmp(out, want, sizeof want), 0);
-    ck_assert_uint_eq(out[ACPI_RESET_STUB_BYTES], 0xA5);
-    ck_assert_uint_le(ACPI_RESET_VECTOR_GPA + ACPI_RESET_STUB_BYTES,
+    ck_assert_uint_eq(out[ACPI_RESET_VECTOR_BYTES], 0xA5);
+    ck_assert_uint_le(ACPI_RESET_VECTOR_GPA + ACPI_RESET_VECTOR_BYTES,
                       ACPI_TABLES_GPA + ACPI_TABLES_SIZE);
 }
 END_TEST
@@ -532,7 +532,7 @@ int main(int argc, char **argv)
         tcase_add_test(t, test_max_fits);
         tcase_add_test(t, test_too_small);
         tcase_add_test(t, test_bad_desc);
-        tcase_add_test(t, test_reset_stub);
+        tcase_add_test(t, test_reset_vector);
     }
     suite_add_tcase(s, t);
     SRunner *runner = srunner_create(s);
