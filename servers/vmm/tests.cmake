@@ -4,35 +4,28 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 
-add_executable(test_config
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_config.c
-    ${CMAKE_SOURCE_DIR}/servers/vmm/config.c)
-target_include_directories(test_config PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
-target_compile_options(test_config PRIVATE ${COPRA_WARNINGS})
-target_link_libraries(test_config PRIVATE PkgConfig::CHECK)
+# vmm_unit_test(NAME SOURCE...): test_NAME from tests/unit/test_NAME.c and
+# the VMM's pure SOURCEs (servers/vmm/), and the ctest unit.NAME.
+function(vmm_unit_test name)
+  set(sources ${CMAKE_SOURCE_DIR}/tests/unit/test_${name}.c)
+  foreach(src ${ARGN})
+    list(APPEND sources ${CMAKE_SOURCE_DIR}/servers/vmm/${src})
+  endforeach()
+  add_executable(test_${name} ${sources})
+  target_include_directories(test_${name} PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
+  target_compile_options(test_${name} PRIVATE ${COPRA_WARNINGS})
+  target_link_libraries(test_${name} PRIVATE PkgConfig::CHECK)
+  add_test(NAME unit.${name} COMMAND test_${name})
+  set_tests_properties(unit.${name} PROPERTIES LABELS unit)
+endfunction()
 
-add_test(NAME unit.config COMMAND test_config)
-set_tests_properties(unit.config PROPERTIES LABELS unit)
+vmm_unit_test(config config.c)
 
 # The guest loader (loader.c): unit test and fuzzer.
-add_executable(test_loader
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_loader.c
-    ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
-target_include_directories(test_loader PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
-target_compile_options(test_loader PRIVATE ${COPRA_WARNINGS})
-target_link_libraries(test_loader PRIVATE PkgConfig::CHECK)
-add_test(NAME unit.loader COMMAND test_loader)
-set_tests_properties(unit.loader PROPERTIES LABELS unit)
+vmm_unit_test(loader loader.c)
 
 # The Linux loader (bzimage.c): unit test and fuzzer.
-add_executable(test_bzimage
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_bzimage.c
-    ${CMAKE_SOURCE_DIR}/servers/vmm/bzimage.c ${CMAKE_SOURCE_DIR}/servers/vmm/loader.c)
-target_include_directories(test_bzimage PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
-target_compile_options(test_bzimage PRIVATE ${COPRA_WARNINGS})
-target_link_libraries(test_bzimage PRIVATE PkgConfig::CHECK)
-add_test(NAME unit.bzimage COMMAND test_bzimage)
-set_tests_properties(unit.bzimage PROPERTIES LABELS unit)
+vmm_unit_test(bzimage bzimage.c loader.c)
 
 # fuzz.loader and fuzz.bzimage follow tests/fuzz/CMakeLists.txt's copra_fuzzer(): one clang
 # command, run by ctest -L fuzz from the seeds in tests/fuzz/corpus/NAME.
@@ -72,23 +65,10 @@ cmake_language(DEFER CALL vmm_fuzzer bzimage ${CMAKE_SOURCE_DIR}/servers/vmm/loa
 # The ACPI table builder (acpi.c): unit.acpi checks the tables field by
 # field; unit.acpi_iasl has ACPICA's iasl disassemble and recompile them
 # (skipped, status 77, without iasl: Debian's acpica-tools).
-add_executable(test_acpi
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_acpi.c
-    ${CMAKE_SOURCE_DIR}/servers/vmm/acpi.c)
-target_include_directories(test_acpi PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
-target_compile_options(test_acpi PRIVATE ${COPRA_WARNINGS})
-target_link_libraries(test_acpi PRIVATE PkgConfig::CHECK)
-add_test(NAME unit.acpi COMMAND test_acpi)
+vmm_unit_test(acpi acpi.c)
 add_test(NAME unit.acpi_iasl COMMAND test_acpi iasl)
 set_tests_properties(unit.acpi unit.acpi_iasl PROPERTIES LABELS unit TIMEOUT 120)
 set_tests_properties(unit.acpi_iasl PROPERTIES SKIP_RETURN_CODE 77)
 
 # kvm-clock's time scale and time info (pvclock.c).
-add_executable(test_pvclock
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_pvclock.c
-    ${CMAKE_SOURCE_DIR}/servers/vmm/pvclock.c)
-target_include_directories(test_pvclock PRIVATE ${CMAKE_SOURCE_DIR}/servers/vmm)
-target_compile_options(test_pvclock PRIVATE ${COPRA_WARNINGS})
-target_link_libraries(test_pvclock PRIVATE PkgConfig::CHECK)
-add_test(NAME unit.pvclock COMMAND test_pvclock)
-set_tests_properties(unit.pvclock PROPERTIES LABELS unit)
+vmm_unit_test(pvclock pvclock.c)
