@@ -148,8 +148,7 @@ struct copra_run_page {
     };
     /* (ABI 8) Statistics the kernel keeps; the VMM only reads them. */
     uint64_t kind_exits[COPRA_EXIT_KINDS];   /* exits by enum copra_exit_kind */
-    uint64_t guest_tsc;          /* TSC ticks spent inside the guest */
-    uint8_t reserved[4096 - 240 - 8 * COPRA_EXIT_KINDS - 8];
+    uint8_t reserved[4096 - 240 - 8 * COPRA_EXIT_KINDS];
 };
 COPRA_STATIC_ASSERT(sizeof(struct copra_run_page) == 4096, "run page is one page");
 COPRA_STATIC_ASSERT(__builtin_offsetof(struct copra_run_page, regs) == 32, "run page regs");

@@ -714,9 +714,7 @@ static int vcpu_run_once(struct vcpu *v)
     cpu_this()->guest_entries++;
     uint64_t t0 = rdtsc();
     platform->vcpu_enter(v, &e);
-    uint64_t inside = rdtsc() - t0;
-    cpu_this()->guest_tsc += inside;
-    run->guest_tsc += inside;
+    cpu_this()->guest_tsc += rdtsc() - t0;
     run->exits++;
     run->kind_exits[(unsigned)e.kind < COPRA_EXIT_KINDS ? (unsigned)e.kind : COPRA_KIND_OTHER]++;
     switch (e.kind) {
