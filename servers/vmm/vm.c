@@ -423,7 +423,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     status = image_read(config, config->memory_bytes, &image, &image_size, &plan);
     if (status != 0)
         return status;
-    struct loader_module modules[VMM_CONFIG_MODULES_MAX];
+    struct loader_module modules[VMM_CONFIG_MODULES_MAX] = { 0 };   /* none for Linux */
     struct loader_layout layout;
     struct bzimage_plan bz;
     char *initrd = NULL;
@@ -438,8 +438,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     if (vm == NULL) {
         free(image);
         free(initrd);
-        if (plan.format != VMM_GUEST_LINUX)
-            modules_free(modules, config->nmodules);
+        modules_free(modules, config->nmodules);
         return setup_fail("allocating the VM", COPRA_ENOMEM);
     }
     vm->config = config;
@@ -551,8 +550,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
 out:
     free(image);
     free(initrd);
-    if (plan.format != VMM_GUEST_LINUX)
-        modules_free(modules, config->nmodules);
+    modules_free(modules, config->nmodules);
     vm_destroy(vm);
     return status;
 }
