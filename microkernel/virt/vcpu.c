@@ -930,7 +930,11 @@ int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, st
         if (count > 1)
             others_watch(queues, w, count, vi, self, false);
         if (reason == HALT) {
-            mp_set(v, COPRA_MP_HALTED);
+            /* An INIT that came after the HLT (before this lock) already
+             * moved the VCPU to wait-for-SIPI, maybe with its SIPI taken:
+             * halting now would drop both. */
+            if (!v->init_pending)
+                mp_set(v, COPRA_MP_HALTED);
             continue;   /* vcpu_mp: the VM may be halted as a whole */
         }
         if (reason == PARK) {
