@@ -4,7 +4,7 @@
 #ifndef COPRA_ABI_H
 #define COPRA_ABI_H
 
-#define COPRA_ABI_VERSION 8u
+#define COPRA_ABI_VERSION 9u
 
 #include "types.h"
 #include "errors.h"

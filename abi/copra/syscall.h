@@ -46,9 +46,10 @@ enum copra_syscall {
     COPRA_SYS_VCPU_SET_STATE = 26, /* (vcpu, enum copra_state_id, value)        */
     COPRA_SYS_VCPU_KICK      = 27, /* (vcpu)                                    */
     COPRA_SYS_IRQ_CREATE     = 28, /* (vcpu)                           -> IRQ handle */
-    COPRA_SYS_IRQ_INJECT     = 29, /* (irq, vector 0x10..0xff | COPRA_IRQ_NMI/INIT/SIPI(v)) */
+    COPRA_SYS_IRQ_INJECT     = 29, /* (irq, vector 0x10..0xff | COPRA_IRQ_NMI/INIT/SIPI(v)/TPR(c)/POSTED) */
     COPRA_SYS_MMIO_EVENT     = 30, /* (vm, gpa, len)                   -> MMIO range handle */
     COPRA_SYS_IOIO_EVENT     = 31, /* (vm, port, count)                -> IOIO range handle */
+    COPRA_SYS_IRQ_TIMER      = 32, /* (irq, timer, vector 0x10..0xff | 0 = unbind) (ABI 9) */
     COPRA_SYS_COUNT
 };
 

@@ -21,7 +21,7 @@
 #define COPRA_RIGHTS_VM   (COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
 #define COPRA_RIGHTS_VCPU (COPRA_RIGHT_READ | COPRA_RIGHT_WRITE | COPRA_RIGHT_MAP | \
                            COPRA_RIGHT_WAIT | COPRA_RIGHT_MANAGE | COPRA_RIGHT_TRANSFER)
-#define COPRA_RIGHTS_IRQ  (COPRA_RIGHT_SIGNAL | COPRA_RIGHT_TRANSFER)
+#define COPRA_RIGHTS_IRQ  (COPRA_RIGHT_SIGNAL | COPRA_RIGHT_MAP | COPRA_RIGHT_TRANSFER)
 
 /*
  * Why WAIT_FOR_EVENT on a VCPU returned (copra_run_page.exit_reason, and
@@ -215,6 +215,45 @@ enum copra_segment_field { COPRA_SEG_SEL, COPRA_SEG_BASE, COPRA_SEG_LIMIT, COPRA
 /* (ABI 7) The LAPIC's task priority class (TPR[7:4]) for CR8: the interrupt
  * controller keeps CR8 equal to its TPR, as the CPU does. */
 #define COPRA_IRQ_TPR(c) (0x300u | ((c) & 0xFu))
+/* (ABI 9) Look at the VCPU's virtual-APIC page: vectors were posted to its
+ * IRR (the notification of a posted interrupt). */
+#define COPRA_IRQ_POSTED 0x102u
+
+/*
+ * (ABI 9) The virtual-APIC page of a VCPU: MMAP of any of its IRQ handles
+ * (one page, the same for all of them).  The LAPIC stays in the interrupt
+ * controller (irqd); the kernel does only what a CPU's virtual-interrupt
+ * delivery does with a virtual-APIC page (posted interrupts, APICv), so that
+ * an interrupt and its EOI need no trip to irqd:
+ *   irr       the controller ORs vectors in (atomically) and then notifies
+ *             with IRQ_INJECT(COPRA_IRQ_POSTED); a TIMER bound by IRQ_TIMER
+ *             posts its vector here at each expiration, with no trip at all.
+ *   delivery  before an entry with the guest's IF open, the highest IRR
+ *             vector whose class (vector >> 4) is above the PPR class (the
+ *             higher of tpr >> 4 and the highest ISR vector's class) moves
+ *             from irr to isr and is injected.  Vectors 0-15 are ignored.
+ *   EOI       a write of 4 or more bytes at apic_base + 0xB0 (the xAPIC EOI
+ *             register; apic_base 0: none) clears the highest isr vector in
+ *             the kernel and completes the write there -- unless that
+ *             vector's eoi_exit bit is set (a level-triggered interrupt the
+ *             IOAPIC must hear of): then the write goes to the range's owner
+ *             like any access, and the owner clears the isr bit itself.
+ *   INIT      clears irr and isr.
+ * Vectors IRQ_INJECT queues directly (0x10-0xFF: the PIC's ExtINT, test
+ * harnesses) bypass the page: injected with IF open, no isr, no EOI, before
+ * any posted vector.  The page decides nothing but this VCPU's interrupts,
+ * so the kernel trusts none of it beyond that.
+ */
+struct copra_vapic_page {
+    uint64_t irr[4];             /* bit v = vector v */
+    uint64_t isr[4];
+    uint64_t eoi_exit[4];
+    uint64_t apic_base;          /* guest-physical address of the xAPIC page */
+    uint32_t tpr;                /* the LAPIC's task priority (bits 7:4 the class) */
+    uint32_t pad;
+    uint64_t kernel_eois;        /* EOIs the kernel completed (statistics) */
+};
+COPRA_STATIC_ASSERT(sizeof(struct copra_vapic_page) == 120, "virtual-APIC page header");
 
 /*
  * MMIO and IOIO event ranges (MMIO_EVENT, IOIO_EVENT).  An exit inside a

@@ -251,11 +251,13 @@ static int64_t mmap_object(struct kobject *o, uint32_t rights, uint64_t len, uin
     case COPRA_OBJ_MEMORY:
     case COPRA_OBJ_EVENT:
     case COPRA_OBJ_VCPU:
+    case COPRA_OBJ_IRQ:
     case COPRA_OBJ_MMIO:
     case COPRA_OBJ_IOIO: {
         struct memobj *m = o->type == COPRA_OBJ_MEMORY ? container_of(o, struct memobj, obj)
                          : o->type == COPRA_OBJ_EVENT  ? container_of(o, struct event, obj)->area
                          : o->type == COPRA_OBJ_VCPU   ? container_of(o, struct vcpu, obj)->run_mem
+                         : o->type == COPRA_OBJ_IRQ    ? container_of(o, struct irq, obj)->vcpu->vapic_mem
                                                        : container_of(o, struct range, obj)->area_mem;
         if (o->type != COPRA_OBJ_MEMORY && (prot & COPRA_PROT_EXEC))
             return COPRA_EPERM;
@@ -282,7 +284,8 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
         if (err)
             return err;
         if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&
-            o->type != COPRA_OBJ_VCPU && o->type != COPRA_OBJ_MMIO && o->type != COPRA_OBJ_IOIO)
+            o->type != COPRA_OBJ_VCPU && o->type != COPRA_OBJ_IRQ && o->type != COPRA_OBJ_MMIO &&
+            o->type != COPRA_OBJ_IOIO)
             err = COPRA_ETYPE;
         else if (!(rights & COPRA_RIGHT_MAP))
             err = COPRA_ERIGHTS;

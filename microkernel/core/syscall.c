@@ -47,6 +47,7 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_VCPU_KICK]      = (syscall_fn)(void (*)(void))sys_vcpu_kick,
     [COPRA_SYS_IRQ_CREATE]     = (syscall_fn)(void (*)(void))sys_irq_create,
     [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
+    [COPRA_SYS_IRQ_TIMER]      = (syscall_fn)(void (*)(void))sys_irq_timer,
     [COPRA_SYS_MMIO_EVENT]     = (syscall_fn)(void (*)(void))sys_mmio_event,
     [COPRA_SYS_IOIO_EVENT]     = (syscall_fn)(void (*)(void))sys_ioio_event,
 };

@@ -12,6 +12,8 @@ static void timer_destroy(struct kobject *o)
     sched_timer_cancel_locked(&t->node);   /* the queue must not keep a freed node */
     sched_unlock(f);
     __atomic_sub_fetch(&t->owner->ntimers, 1, __ATOMIC_RELAXED);
+    if (t->post_target)
+        kobject_put(t->post_target);
     kobject_put(&t->owner->obj);
     kfree(t);
 }
@@ -21,6 +23,8 @@ void timer_fired_locked(struct timer_node *n, uint64_t expirations)
     struct timer *t = container_of(n, struct timer, node);
     waitable_signal(&t->state, expirations);
     waitq_wake_all_locked(&t->waiters);
+    if (t->post)
+        t->post(t->post_target, t->post_arg);
 }
 
 int64_t sys_clock(void)

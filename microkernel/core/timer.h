@@ -19,6 +19,11 @@ struct timer {
     struct waitq waiters;
     struct timer_node node;  /* kind TIMER_KIND_OBJECT */
     struct process *owner;   /* the creator, charged for it (holds a reference) */
+    /* IRQ_TIMER (virt/vcpu.c): each expiration also calls post(post_target,
+     * post_arg) under the scheduler lock; post_target holds a reference. */
+    void (*post)(struct kobject *target, unsigned arg);
+    struct kobject *post_target;
+    unsigned post_arg;
 };
 
 int64_t sys_clock(void);

@@ -15,6 +15,7 @@
 #include "virt/range.h"
 #include "core/heap.h"
 #include "core/process.h"
+#include "core/timer.h"
 #include "core/string.h"
 #include "core/usercopy.h"
 #include "core/wait.h"
@@ -28,11 +29,6 @@
 #define MSR_EFER_INDEX 0xC0000080u
 #define PARK (-1)   /* HLT with IF = 1: an interrupt wakes it */
 #define HALT (-2)   /* HLT with IF = 0: an NMI or INIT wakes it */
-
-struct irq {
-    struct kobject obj;
-    struct vcpu *vcpu;   /* holds a reference */
-};
 
 static uint64_t state(struct vcpu *v, unsigned id) { return platform->get_state(v, id); }
 
@@ -366,6 +362,59 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
     return COPRA_EXIT_IO;
 }
 
+/* The highest vector set in a 256-bit map, -1 if none; 0-15 are not
+ * interrupt vectors and never count. */
+static int bits_highest(const uint64_t *bits)
+{
+    for (int w = 3; w >= 0; w--) {
+        uint64_t b = __atomic_load_n(&bits[w], __ATOMIC_ACQUIRE) & (w ? ~0ull : ~0xFFFFull);
+        if (b)
+            return w * 64 + 63 - __builtin_clzll(b);
+    }
+    return -1;
+}
+
+static bool bits_test(const uint64_t *bits, int v) { return (__atomic_load_n(&bits[v / 64], __ATOMIC_RELAXED) >> (v % 64)) & 1; }
+static void bits_clear(uint64_t *bits, int v) { __atomic_and_fetch(&bits[v / 64], ~(1ull << (v % 64)), __ATOMIC_ACQ_REL); }
+
+/* The posted vector the guest takes next, -1 if none beats the processor
+ * priority (SDM vol. 3A §10.8.3.1; struct copra_vapic_page). */
+static int vapic_next(struct vcpu *v)
+{
+    struct copra_vapic_page *p = v->vapic;
+    int irr = bits_highest(p->irr);
+    if (irr < 0)
+        return -1;
+    int isr = bits_highest(p->isr);
+    uint32_t ppr = MAX(__atomic_load_n(&p->tpr, __ATOMIC_RELAXED), isr < 0 ? 0u : (uint32_t)isr) & 0xF0u;
+    return ((uint32_t)irr & 0xF0u) > ppr ? irr : -1;
+}
+
+/*
+ * The guest wrote its xAPIC's EOI register: done here, as the CPU's EOI
+ * virtualization does, unless the vector in service must be reported to
+ * the controller (eoi_exit).  True if the write is complete.
+ */
+static bool vapic_eoi(struct vcpu *v, uint64_t gpa)
+{
+    struct copra_vapic_page *p = v->vapic;
+    uint64_t base = __atomic_load_n(&p->apic_base, __ATOMIC_RELAXED);
+    if (!base || gpa != base + 0xB0)
+        return false;
+    int isr = bits_highest(p->isr);
+    if (isr >= 0 && bits_test(p->eoi_exit, isr))
+        return false;
+    if (isr >= 0)
+        bits_clear(p->isr, isr);
+    p->kernel_eois++;
+    return true;
+}
+
+static bool irq_any(struct vcpu *v)
+{
+    return v->nmi_pending || bits_highest(v->irq_pending) >= 0 || vapic_next(v) >= 0;
+}
+
 static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
 {
     struct copra_run_page *run = v->run;
@@ -422,6 +471,11 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
         if (c)
             return copy_failed(v, c, COPRA_EXIT_MMIO);
         acc->read = false;
+    }
+    if (op == DECODE_MOV_STORE && acc->size >= 4 && vapic_eoi(v, e->gpa)) {
+        step_rip(v, v->next_rip);
+        v->pending = PENDING_NONE;
+        return 0;
     }
     run->mmio.decoded = 1;
     run->mmio.size = acc->size;
@@ -559,22 +613,6 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
     return e->msr_write ? COPRA_EXIT_MSR_WRITE : COPRA_EXIT_MSR_READ;
 }
 
-static int irq_highest(struct vcpu *v)
-{
-    const uint64_t *p = v->irq_pending;
-    if (!(__atomic_load_n(&p[0], __ATOMIC_RELAXED) | __atomic_load_n(&p[1], __ATOMIC_RELAXED) |
-          __atomic_load_n(&p[2], __ATOMIC_RELAXED) | __atomic_load_n(&p[3], __ATOMIC_RELAXED)))
-        return -1;   /* one test on the path of every entry */
-    for (int w = 3; w >= 0; w--) {
-        uint64_t bits = __atomic_load_n(&v->irq_pending[w], __ATOMIC_ACQUIRE);
-        if (bits)
-            return w * 64 + 63 - __builtin_clzll(bits);
-    }
-    return -1;
-}
-
-static bool irq_any(struct vcpu *v) { return v->nmi_pending || irq_highest(v) >= 0; }
-
 /*
  * An interrupt is pending but an STI (or MOV SS) shadow holds it, and the
  * shadowed instruction is a HLT: the idle idiom `sti; hlt`.  QEMU before
@@ -613,11 +651,14 @@ static void vcpu_inject(struct vcpu *v)
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_NMI | 2);
         return;
     }
-    int vec = irq_highest(v);
+    int vec = bits_highest(v->irq_pending);
+    bool posted = vec < 0 && (vec = vapic_next(v)) >= 0;
     if (vec < 0)
         return;
     if (platform->irq_window_open(v) || skip_shadowed_hlt(v)) {   /* IF=1 and no shadow */
-        __atomic_and_fetch(&v->irq_pending[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_ACQ_REL);
+        bits_clear(posted ? v->vapic->irr : v->irq_pending, vec);
+        if (posted)
+            __atomic_or_fetch(&v->vapic->isr[vec / 64], 1ull << (vec % 64), __ATOMIC_ACQ_REL);
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_INTR | (uint64_t)vec);
     } else {
         platform->request_window(v, true);
@@ -836,6 +877,8 @@ static int vcpu_mp(struct vcpu *v)
         v->nmi_block = 0;   /* the backend drops its IRET/#DB intercepts at the next exit */
         v->pending_event = 0;
         memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        memset(v->vapic->irr, 0, sizeof(v->vapic->irr));
+        memset(v->vapic->isr, 0, sizeof(v->vapic->isr));
         return COPRA_EXIT_INIT;
     }
     if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector >= 0) {
@@ -969,12 +1012,17 @@ park:
     return ret;
 }
 
-void vcpu_kick_cpu(struct vcpu *v)
+static void vcpu_kick_cpu_locked(struct vcpu *v)
 {
-    uint64_t f = sched_lock();
     struct thread *t = v->runner;
     if (t && t->in_guest && t->on_cpu != cpu_this())
         apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
+}
+
+void vcpu_kick_cpu(struct vcpu *v)
+{
+    uint64_t f = sched_lock();
+    vcpu_kick_cpu_locked(v);
     sched_unlock(f);
 }
 
@@ -993,6 +1041,8 @@ static void vcpu_destroy(struct kobject *o)
     fpu_vcpu_destroy(v);
     if (v->run_mem)
         memobj_put(v->run_mem);
+    if (v->vapic_mem)
+        memobj_put(v->vapic_mem);
     kobject_put(&v->vm->obj);
     kfree(v);
 }
@@ -1039,11 +1089,13 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         return err;
     }
     __atomic_add_fetch(&vm->runnable, 1, __ATOMIC_RELAXED);   /* COPRA_MP_RUNNABLE; vcpu_destroy undoes it */
-    if (!(v->run_mem = memobj_create(1)) || platform->vcpu_init(v) || fpu_vcpu_init(v)) {
+    if (!(v->run_mem = memobj_create(1)) || !(v->vapic_mem = memobj_create(1)) || platform->vcpu_init(v) ||
+        fpu_vcpu_init(v)) {
         kobject_put(&v->obj);
         return COPRA_ENOMEM;
     }
     v->run = phys_to_virt(v->run_mem->pages[0]);
+    v->vapic = phys_to_virt(v->vapic_mem->pages[0]);
     return process_handle_install(&v->obj, COPRA_RIGHTS_VCPU);
 }
 
@@ -1159,7 +1211,8 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
     if (err)
         return err;
     struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
-    if (vector != COPRA_IRQ_NMI && vector != COPRA_IRQ_INIT && (vector < 0x10 || vector > 0xff) &&
+    if (vector != COPRA_IRQ_NMI && vector != COPRA_IRQ_INIT && vector != COPRA_IRQ_POSTED &&
+        (vector < 0x10 || vector > 0xff) &&
         (vector & ~0xFFull) != COPRA_IRQ_SIPI(0) && (vector & ~0xFull) != COPRA_IRQ_TPR(0)) {
         kobject_put(o);
         return COPRA_EINVAL;
@@ -1177,6 +1230,8 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
     else if (vector == COPRA_IRQ_INIT) {
         v->init_pending = true;   /* reported at the next entry (vcpu_mp) */
         mp_set(v, COPRA_MP_WAIT_SIPI);
+    } else if (vector == COPRA_IRQ_POSTED) {
+        /* Nothing to queue: the page's IRR is read at the next entry. */
     } else if (vector > 0xff) {   /* a SIPI */
         if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector < 0)
             v->sipi_vector = (int16_t)(vector & 0xFF);
@@ -1187,6 +1242,47 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
     waitq_wake_all_locked(&v->irq_waiters);
     sched_unlock(f);
     vcpu_kick_cpu(v);   /* a running guest takes it at the next entry */
+    kobject_put(o);
+    return COPRA_OK;
+}
+
+/* Under the scheduler lock: a TIMER bound by IRQ_TIMER expired, posting
+ * its vector as the interrupt controller would, without a trip to it. */
+static void irq_timer_post(struct kobject *o, unsigned vector)
+{
+    struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
+    __atomic_or_fetch(&v->vapic->irr[vector / 64], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+    waitq_wake_all_locked(&v->irq_waiters);
+    vcpu_kick_cpu_locked(v);
+}
+
+int64_t sys_irq_timer(uint64_t hirq, uint64_t htimer, uint64_t vector)
+{
+    struct kobject *irq, *o;
+    int err = process_handle_get(hirq, COPRA_OBJ_IRQ, COPRA_RIGHT_SIGNAL, &irq);
+    if (err)
+        return err;
+    err = process_handle_get(htimer, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
+    if (err) {
+        kobject_put(irq);
+        return err;
+    }
+    if (vector && (vector < 0x10 || vector > 0xff)) {
+        kobject_put(irq);
+        kobject_put(o);
+        return COPRA_EINVAL;
+    }
+    struct timer *t = container_of(o, struct timer, obj);
+    uint64_t f = sched_lock();
+    struct kobject *old = t->post_target;
+    t->post = vector ? irq_timer_post : NULL;
+    t->post_target = vector ? irq : NULL;   /* the timer keeps the lookup's reference */
+    t->post_arg = (unsigned)vector;
+    sched_unlock(f);
+    if (old)
+        kobject_put(old);
+    if (!vector)
+        kobject_put(irq);
     kobject_put(o);
     return COPRA_OK;
 }

@@ -42,6 +42,8 @@ struct vcpu {
     int32_t cpu;                     /* the physical CPU it runs on */
     struct memobj *run_mem;          /* the run page */
     struct copra_run_page *run;
+    struct memobj *vapic_mem;        /* the virtual-APIC page (MMAP of an IRQ handle) */
+    struct copra_vapic_page *vapic;
     uint64_t gpr[16];                /* loaded/saved by the backend around entry */
     void *arch;                      /* backend state (svm.c: struct svm_vcpu) */
     struct fpu fpu;                  /* x87/SSE/AVX state (fpu.c) */
@@ -87,6 +89,12 @@ struct vcpu {
     struct waitq io_waiters;
 };
 
+/* An IRQ object (IRQ_CREATE): the right to interrupt one VCPU. */
+struct irq {
+    struct kobject obj;
+    struct vcpu *vcpu;   /* holds a reference */
+};
+
 /*
  * WAIT_FOR_EVENT with a VCPU among the items: runs the guest on the VCPU's
  * CPU until an exit for user space (the VCPU item becomes ready, value = exit
@@ -105,5 +113,6 @@ int64_t sys_vcpu_set_state(uint64_t vcpu, uint64_t id, uint64_t value);
 int64_t sys_vcpu_kick(uint64_t vcpu);
 int64_t sys_irq_create(uint64_t vcpu);
 int64_t sys_irq_inject(uint64_t irq, uint64_t vector);
+int64_t sys_irq_timer(uint64_t irq, uint64_t timer, uint64_t vector);
 
 #endif

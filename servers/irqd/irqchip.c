@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-void irqchip_init(struct irqchip *chip, unsigned nvcpus, uint64_t (*clock)(void *ctx),
-                  void *clock_ctx)
+void irqchip_init(struct irqchip *chip, unsigned nvcpus, struct copra_vapic_page *const *pages,
+                  uint64_t (*clock)(void *ctx), void *clock_ctx)
 {
     chip->nvcpus = nvcpus > IRQCHIP_VCPUS_MAX ? IRQCHIP_VCPUS_MAX : nvcpus;
     chip->clock = clock;
@@ -15,7 +15,7 @@ void irqchip_init(struct irqchip *chip, unsigned nvcpus, uint64_t (*clock)(void 
     pic_reset(&chip->pic);
     ioapic_reset(&chip->ioapic, irqchip_deliver, chip);
     for (unsigned i = 0; i < chip->nvcpus; i++)
-        lapic_reset(&chip->lapic[i], i);
+        lapic_reset(&chip->lapic[i], i, pages ? pages[i] : &chip->own_pages[i]);
 }
 
 unsigned irqchip_gsi_to_pic(unsigned gsi)
@@ -106,7 +106,7 @@ bool irqchip_deliver(void *ctx, const struct apic_message *m)
         struct lapic *best = NULL;
         for (unsigned i = 0; i < chip->nvcpus; i++) {
             struct lapic *l = &chip->lapic[i];
-            if (lapic_matches(l, m) && lapic_enabled(l) && (best == NULL || l->tpr < best->tpr))
+            if (lapic_matches(l, m) && lapic_enabled(l) && (best == NULL || lapic_tpr(l) < lapic_tpr(best)))
                 best = l;
         }
         if (best != NULL)
@@ -137,7 +137,7 @@ bool irqchip_deliver(void *ctx, const struct apic_message *m)
         for (unsigned i = 0; i < chip->nvcpus; i++)
             if (lapic_matches(&chip->lapic[i], m)) {
                 if (m->delivery_mode == APIC_DM_INIT)
-                    lapic_reset(&chip->lapic[i], i);
+                    lapic_reset(&chip->lapic[i], i, chip->lapic[i].page);
                 inject(chip, i, m->delivery_mode == APIC_DM_INIT ? IRQCHIP_VECTOR_INIT
                                                                  : IRQCHIP_VECTOR_SIPI(m->vector));
                 accepted = true;
@@ -224,7 +224,7 @@ void irqchip_lapic_write(struct irqchip *chip, unsigned vcpu, uint32_t offset, u
         return;
     lapic_write(&chip->lapic[vcpu], offset, size, value, clock_for(chip, offset), &effect);
     if (offset == LAPIC_TPR)   /* CR8 is the same register (the guest's, or the kernel's forward of it) */
-        inject(chip, vcpu, IRQCHIP_VECTOR_TPR(chip->lapic[vcpu].tpr >> 4));
+        inject(chip, vcpu, IRQCHIP_VECTOR_TPR(lapic_tpr(&chip->lapic[vcpu]) >> 4));
     if (effect.eoi_broadcast)
         ioapic_eoi(&chip->ioapic, effect.eoi_vector);
     if (effect.send)
@@ -257,10 +257,11 @@ void irqchip_evaluate(struct irqchip *chip)
             break;
         previous = vector;
     }
-    /* Each LAPIC: every vector taken raises the PPR's class, so at most 16. */
+    /* Each LAPIC with new IRR bits: the kernel delivers them (lapic.h). */
     for (unsigned i = 0; i < chip->nvcpus; i++) {
-        int vector;
-        while ((vector = lapic_take(&chip->lapic[i])) >= 0)
-            inject(chip, i, (unsigned)vector);
+        if (chip->lapic[i].posted) {
+            chip->lapic[i].posted = false;
+            inject(chip, i, IRQCHIP_VECTOR_POSTED);
+        }
     }
 }

@@ -17,8 +17,11 @@
  * guest acknowledges it with an EOI to the PIC.
  *
  * irqchip_evaluate() collects what must be injected in `inject[]` (the
- * caller issues IRQ_INJECT for each and clears `ninject`); a LAPIC with
- * `timer_changed` needs its kernel timer re-armed.  Pure logic: time comes
+ * caller issues IRQ_INJECT for each and clears `ninject`): the PIC's
+ * vectors, NMI, INIT, SIPI, TPR changes, and one IRQCHIP_VECTOR_POSTED per
+ * LAPIC whose IRR in the virtual-APIC page gained vectors, which the
+ * kernel then delivers itself; a LAPIC with `timer_changed` needs its
+ * kernel timer re-bound and re-armed.  Pure logic: time comes
  * from the `clock` callback, asked only when a LAPIC timer register is
  * touched.
  */
@@ -39,11 +42,12 @@
 #define IRQCHIP_VECTOR_INIT 0x101u    /* = COPRA_IRQ_INIT */
 #define IRQCHIP_VECTOR_SIPI(v) (0x200u | ((v) & 0xFFu))   /* = COPRA_IRQ_SIPI(v) */
 #define IRQCHIP_VECTOR_TPR(c) (0x300u | ((c) & 0xFu))      /* = COPRA_IRQ_TPR(c): CR8 follows TPR */
+#define IRQCHIP_VECTOR_POSTED 0x102u  /* = COPRA_IRQ_POSTED: the LAPIC's IRR has new vectors */
 #define IRQCHIP_NO_PIC_IRQ 0xFFu
 
 struct irqchip_injection {
     uint16_t vcpu;
-    uint16_t vector;          /* 0x10..0xff, IRQCHIP_VECTOR_NMI, _INIT or _SIPI(v) */
+    uint16_t vector;          /* 0x10..0xff (the PIC's), IRQCHIP_VECTOR_NMI, _INIT, _SIPI(v), _TPR(c), _POSTED */
 };
 
 struct irqchip_stats {
@@ -60,6 +64,7 @@ struct irqchip {
     struct pic pic;
     struct ioapic ioapic;
     struct lapic lapic[IRQCHIP_VCPUS_MAX];
+    struct copra_vapic_page own_pages[IRQCHIP_VCPUS_MAX];   /* without the kernel's (tests) */
     uint64_t (*clock)(void *ctx);
     void *clock_ctx;
     struct irqchip_injection inject[IRQCHIP_INJECT_MAX];
@@ -67,9 +72,10 @@ struct irqchip {
     struct irqchip_stats stats;
 };
 
-/* Everything at its reset state for `nvcpus` (1..IRQCHIP_VCPUS_MAX) VCPUs. */
-void irqchip_init(struct irqchip *chip, unsigned nvcpus, uint64_t (*clock)(void *ctx),
-                  void *clock_ctx);
+/* Everything at its reset state for `nvcpus` (1..IRQCHIP_VCPUS_MAX) VCPUs,
+ * whose virtual-APIC pages are pages[0..nvcpus) (NULL: the chip's own). */
+void irqchip_init(struct irqchip *chip, unsigned nvcpus, struct copra_vapic_page *const *pages,
+                  uint64_t (*clock)(void *ctx), void *clock_ctx);
 
 /* The PIC input of GSI `gsi`, or IRQCHIP_NO_PIC_IRQ. */
 unsigned irqchip_gsi_to_pic(unsigned gsi);

@@ -23,10 +23,12 @@ static const uint32_t lvt_writable[LAPIC_LVTS] = {
     [LAPIC_LVT_CMCI_INDEX] = LVT_OTHER_BITS,
 };
 
-void lapic_reset(struct lapic *l, unsigned index)
+void lapic_reset(struct lapic *l, unsigned index, struct copra_vapic_page *page)
 {
+    *page = (struct copra_vapic_page){ .apic_base = LAPIC_BASE };
     *l = (struct lapic){
         .index = index,
+        .page = page,
         .id = (uint32_t)index << 24,
         .dfr = 0xFFFFFFFFu,
         .svr = 0xFFu,
@@ -34,6 +36,7 @@ void lapic_reset(struct lapic *l, unsigned index)
     };
     for (unsigned i = 0; i < LAPIC_LVTS; i++)
         l->lvt[i] = LAPIC_LVT_MASKED;
+    l->timer_changed = true;   /* the kernel's timer may still be armed */
 }
 
 bool lapic_enabled(const struct lapic *l)
@@ -41,43 +44,57 @@ bool lapic_enabled(const struct lapic *l)
     return (l->svr & LAPIC_SVR_ENABLE) != 0;
 }
 
-static int bitmap_highest(const uint32_t bits[8])
+/* The page's 256-bit maps, which the kernel changes too: atomics. */
+static int bitmap_highest(const uint64_t bits[4])
 {
-    for (int w = 7; w >= 0; w--)
-        if (bits[w])
-            return w * 32 + 31 - __builtin_clz(bits[w]);
+    for (int w = 3; w >= 0; w--) {
+        uint64_t b = __atomic_load_n(&bits[w], __ATOMIC_ACQUIRE);
+        if (b)
+            return w * 64 + 63 - __builtin_clzll(b);
+    }
     return -1;
 }
 
-static bool bitmap_test(const uint32_t bits[8], unsigned v)
+static bool bitmap_test(const uint64_t bits[4], unsigned v)
 {
-    return (bits[v / 32] >> (v % 32)) & 1u;
+    return (__atomic_load_n(&bits[v / 64], __ATOMIC_ACQUIRE) >> (v % 64)) & 1u;
 }
 
-static void bitmap_set(uint32_t bits[8], unsigned v)
+static void bitmap_set(uint64_t bits[4], unsigned v)
 {
-    bits[v / 32] |= 1u << (v % 32);
+    __atomic_or_fetch(&bits[v / 64], 1ull << (v % 64), __ATOMIC_ACQ_REL);
 }
 
-static void bitmap_clear(uint32_t bits[8], unsigned v)
+static void bitmap_clear(uint64_t bits[4], unsigned v)
 {
-    bits[v / 32] &= ~(1u << (v % 32));
+    __atomic_and_fetch(&bits[v / 64], ~(1ull << (v % 64)), __ATOMIC_ACQ_REL);
+}
+
+/* Register i (0..7) of a map: its 32 bits at offset 0x10 * i. */
+static uint32_t bitmap_register(const uint64_t bits[4], unsigned i)
+{
+    return (uint32_t)(__atomic_load_n(&bits[i / 2], __ATOMIC_ACQUIRE) >> (32 * (i % 2)));
+}
+
+uint32_t lapic_tpr(const struct lapic *l)
+{
+    return __atomic_load_n(&l->page->tpr, __ATOMIC_RELAXED) & 0xFFu;
 }
 
 uint32_t lapic_ppr(const struct lapic *l)
 {
-    int isrv = bitmap_highest(l->isr);
+    int isrv = bitmap_highest(l->page->isr);
     uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xF0u;
-    return (l->tpr & 0xF0u) >= isr_class ? l->tpr & 0xFFu : isr_class;
+    return (lapic_tpr(l) & 0xF0u) >= isr_class ? lapic_tpr(l) : isr_class;
 }
 
 int lapic_take(struct lapic *l)
 {
-    int v = bitmap_highest(l->irr);
+    int v = bitmap_highest(l->page->irr);
     if (v < 0 || ((uint32_t)v & 0xF0u) <= (lapic_ppr(l) & 0xF0u))
         return -1;
-    bitmap_clear(l->irr, (unsigned)v);
-    bitmap_set(l->isr, (unsigned)v);
+    bitmap_clear(l->page->irr, (unsigned)v);
+    bitmap_set(l->page->isr, (unsigned)v);
     return v;
 }
 
@@ -89,11 +106,13 @@ bool lapic_accept(struct lapic *l, uint8_t vector, bool level)
         l->esr_pending |= LAPIC_ESR_RECEIVE_ILLEGAL;
         return false;
     }
-    bitmap_set(l->irr, vector);
+    /* TMR before IRR: the kernel may deliver, and see the EOI, at once. */
     if (level)
-        bitmap_set(l->tmr, vector);
+        bitmap_set(l->page->eoi_exit, vector);
     else
-        bitmap_clear(l->tmr, vector);
+        bitmap_clear(l->page->eoi_exit, vector);
+    bitmap_set(l->page->irr, vector);
+    l->posted = true;
     return true;
 }
 
@@ -164,6 +183,12 @@ static void timer_start(struct lapic *l, uint64_t now)
     l->timer_changed = true;
 }
 
+unsigned lapic_timer_vector(const struct lapic *l)
+{
+    uint32_t lvt = l->lvt[LAPIC_LVT_TIMER_INDEX];
+    return (lvt & LAPIC_LVT_MASKED) || (lvt & 0xFFu) < 16 ? 0 : lvt & 0xFFu;
+}
+
 uint64_t lapic_timer_deadline(const struct lapic *l)
 {
     return l->timer_running ? l->timer_start + l->timer_period : 0;
@@ -223,15 +248,15 @@ static uint32_t register_read(struct lapic *l, uint32_t reg, uint64_t now)
     if (lvt >= 0)
         return l->lvt[lvt];
     if (reg >= LAPIC_ISR && reg < LAPIC_ISR + 0x80)
-        return l->isr[(reg - LAPIC_ISR) >> 4];
+        return bitmap_register(l->page->isr, (reg - LAPIC_ISR) >> 4);
     if (reg >= LAPIC_TMR && reg < LAPIC_TMR + 0x80)
-        return l->tmr[(reg - LAPIC_TMR) >> 4];
+        return bitmap_register(l->page->eoi_exit, (reg - LAPIC_TMR) >> 4);
     if (reg >= LAPIC_IRR && reg < LAPIC_IRR + 0x80)
-        return l->irr[(reg - LAPIC_IRR) >> 4];
+        return bitmap_register(l->page->irr, (reg - LAPIC_IRR) >> 4);
     switch (reg) {
     case LAPIC_ID: return l->id;
     case LAPIC_VER: return LAPIC_VERSION;
-    case LAPIC_TPR: return l->tpr;
+    case LAPIC_TPR: return lapic_tpr(l);
     case LAPIC_PPR: return lapic_ppr(l);
     case LAPIC_LDR: return l->ldr;
     case LAPIC_DFR: return l->dfr | DFR_RESERVED;
@@ -258,11 +283,11 @@ uint32_t lapic_read(struct lapic *l, uint32_t offset, unsigned size, uint64_t no
 
 static void lapic_eoi(struct lapic *l, struct lapic_write_effect *effect)
 {
-    int v = bitmap_highest(l->isr);
+    int v = bitmap_highest(l->page->isr);
     if (v < 0)
         return;
-    bitmap_clear(l->isr, (unsigned)v);
-    if (bitmap_test(l->tmr, (unsigned)v)) {
+    bitmap_clear(l->page->isr, (unsigned)v);
+    if (bitmap_test(l->page->eoi_exit, (unsigned)v)) {
         effect->eoi_broadcast = true;
         effect->eoi_vector = (uint8_t)v;
     }
@@ -305,6 +330,13 @@ void lapic_write(struct lapic *l, uint32_t offset, unsigned size, uint32_t value
         if (!lapic_enabled(l))
             v |= LAPIC_LVT_MASKED;   /* SDM §10.4.7.2: masks cannot be cleared */
         uint32_t was = l->lvt[lvt];
+        if (lvt == LAPIC_LVT_TIMER_INDEX) {
+            /* The kernel's timer fired a one-shot that is due (lapic.h):
+             * it has stopped, and must not be re-armed as it was. */
+            if (l->timer_running && !timer_periodic(l) && now >= lapic_timer_deadline(l))
+                l->timer_running = false;
+            l->timer_changed = true;   /* a new vector or mask to bind */
+        }
         l->lvt[lvt] = (was & ~lvt_writable[lvt]) | v;
         if (lvt == LAPIC_LVT_TIMER_INDEX && ((was ^ v) & LAPIC_LVT_PERIODIC) && l->timer_running) {
             /* A mode switch of a running timer: count again from now. */
@@ -317,7 +349,7 @@ void lapic_write(struct lapic *l, uint32_t offset, unsigned size, uint32_t value
         l->id = value & 0xFF000000u;
         break;
     case LAPIC_TPR:
-        l->tpr = value & 0xFFu;
+        __atomic_store_n(&l->page->tpr, value & 0xFFu, __ATOMIC_RELEASE);
         break;
     case LAPIC_EOI:
         lapic_eoi(l, effect);
@@ -330,9 +362,11 @@ void lapic_write(struct lapic *l, uint32_t offset, unsigned size, uint32_t value
         break;
     case LAPIC_SVR:
         l->svr = value & SVR_BITS;
-        if (!lapic_enabled(l))
+        if (!lapic_enabled(l)) {
             for (unsigned i = 0; i < LAPIC_LVTS; i++)
                 l->lvt[i] |= LAPIC_LVT_MASKED;
+            l->timer_changed = true;   /* unbind the timer's vector */
+        }
         break;
     case LAPIC_ESR:
         /* SDM §10.5.3: a write makes the errors since the last write readable. */

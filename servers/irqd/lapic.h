@@ -18,16 +18,17 @@
  * registers.
  *
  * Delivery (SDM §10.8.3.1): a fixed interrupt sets its IRR bit (and the
- * TMR bit for a level-triggered one); the highest IRR vector whose
- * priority class (vector >> 4) is above the PPR's class is taken:
- * lapic_take() moves it from IRR to ISR and the caller injects it.  EOI
- * clears the highest ISR bit; if its TMR bit was set the caller
- * broadcasts the EOI to the IOAPIC.  The model moves IRR -> ISR when it
- * hands the vector to the kernel (IRQ_INJECT), not when the guest's IF
- * lets the kernel deliver it: the kernel queues it until then, and since
- * both deliver the highest vector first, the EOIs the guest writes still
- * clear ISR bits in the order they were set.  The TPR is only what the
- * guest writes at offset 0x80 (a CR8 write does not reach irqd).
+ * TMR bit for a level-triggered one) and `posted`; the caller then tells
+ * the kernel (IRQ_INJECT COPRA_IRQ_POSTED).  IRR, ISR, TMR and TPR live in
+ * the VCPU's virtual-APIC page (struct copra_vapic_page, abi/copra/vm.h),
+ * which the kernel shares: as a CPU's virtual-interrupt delivery does, the
+ * kernel moves the highest IRR vector above the PPR to ISR when the guest
+ * can take it (lapic_take() is that rule, for the tests), and completes an
+ * EOI itself unless the vector's TMR bit (the page's eoi_exit) is set;
+ * such an EOI reaches the model, which clears the ISR bit and has the
+ * caller broadcast it to the IOAPIC.  Both sides change the bitmaps with
+ * atomic operations.  The TPR written at offset 0x80 is the page's (a CR8
+ * write does not reach irqd).
  *
  * Timer (SDM §10.5.4): the APIC bus runs at a nominal LAPIC_BUS_HZ of 1
  * GHz, so with divide-by-1 one count is one nanosecond and a count of c
@@ -40,9 +41,11 @@
  * as the kernel's TIMER objects, which expire on its 1 kHz tick: a 500 us
  * periodic timer delivers once per millisecond (expirations coalesce in
  * IRR as on hardware when the CPU cannot keep up).  The caller runs one
- * kernel TIMER per LAPIC: whenever `timer_changed` is set it re-arms it
- * from lapic_timer_deadline()/lapic_timer_period() and clears the flag,
- * and on each expiration calls lapic_timer_fired().
+ * kernel TIMER per LAPIC, bound to the VCPU with IRQ_TIMER so that its
+ * expirations post lapic_timer_vector() in the page without a trip to
+ * irqd: whenever `timer_changed` is set it re-binds and re-arms it from
+ * lapic_timer_vector()/_deadline()/_period() and clears the flag.
+ * lapic_timer_fired() is what an expiration does, for the tests.
  *
  * Software disable (SVR bit 8 clear, the reset state): every LVT entry is
  * masked and stays masked, fixed interrupts are not accepted (as KVM);
@@ -56,6 +59,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <copra/vm.h>
 
 #define LAPIC_BASE              0xFEE00000ull
 #define LAPIC_SIZE              0x1000u
@@ -142,11 +147,12 @@ enum lapic_lvt {
 
 struct lapic {
     unsigned index;           /* VCPU index = initial APIC ID */
-    uint32_t id, tpr, ldr, dfr, svr;
+    struct copra_vapic_page *page;   /* IRR, ISR, TMR (eoi_exit), TPR: shared with the kernel */
+    bool posted;              /* IRR bits set since the caller last notified the kernel */
+    uint32_t id, ldr, dfr, svr;
     uint32_t esr, esr_pending;   /* ESR: what a read shows / errors since the last ESR write */
     uint32_t icr_low, icr_high;
     uint32_t lvt[LAPIC_LVTS];
-    uint32_t irr[8], isr[8], tmr[8];
     /* Timer. */
     uint32_t timer_initial, timer_divide_config;
     uint32_t timer_divisor;   /* latched at the initial-count write */
@@ -164,8 +170,9 @@ struct lapic_write_effect {
     struct apic_message message;
 };
 
-/* Power-on/reset state (SDM §10.4.7.1) of the LAPIC of VCPU `index`. */
-void lapic_reset(struct lapic *l, unsigned index);
+/* Power-on/reset state (SDM §10.4.7.1) of the LAPIC of VCPU `index`, whose
+ * virtual-APIC page is `page` (its apic_base set to LAPIC_BASE). */
+void lapic_reset(struct lapic *l, unsigned index, struct copra_vapic_page *page);
 
 /* Whether reading/writing `offset` needs the current time. */
 bool lapic_needs_clock(uint32_t offset);
@@ -190,16 +197,22 @@ bool lapic_accept(struct lapic *l, uint8_t vector, bool level);
 /* The processor priority (SDM §10.8.3.1). */
 uint32_t lapic_ppr(const struct lapic *l);
 
-/* The next vector to deliver, moved IRR -> ISR; -1 if none beats the PPR. */
+/* The next vector to deliver, moved IRR -> ISR; -1 if none beats the PPR:
+ * what the kernel does at an entry with the guest's IF open (for tests). */
 int lapic_take(struct lapic *l);
+
+/* The task priority (the page's). */
+uint32_t lapic_tpr(const struct lapic *l);
 
 /* Whether the PIC's INTR (virtual wire through LINT0) reaches this CPU:
  * LINT0 unmasked with delivery mode ExtINT, or this is VCPU 0 and its
  * LAPIC is software-disabled. */
 bool lapic_accepts_pic(const struct lapic *l);
 
-/* Timer: when the next expiry is due (ns on the caller's clock; 0 = not
- * running) and the period (0 = one-shot). */
+/* Timer: the vector its expirations post (0: masked or disabled), when
+ * the next expiry is due (ns on the caller's clock; 0 = not running) and
+ * the period (0 = one-shot). */
+unsigned lapic_timer_vector(const struct lapic *l);
 uint64_t lapic_timer_deadline(const struct lapic *l);
 uint64_t lapic_timer_period(const struct lapic *l);
 

@@ -19,14 +19,19 @@
  * EXEC moves at most COPRA_EXEC_HANDLES_MAX (16) handles, so N plus the
  * number of lines is at most 11.
  *
- * One thread, one loop: WAIT on the five ranges, the line events and one
- * kernel TIMER per LAPIC; take every line's new state, serve every request
- * in the ready ranges' slots, fire every expired LAPIC timer; let the
- * irqchip work out what to inject; then one BATCH does the IRQ_INJECTs,
- * re-arms the timers that changed, SIGNALs the served ranges (the kernel
- * resumes those VCPUs) and WAITs again.  Injections go before the SIGNALs
- * so that a VCPU resumed after its EOI write finds its next interrupt
- * already queued.
+ * Each IRQ handle is also MMAPped: the VCPU's virtual-APIC page, where
+ * the LAPIC keeps IRR, ISR, TMR and TPR and the kernel delivers posted
+ * vectors and completes EOIs itself (struct copra_vapic_page).  Each LAPIC
+ * timer is a kernel TIMER bound to its VCPU with IRQ_TIMER: its expirations
+ * post the timer's vector with no trip through irqd.
+ *
+ * One thread, one loop: WAIT on the five ranges and the line events; take
+ * every line's new state, serve every request in the ready ranges' slots;
+ * let the irqchip work out what to inject; then one BATCH does the
+ * IRQ_INJECTs, re-binds and re-arms the timers that changed, and WAITs
+ * again -- the WAIT completes the served requests (the kernel resumes
+ * those VCPUs) after the injections, so that a VCPU resumed after its
+ * write finds its next interrupt already queued.
  *
  * Exit status: 2 bad arguments or handles, 3 a syscall failed at start-up,
  * 4 WAIT failed.
@@ -54,6 +59,7 @@ COPRA_STATIC_ASSERT(IRQCHIP_VECTOR_TPR(5) == COPRA_IRQ_TPR(5), "irqchip's TPR is
 COPRA_STATIC_ASSERT(IRQCHIP_VECTOR_INIT == COPRA_IRQ_INIT && IRQCHIP_VECTOR_SIPI(0x9A) == COPRA_IRQ_SIPI(0x9A),
                     "irqchip's INIT and SIPI are IRQ_INJECT's");
 COPRA_STATIC_ASSERT(IRQCHIP_VCPUS_MAX == COPRA_VCPUS_MAX, "a LAPIC per possible VCPU");
+COPRA_STATIC_ASSERT(IRQCHIP_VECTOR_POSTED == COPRA_IRQ_POSTED, "irqchip's POSTED is IRQ_INJECT's");
 
 struct line {
     copra_handle_t event;
@@ -67,12 +73,11 @@ struct irqd {
     unsigned nvcpus, nlines;
     copra_handle_t range[RANGES];
     struct copra_io_area *area[RANGES];
-    bool served[RANGES];          /* slots completed: SIGNAL the range */
     copra_handle_t irq[VCPUS_MAX];
+    struct copra_vapic_page *page[VCPUS_MAX];
     copra_handle_t timer[VCPUS_MAX];
-    bool timer_rearmed[VCPUS_MAX];   /* TIMER_SET since the last WAIT */
     struct line line[LINES_MAX];
-    struct copra_wait_item items[RANGES + LINES_MAX + VCPUS_MAX];
+    struct copra_wait_item items[RANGES + LINES_MAX];
     unsigned nitems;
     struct copra_batch_call calls[BATCH_MAX];
     struct copra_batch_result results[BATCH_MAX];
@@ -171,6 +176,10 @@ static int handles_take(struct irqd *d, const unsigned gsis[LINES_MAX])
     }
     for (unsigned v = 0; v < d->nvcpus; v++) {
         d->irq[v] = coco_handle(FIXED_HANDLES + v);
+        int64_t a = coco_mmap(d->irq[v], NULL, COPRA_PAGE_SIZE, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+        if (a < 0)
+            return startup_fail("MMAP of an IRQ (the virtual-APIC page)", a);
+        d->page[v] = (struct copra_vapic_page *)(uintptr_t)a;
         int64_t t = coco_timer_create();
         if (t < 0)
             return startup_fail("TIMER_CREATE", t);
@@ -185,14 +194,12 @@ static int handles_take(struct irqd *d, const unsigned gsis[LINES_MAX])
             return startup_fail("MMAP of a line event", a);
         l->area = (const struct coco_irq_line *)(uintptr_t)a;
     }
-    /* Wait items: ranges, lines, timers, in that order. */
+    /* Wait items: ranges, then lines. */
     d->nitems = 0;
     for (unsigned r = 0; r < RANGES; r++)
         d->items[d->nitems++].handle = d->range[r];
     for (unsigned i = 0; i < d->nlines; i++)
         d->items[d->nitems++].handle = d->line[i].event;
-    for (unsigned v = 0; v < d->nvcpus; v++)
-        d->items[d->nitems++].handle = d->timer[v];
     return 0;
 }
 
@@ -245,7 +252,6 @@ static void range_serve(struct irqd *d, unsigned r)
             continue;
         slot_serve(d, r, s);
         __atomic_store_n(&s->state, COPRA_IO_DONE, __ATOMIC_RELEASE);
-        d->served[r] = true;
     }
 }
 
@@ -258,16 +264,6 @@ static void line_update(struct irqd *d, struct line *l)
     uint64_t edges = raises - l->raises_seen;
     l->raises_seen = raises;
     irqchip_set_line(&d->chip, l->gsi, level, edges > 0xFFFF ? 0xFFFF : (unsigned)edges);
-}
-
-static void timer_expired(struct irqd *d, unsigned v)
-{
-    /* Expirations counted before a TIMER_SET since the last WAIT belong to
-     * the old programming: the kernel adds them up until the WAIT. */
-    if (d->timer_rearmed[v] &&
-        (uint64_t)coco_clock() < lapic_timer_deadline(&d->chip.lapic[v]))
-        return;
-    irqchip_timer_fired(&d->chip, v);
 }
 
 /* ---- The batch --------------------------------------------------------------------- */
@@ -301,8 +297,8 @@ static void batch_make_room(struct irqd *d, unsigned room)
     d->ncalls = 0;
 }
 
-/* Queue the injections, timer changes and range completions, then WAIT;
- * returns WAIT's result. */
+/* Queue the injections and timer changes, then WAIT (which completes the
+ * served requests); returns WAIT's result. */
 static int64_t batch_run_and_wait(struct irqd *d)
 {
     struct irqchip *chip = &d->chip;
@@ -317,16 +313,9 @@ static int64_t batch_run_and_wait(struct irqd *d)
         if (!l->timer_changed)
             continue;
         l->timer_changed = false;
-        d->timer_rearmed[v] = true;
-        batch_make_room(d, 2);
+        batch_make_room(d, 3);
+        call_add(d, COPRA_SYS_IRQ_TIMER, d->irq[v], d->timer[v], lapic_timer_vector(l));
         call_add(d, COPRA_SYS_TIMER_SET, d->timer[v], lapic_timer_deadline(l), lapic_timer_period(l));
-    }
-    for (unsigned r = 0; r < RANGES; r++) {
-        if (!d->served[r])
-            continue;
-        d->served[r] = false;
-        batch_make_room(d, 2);
-        call_add(d, COPRA_SYS_SIGNAL, d->range[r], 0, 0);
     }
     for (unsigned i = 0; i < d->nitems; i++)
         d->items[i].ready = 0;
@@ -352,7 +341,7 @@ int main(int argc, char **argv)
     status = handles_take(d, gsis);
     if (status != 0)
         return status;
-    irqchip_init(&d->chip, d->nvcpus, clock_now, NULL);
+    irqchip_init(&d->chip, d->nvcpus, d->page, clock_now, NULL);
     coco_printf("irqd: %u vcpu(s), %u line(s); PIC, IOAPIC (24 pins), LAPIC bus clock %llu Hz\n",
                 d->nvcpus, d->nlines, (unsigned long long)LAPIC_BUS_HZ);
 
@@ -373,11 +362,6 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < RANGES; i++)
             if (d->items[i].ready)
                 range_serve(d, i);
-        for (unsigned v = 0; v < d->nvcpus; v++, item++) {
-            if (item->ready)
-                timer_expired(d, v);
-            d->timer_rearmed[v] = false;
-        }
         irqchip_evaluate(&d->chip);
     }
 }

@@ -4,7 +4,10 @@
  * registers after reset, software enable through the SVR, the periodic
  * timer counting interrupts against the harness's clock, the current
  * count running down, one-shot mode, a masked LVT, the TPR holding an
- * interrupt back in IRR, ISR/PPR while a handler runs, and a self-IPI.
+ * interrupt back in IRR, ISR/PPR while a handler runs, a self-IPI, and
+ * priority: a higher class nests inside a handler, a lower one waits for
+ * its EOI (the kernel delivers from the virtual-APIC page and completes
+ * these EOIs itself; irqd only sets IRR).
  * irqd's APIC bus clock is 1 GHz: with divide-by-1 one count is 1 ns.
  */
 #include "irqtest.h"
@@ -13,6 +16,9 @@
 #define ONESHOT_VECTOR  0x41
 #define SELF_VECTOR     0x42
 #define SPURIOUS_VECTOR 0xFF
+#define LOW_VECTOR      0x55
+#define MID_VECTOR      0x60
+#define HIGH_VECTOR     0x70
 #define PERIOD_COUNT    1000000u   /* 1 ms at divide-by-1 */
 #define PERIODS         20u
 
@@ -27,6 +33,33 @@ static void on_timer(struct guest_frame *frame)
         ppr_ok = (lapic_read(LAPIC_PPR) & 0xF0) == (v & 0xF0);
     }
     hits[v]++;
+    lapic_eoi();
+}
+
+static void self_ipi(unsigned vector)
+{
+    lapic_write(LAPIC_ICR_HIGH, 0);
+    lapic_write(LAPIC_ICR_LOW, 0x40000 | vector);
+}
+
+static volatile unsigned order[8], norder;
+static volatile bool low_waited;
+
+/* MID sends LOW (class 5, below its own 6) and HIGH (class 7) to itself
+ * and opens IF: HIGH must run at once, LOW only after MID's EOI. */
+static void on_nest(struct guest_frame *frame)
+{
+    unsigned v = (unsigned)frame->vector;
+    order[norder++ & 7] = v;
+    if (v == MID_VECTOR) {
+        self_ipi(LOW_VECTOR);
+        self_ipi(HIGH_VECTOR);
+        __asm__ volatile("sti");
+        delay_us(2000);
+        __asm__ volatile("cli");
+        low_waited = lapic_bit(LAPIC_IRR, LOW_VECTOR) && !lapic_bit(LAPIC_ISR, LOW_VECTOR) &&
+                     (lapic_read(LAPIC_PPR) & 0xF0) == 0x60;
+    }
     lapic_eoi();
 }
 
@@ -51,6 +84,9 @@ int guest_main(unsigned cpu, uint32_t info)
     idt_set_handler(TIMER_VECTOR, on_timer);
     idt_set_handler(ONESHOT_VECTOR, on_timer);
     idt_set_handler(SELF_VECTOR, on_timer);
+    idt_set_handler(LOW_VECTOR, on_nest);
+    idt_set_handler(MID_VECTOR, on_nest);
+    idt_set_handler(HIGH_VECTOR, on_nest);
 
     /* 1. Reset state. */
     CHECK_EQ("LAPIC ID of vcpu 0", lapic_read(LAPIC_ID), 0);
@@ -154,7 +190,20 @@ int guest_main(unsigned cpu, uint32_t info)
     CHECK_EQ("self-IPI", hits[SELF_VECTOR], 1);
     CHECK_EQ("ICR delivery status idle", lapic_read(LAPIC_ICR_LOW) & (1u << 12), 0);
 
+    /* 8. Priority classes: nesting and waiting. */
+    self_ipi(MID_VECTOR);
+    __asm__ volatile("sti");
+    wait_for(&norder, 3, 100);
+    __asm__ volatile("cli");
+    CHECK_EQ("three interrupts", norder, 3);
+    CHECK("a higher class nests, a lower one waits for the EOI",
+          order[0] == MID_VECTOR && order[1] == HIGH_VECTOR && order[2] == LOW_VECTOR);
+    CHECK("the lower one sat in IRR behind the PPR meanwhile", low_waited);
+
     CHECK("nothing in service at the end", !lapic_bit(LAPIC_ISR, TIMER_VECTOR) &&
-                                           !lapic_bit(LAPIC_ISR, ONESHOT_VECTOR));
+                                           !lapic_bit(LAPIC_ISR, ONESHOT_VECTOR) &&
+                                           !lapic_bit(LAPIC_ISR, LOW_VECTOR) &&
+                                           !lapic_bit(LAPIC_ISR, MID_VECTOR) &&
+                                           !lapic_bit(LAPIC_ISR, HIGH_VECTOR));
     return guest_finish();
 }

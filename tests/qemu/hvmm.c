@@ -25,8 +25,9 @@
 struct vcpu_ctx {
     unsigned index;
     unsigned cpu;
-    copra_handle_t vcpu, irq;
+    copra_handle_t vcpu, irq, timer;
     struct copra_run_page *run;
+    struct copra_vapic_page *vapic;   /* scribbled on at random (ABI 9) */
     uint64_t rng;
     unsigned exits, fails, shutdowns, fail_streak;
     unsigned by_reason[16];
@@ -363,8 +364,24 @@ static void meddle(uint64_t *rng)
     TRACE("hvmm: meddle %lu on vcpu %u\n", (unsigned long)act, v->index);
     switch (act) {
     case 0:
-        if (C.flags & HF_IRQ)
+        if (!(C.flags & HF_IRQ))
+            break;
+        if (hf_chance(rng, 4)) {
+            /* The virtual-APIC page is the VMM's to write: any bits, any
+             * TPR, any EOI address, a timer posting any vector. */
+            uint64_t *w = (uint64_t *)v->vapic;
+            w[hf_below(rng, sizeof(*v->vapic) / 8)] = hf_chance(rng, 2) ? hf_next(rng) : 1ull << hf_below(rng, 64);
+            if (hf_chance(rng, 4))
+                v->vapic->apic_base = hf_chance(rng, 2) ? 0xFEE00000 : hf_next(rng) & ~0xFFFull;
+            if (hf_chance(rng, 4)) {
+                coco_irq_timer(v->irq, v->timer, (unsigned)hf_below(rng, 0x110));
+                coco_timer_set(v->timer, (uint64_t)coco_clock() + hf_below(rng, 2000000),
+                               hf_chance(rng, 2) ? 100000 + hf_below(rng, 1000000) : 0);
+            }
+            coco_irq_inject(v->irq, COPRA_IRQ_POSTED);
+        } else {
             coco_irq_inject(v->irq, hf_chance(rng, 8) ? COPRA_IRQ_NMI : 0x10 + (unsigned)hf_below(rng, 0xF0));
+        }
         break;
     case 1:
         if (C.flags & HF_IRQ)
@@ -534,6 +551,10 @@ int main(int argc, char **argv)
         NEED(v->run && irq > 0 && irq_dm > 0, "IRQ_CREATE");
         v->irq = (copra_handle_t)irq;
         dmh[ndm++] = (copra_handle_t)irq_dm;
+        v->vapic = map(v->irq, 4096);
+        int64_t timer = coco_timer_create();
+        NEED(v->vapic && timer > 0, "the virtual-APIC page and a timer");
+        v->timer = (copra_handle_t)timer;
         NEED(full_reset(v, i * G_CHUNKS / 2) == 0, "entry state");
     }
     char cpus[16];

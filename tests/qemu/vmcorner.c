@@ -8,7 +8,12 @@
  *     to its baseline before the VM is closed;
  *   - a thread inside a VCPU WAIT stays on the VCPU's CPU: THREAD_SET_CPU on
  *     it is COPRA_EBUSY while the guest is parked in `sti; hlt`, the wait
- *     ends on the VCPU's CPU, and afterwards the thread can be moved again.
+ *     ends on the VCPU's CPU, and afterwards the thread can be moved again;
+ *   - (ABI 9) the virtual-APIC page (MMAP of an IRQ handle) and IRQ_TIMER:
+ *     a posted vector wakes a parked VCPU only above the TPR and moves from
+ *     IRR to ISR when delivered; a bound TIMER posts by itself; a guest's
+ *     xAPIC EOI write completes in the kernel unless its vector is in
+ *     eoi_exit; every argument error of IRQ_TIMER.
  */
 #include <coco/coco.h>
 #include <coco/test.h>
@@ -28,6 +33,13 @@ static const uint8_t reader[] = {
 static const uint8_t halter[] = {
     0xFB, 0xF4,                         /* 1: sti; hlt (parks: nothing pending) */
     0xEB, 0xFC,                         /*    jmp 1b                           */
+};
+
+/* Writes the xAPIC EOI register, then leaves through an OUT. */
+static const uint8_t eoier[] = {
+    0xA3, 0xB0, 0x00, 0xE0, 0xFE,       /* 1: mov [0xFEE000B0], eax           */
+    0xE6, 0x80,                         /*    out 0x80, al                    */
+    0xEB, 0xF7,                         /*    jmp 1b                          */
 };
 
 struct guest {
@@ -203,9 +215,114 @@ static void test_set_cpu_in_vcpu_wait(void)
     guest_destroy(&g);
 }
 
+static int64_t run_for(struct guest *g, uint64_t ms)
+{
+    struct copra_wait_item w = { .handle = g->vcpu };
+    int64_t r = coco_wait(&w, 1, ms * 1000000ull);
+    return r == 1 && w.ready ? (int64_t)w.value : r;
+}
+
+static bool bit(const uint64_t *map, unsigned v) { return (map[v / 64] >> (v % 64)) & 1; }
+
+static struct copra_vapic_page *vapic_of(struct guest *g, copra_handle_t *irq)
+{
+    *irq = (copra_handle_t)coco_irq_create(g->vcpu);
+    int64_t a = coco_mmap(*irq, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    return (int64_t)*irq > 0 && a > 0 ? (struct copra_vapic_page *)(uintptr_t)a : NULL;
+}
+
+static void test_vapic_delivery(void)
+{
+    struct guest g = { 0 };
+    copra_handle_t irq;
+    struct copra_vapic_page *p;
+    if (!CHECK("a VM parking in `sti; hlt` with a virtual-APIC page",
+               guest_create(&g, halter, sizeof(halter), 0) && (p = vapic_of(&g, &irq)) != NULL))
+        return;
+    CHECK_EQUAL("MMAP of an IRQ handle with EXEC -> EPERM",
+                coco_mmap(irq, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_EXEC, 0), COPRA_EPERM);
+    CHECK_EQUAL("parked in HLT", run_for(&g, 20), COPRA_ETIMEOUT);
+    p->tpr = 0xF0;
+    p->irr[1] = 1ull << (0x40 - 64);
+    CHECK_EQUAL("IRQ_INJECT(POSTED)", coco_irq_inject(irq, COPRA_IRQ_POSTED), 0);
+    CHECK_EQUAL("a posted vector below the TPR does not wake it", run_for(&g, 20), COPRA_ETIMEOUT);
+    CHECK("and stays in IRR", bit(p->irr, 0x40) && !bit(p->isr, 0x40));
+    p->tpr = 0;
+    coco_irq_inject(irq, COPRA_IRQ_POSTED);
+    /* The guest has no IDT worth the name: taking the vector triple-faults. */
+    CHECK_EQUAL("above it, the vector is delivered", run_for(&g, 1000), COPRA_EXIT_SHUTDOWN);
+    CHECK("moved from IRR to ISR", !bit(p->irr, 0x40) && bit(p->isr, 0x40));
+    coco_munmap(p, 4096);
+    coco_close(irq);
+    guest_destroy(&g);
+
+    /* A TIMER bound with IRQ_TIMER posts its vector without anyone's help. */
+    if (!CHECK("another, for IRQ_TIMER", guest_create(&g, halter, sizeof(halter), 0) &&
+                                         (p = vapic_of(&g, &irq)) != NULL))
+        return;
+    int64_t timer = coco_timer_create();
+    copra_handle_t t = (copra_handle_t)timer;
+    CHECK_EQUAL("IRQ_TIMER(vector 0x0F) -> EINVAL", coco_irq_timer(irq, t, 0x0F), COPRA_EINVAL);
+    CHECK_EQUAL("IRQ_TIMER(vector 0x100) -> EINVAL", coco_irq_timer(irq, t, 0x100), COPRA_EINVAL);
+    CHECK_EQUAL("IRQ_TIMER(a timer as the IRQ) -> ETYPE", coco_irq_timer(t, t, 0x41), COPRA_ETYPE);
+    CHECK_EQUAL("IRQ_TIMER(an IRQ as the timer) -> ETYPE", coco_irq_timer(irq, irq, 0x41), COPRA_ETYPE);
+    CHECK_EQUAL("IRQ_TIMER(no such handle) -> EBADH", coco_irq_timer(irq, 0x7FFF, 0x41), COPRA_EBADH);
+    int64_t t_wait = coco_dup(t, COPRA_RIGHT_WAIT), irq_map = coco_dup(irq, COPRA_RIGHT_MAP);
+    CHECK_EQUAL("IRQ_TIMER(timer without MANAGE) -> ERIGHTS",
+                coco_irq_timer(irq, (copra_handle_t)t_wait, 0x41), COPRA_ERIGHTS);
+    CHECK_EQUAL("IRQ_TIMER(IRQ without SIGNAL) -> ERIGHTS",
+                coco_irq_timer((copra_handle_t)irq_map, t, 0x41), COPRA_ERIGHTS);
+    CHECK_EQUAL("IRQ_INJECT(0x103) -> EINVAL", coco_irq_inject(irq, 0x103), COPRA_EINVAL);
+    CHECK_EQUAL("parked in HLT", run_for(&g, 20), COPRA_ETIMEOUT);
+    CHECK_EQUAL("IRQ_TIMER(vector 0x41), then unbound (0)",
+                coco_irq_timer(irq, t, 0x41) | coco_irq_timer(irq, t, 0), 0);
+    coco_timer_set(t, (uint64_t)coco_clock() + 1000000, 0);
+    CHECK_EQUAL("an unbound timer's expiry does not wake the VCPU", run_for(&g, 20), COPRA_ETIMEOUT);
+    CHECK_EQUAL("IRQ_TIMER(vector 0x41)", coco_irq_timer(irq, t, 0x41), 0);
+    coco_timer_set(t, (uint64_t)coco_clock() + 1000000, 0);
+    CHECK_EQUAL("a bound timer's expiry delivers its vector", run_for(&g, 1000), COPRA_EXIT_SHUTDOWN);
+    CHECK("which is in service", bit(p->isr, 0x41) && !bit(p->irr, 0x41));
+    coco_close((copra_handle_t)t_wait);
+    coco_close((copra_handle_t)irq_map);
+    coco_close(irq);
+    guest_destroy(&g);   /* the timer still holds the IRQ, and through it the VCPU */
+    coco_timer_set(t, (uint64_t)coco_clock() + 1000000, 0);
+    sleep_ms(t, 5);
+    coco_munmap(p, 4096);
+    CHECK_EQUAL("closing the timer last", coco_close(t), 0);
+}
+
+static void test_vapic_eoi(void)
+{
+    struct guest g = { 0 };
+    copra_handle_t irq;
+    struct copra_vapic_page *p;
+    if (!CHECK("a VM writing the xAPIC EOI register",
+               guest_create(&g, eoier, sizeof(eoier), 0) && (p = vapic_of(&g, &irq)) != NULL))
+        return;
+    p->apic_base = 0xFEE00000;
+    p->isr[0] = 1ull << 0x30;
+    p->isr[1] = 1ull << (0x50 - 64);
+    CHECK_EQUAL("the EOI completes in the kernel: the next exit is the OUT", run(&g), COPRA_EXIT_IO);
+    CHECK("it ended the highest vector in service", !bit(p->isr, 0x50) && bit(p->isr, 0x30));
+    CHECK_EQUAL("counted", p->kernel_eois, 1);
+    p->eoi_exit[0] = 1ull << 0x30;
+    CHECK_EQUAL("an eoi_exit vector's EOI reaches user space", run(&g), COPRA_EXIT_MMIO);
+    CHECK("as the write it is", g.run->mmio.gpa == 0xFEE000B0 && g.run->mmio.write && g.run->mmio.size == 4);
+    CHECK("with the vector still in service", bit(p->isr, 0x30) && p->kernel_eois == 1);
+    CHECK_EQUAL("then the OUT", run(&g), COPRA_EXIT_IO);
+    p->apic_base = 0;
+    CHECK_EQUAL("apic_base 0: every EOI reaches user space", run(&g), COPRA_EXIT_MMIO);
+    coco_munmap(p, 4096);
+    coco_close(irq);
+    guest_destroy(&g);
+}
+
 int main(void)
 {
     test_retired_mappings();
     test_set_cpu_in_vcpu_wait();
+    test_vapic_delivery();
+    test_vapic_eoi();
     return coco_test_finish();
 }

@@ -190,14 +190,15 @@ static void chip_ioapic_redir(unsigned pin, uint64_t e)
 
 START_TEST(test_irqchip_level_gsi_to_lapic)
 {
-    irqchip_init(&chip, 2, NULL, NULL);
+    irqchip_init(&chip, 2, NULL, NULL, NULL);
     irqchip_lapic_write(&chip, 1, LAPIC_SVR, 4, 0x1FF);
     chip_ioapic_redir(4, 0x0100000000008061ull);   /* GSI 4 -> APIC 1, vector 0x61, level */
     irqchip_set_line(&chip, 4, true, 1);
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
     ck_assert_uint_eq(chip.inject[0].vcpu, 1);
-    ck_assert_uint_eq(chip.inject[0].vector, 0x61);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_POSTED);
+    ck_assert_int_eq(lapic_take(&chip.lapic[1]), 0x61);   /* the kernel delivers it */
     chip.ninject = 0;
     ck_assert_uint_eq(irqchip_lapic_read(&chip, 1, LAPIC_TMR + 0x30, 4), 1u << 1);
     ck_assert_uint_eq(irqchip_lapic_read(&chip, 1, LAPIC_ISR + 0x30, 4), 1u << 1);
@@ -205,6 +206,7 @@ START_TEST(test_irqchip_level_gsi_to_lapic)
     irqchip_lapic_write(&chip, 1, LAPIC_EOI, 4, 0);
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
+    ck_assert_int_eq(lapic_take(&chip.lapic[1]), 0x61);
     chip.ninject = 0;
     /* The device lowers the line, the guest EOIs: quiet. */
     irqchip_set_line(&chip, 4, false, 0);
@@ -217,7 +219,7 @@ END_TEST
 
 START_TEST(test_irqchip_routing_ioapic_or_pic)
 {
-    irqchip_init(&chip, 1, NULL, NULL);
+    irqchip_init(&chip, 1, NULL, NULL, NULL);
     /* PIC initialised with IRQ 4 unmasked; LAPIC disabled (PIC mode). */
     irqchip_port_write(&chip, 0x20, 1, 0x11);
     irqchip_port_write(&chip, 0x21, 1, 0x30);
@@ -241,7 +243,8 @@ START_TEST(test_irqchip_routing_ioapic_or_pic)
     irqchip_set_line(&chip, 4, false, 0);
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
-    ck_assert_uint_eq(chip.inject[0].vector, 0x44);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_POSTED);
+    ck_assert_int_eq(lapic_take(&chip.lapic[0]), 0x44);
     chip.ninject = 0;
 
     /* GSI 2 is ISA IRQ 0 for both. */
@@ -255,7 +258,7 @@ END_TEST
 
 START_TEST(test_irqchip_ioapic_nmi_extint)
 {
-    irqchip_init(&chip, 1, NULL, NULL);
+    irqchip_init(&chip, 1, NULL, NULL, NULL);
     chip_ioapic_redir(7, 0x0000000000000400ull);   /* NMI to APIC 0 */
     irqchip_set_line(&chip, 7, true, 1);
     ck_assert_uint_eq(chip.ninject, 1);

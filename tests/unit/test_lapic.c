@@ -8,10 +8,11 @@
 #include "lapic.h"
 
 static struct lapic l;
+static struct copra_vapic_page page;   /* the kernel's share (lapic.h) */
 
 static void setup(void)
 {
-    lapic_reset(&l, 0);
+    lapic_reset(&l, 0, &page);
 }
 
 static void write_reg(struct lapic *a, uint32_t offset, uint32_t value, uint64_t now)
@@ -36,7 +37,11 @@ static void enable(struct lapic *a)
 START_TEST(test_reset_registers)
 {
     struct lapic b;
-    lapic_reset(&b, 3);
+    struct copra_vapic_page bpage = { .irr = { ~0ull }, .tpr = 0x40 };
+    lapic_reset(&b, 3, &bpage);
+    ck_assert_uint_eq(bpage.apic_base, LAPIC_BASE);   /* EOIs at 0xFEE000B0 in the kernel */
+    ck_assert_uint_eq(bpage.irr[0], 0);
+    ck_assert(b.timer_changed);                        /* unbind the kernel's timer */
     ck_assert_uint_eq(lapic_read(&b, LAPIC_ID, 4, 0), 3u << 24);
     ck_assert_uint_eq(lapic_read(&b, LAPIC_ID + 3, 1, 0), 3);   /* byte read */
     ck_assert_uint_eq(lapic_read(&b, LAPIC_ID + 4, 4, 0), 0);   /* past the register */
@@ -235,7 +240,7 @@ static struct irqchip chip;
 
 static void chip_setup(unsigned n)
 {
-    irqchip_init(&chip, n, NULL, NULL);
+    irqchip_init(&chip, n, NULL, NULL, NULL);
     for (unsigned i = 0; i < n; i++)
         irqchip_lapic_write(&chip, i, LAPIC_SVR, 4, 0x1FF);
 }
@@ -253,7 +258,8 @@ START_TEST(test_ipi_fixed_and_shorthands)
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
     ck_assert_uint_eq(chip.inject[0].vcpu, 1);
-    ck_assert_uint_eq(chip.inject[0].vector, 0x50);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_POSTED);
+    ck_assert_int_eq(lapic_take(&chip.lapic[1]), 0x50);
     ck_assert_uint_eq(irqchip_lapic_read(&chip, 0, LAPIC_ICR_LOW, 4) & (1u << 12), 0);   /* idle */
     chip.ninject = 0;
 
@@ -346,7 +352,8 @@ START_TEST(test_ipi_illegal_vector)
     /* Not sent; the error interrupt fires on the sender instead. */
     ck_assert_uint_eq(chip.ninject, 1);
     ck_assert_uint_eq(chip.inject[0].vcpu, 0);
-    ck_assert_uint_eq(chip.inject[0].vector, 0xFE);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_POSTED);
+    ck_assert_int_eq(lapic_take(&chip.lapic[0]), 0xFE);
     irqchip_lapic_write(&chip, 0, LAPIC_ESR, 4, 0);
     ck_assert_uint_eq(irqchip_lapic_read(&chip, 0, LAPIC_ESR, 4), LAPIC_ESR_SEND_ILLEGAL);
 }
@@ -361,7 +368,7 @@ static uint64_t fake_clock(void *ctx)
 
 START_TEST(test_irqchip_timer)
 {
-    irqchip_init(&chip, 1, fake_clock, NULL);
+    irqchip_init(&chip, 1, NULL, fake_clock, NULL);
     irqchip_lapic_write(&chip, 0, LAPIC_SVR, 4, 0x1FF);
     irqchip_lapic_write(&chip, 0, LAPIC_TIMER_DIVIDE, 4, 0xB);
     irqchip_lapic_write(&chip, 0, LAPIC_LVT_TIMER, 4, 0x20000 | 0xEF);
@@ -373,7 +380,61 @@ START_TEST(test_irqchip_timer)
     irqchip_timer_fired(&chip, 0);
     irqchip_evaluate(&chip);
     ck_assert_uint_eq(chip.ninject, 1);
-    ck_assert_uint_eq(chip.inject[0].vector, 0xEF);
+    ck_assert_uint_eq(chip.inject[0].vector, IRQCHIP_VECTOR_POSTED);
+    ck_assert_int_eq(lapic_take(&chip.lapic[0]), 0xEF);
+}
+END_TEST
+
+/* The kernel posts the timer's vector (IRQ_TIMER): what it is bound to. */
+START_TEST(test_timer_binding)
+{
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0);          /* masked at reset */
+    enable(&l);
+    l.timer_changed = false;
+    write_reg(&l, LAPIC_LVT_TIMER, 0x45, 0);
+    ck_assert(l.timer_changed);
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0x45);
+    write_reg(&l, LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | 0x45, 0);
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0);
+    write_reg(&l, LAPIC_LVT_TIMER, 0x05, 0);               /* an illegal vector posts nothing */
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0);
+    /* A one-shot the kernel fired already is not re-armed by an LVT write. */
+    write_reg(&l, LAPIC_LVT_TIMER, 0x45, 0);
+    write_reg(&l, LAPIC_TIMER_DIVIDE, 0xB, 0);
+    write_reg(&l, LAPIC_TIMER_INITIAL, 1000, 0);
+    ck_assert_uint_eq(lapic_timer_deadline(&l), 1000);
+    write_reg(&l, LAPIC_LVT_TIMER, 0x46, 1500);
+    ck_assert_uint_eq(lapic_timer_deadline(&l), 0);
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0x46);
+    /* A software disable unbinds it. */
+    l.timer_changed = false;
+    write_reg(&l, LAPIC_SVR, 0xFF, 0);
+    ck_assert(l.timer_changed);
+    ck_assert_uint_eq(lapic_timer_vector(&l), 0);
+}
+END_TEST
+
+/* The page is the shared state: what the kernel did shows in the registers,
+ * and an accepted vector marks the LAPIC for a POSTED notification. */
+START_TEST(test_page_shared)
+{
+    enable(&l);
+    ck_assert(!l.posted);
+    ck_assert(lapic_accept(&l, 0x93, true));
+    ck_assert(l.posted);
+    ck_assert_uint_eq(page.irr[2], 1ull << 0x13);
+    ck_assert_uint_eq(page.eoi_exit[2], 1ull << 0x13);
+    /* The kernel delivers it (IRR -> ISR) ... */
+    page.irr[2] = 0;
+    page.isr[2] = 1ull << 0x13;
+    ck_assert_uint_eq(lapic_read(&l, LAPIC_ISR + 0x40, 4, 0), 1u << 0x13);
+    ck_assert_uint_eq(lapic_read(&l, LAPIC_PPR, 4, 0), 0x90);
+    /* ... and leaves its EOI to irqd, a level-triggered vector. */
+    struct lapic_write_effect e = eoi(&l);
+    ck_assert(e.eoi_broadcast);
+    ck_assert_uint_eq(page.isr[2], 0);
+    write_reg(&l, LAPIC_TPR, 0x20, 0);
+    ck_assert_uint_eq(page.tpr, 0x20);
 }
 END_TEST
 
@@ -391,6 +452,8 @@ static Suite *lapic_suite(void)
     tcase_add_test(t, test_timer_one_shot);
     tcase_add_test(t, test_timer_periodic);
     tcase_add_test(t, test_timer_divisors);
+    tcase_add_test(t, test_timer_binding);
+    tcase_add_test(t, test_page_shared);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("irqchip");
     tcase_add_test(w, test_ipi_fixed_and_shorthands);

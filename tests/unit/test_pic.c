@@ -284,7 +284,7 @@ END_TEST
 START_TEST(test_irqchip_extint_to_vcpu0)
 {
     static struct irqchip chip;
-    irqchip_init(&chip, 2, NULL, NULL);
+    irqchip_init(&chip, 2, NULL, NULL, NULL);
     /* A PIC left at the BIOS base 0x08 gives vectors the kernel refuses. */
     irqchip_set_line(&chip, 1, true, 1);
     irqchip_evaluate(&chip);

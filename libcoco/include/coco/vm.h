@@ -47,6 +47,10 @@ int64_t coco_irq_create(copra_handle_t vcpu);
  * delivers it when the guest can take it and wakes a VCPU parked in HLT. */
 int coco_irq_inject(copra_handle_t irq, unsigned vector);
 
+/* IRQ_TIMER: each expiration of `timer` posts `vector` in the VCPU's
+ * virtual-APIC page (MMAP of `irq`); vector 0 unbinds. */
+int coco_irq_timer(copra_handle_t irq, copra_handle_t timer, unsigned vector);
+
 /* MMIO_EVENT / IOIO_EVENT: range handles for a device model (abi/copra/vm.h). */
 int64_t coco_mmio_event(copra_handle_t vm, uint64_t gpa, uint64_t len);
 int64_t coco_ioio_event(copra_handle_t vm, uint16_t port, uint32_t count);
