@@ -363,15 +363,18 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
 }
 
 /* The highest vector set in a 256-bit map, -1 if none; 0-15 are not
- * interrupt vectors and never count. */
-static int bits_highest(const uint64_t *bits)
+ * interrupt vectors and never count.  On the path of every entry, twice:
+ * four loads and one test when nothing is set. */
+static inline int bits_highest(const uint64_t *bits)
 {
-    for (int w = 3; w >= 0; w--) {
-        uint64_t b = __atomic_load_n(&bits[w], __ATOMIC_ACQUIRE) & (w ? ~0ull : ~0xFFFFull);
-        if (b)
-            return w * 64 + 63 - __builtin_clzll(b);
-    }
-    return -1;
+    uint64_t w0 = __atomic_load_n(&bits[0], __ATOMIC_ACQUIRE) & ~0xFFFFull;
+    uint64_t w1 = __atomic_load_n(&bits[1], __ATOMIC_ACQUIRE);
+    uint64_t w2 = __atomic_load_n(&bits[2], __ATOMIC_ACQUIRE);
+    uint64_t w3 = __atomic_load_n(&bits[3], __ATOMIC_ACQUIRE);
+    if (!(w0 | w1 | w2 | w3))
+        return -1;
+    return w3 ? 255 - __builtin_clzll(w3) : w2 ? 191 - __builtin_clzll(w2)
+         : w1 ? 127 - __builtin_clzll(w1) : 63 - __builtin_clzll(w0);
 }
 
 static bool bits_test(const uint64_t *bits, int v) { return (__atomic_load_n(&bits[v / 64], __ATOMIC_RELAXED) >> (v % 64)) & 1; }
