@@ -1,10 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The platform layer: the one interface between the generic VM/VCPU code
- * and a hardware backend.  `svm` runs under QEMU TCG and on bare-metal AMD;
- * `tdx` (TD partitioning: TDG.VP.ENTER, L2 VMCS fields through TDG.VP.RD/WR)
- * and `snp` (guest at VMPL1, RUN_VMPL through the GHCB) implement the same
- * operations.  The backend is chosen at boot from CPUID/MSRs.
+ * and a hardware backend, one file each.  `svm` runs under QEMU TCG and on
+ * bare-metal AMD; `tdx` (TD partitioning: TDG.VP.ENTER, L2 VMCS fields
+ * through TDG.VP.RD/WR) and `snp` (guest at VMPL1, RUN_VMPL through the
+ * GHCB) implement the same operations.  platform.c picks the backend at
+ * boot from what the CPU (or the TDX module, or the SNP firmware) reports.
+ *
+ * Rules every backend and the generic code keep:
+ *   - A VCPU runs on the physical CPU it was created for, always (TDX keeps
+ *     an L2 VMCS in one L1 vCPU's TDVPS; SNP registers a VMSA for one APIC
+ *     ID): vcpu_wait moves its thread there, nothing moves a VCPU.
+ *   - With `identity`, vm_map succeeds only for hpa == gpa: the platform
+ *     grants the guest pages of the kernel's own physical space and cannot
+ *     translate (TDG.MEM.PAGE.ATTR.WR, RMPADJUST).
+ *   - At most `max_vms` VMs exist at once (0: no limit).
+ *   - Only the exit kinds in `exit_kinds` (a bit per enum vm_exit_kind)
+ *     can happen: on SNP without ReflectVC the guest's port I/O and MMIO
+ *     never reach the kernel.
  */
 #ifndef VIRT_PLATFORM_H
 #define VIRT_PLATFORM_H
@@ -33,6 +46,8 @@ enum vm_exit_kind {   /* the ABI's enum copra_exit_kind, which counts them */
     VMX_FAIL = COPRA_KIND_FAIL,         /* the platform refused the entry; the backend reset the VCPU's state */
     VMX_NONE = COPRA_KIND_NONE,         /* the backend handled it (NMI blocking): enter again */
     VMX_OTHER = COPRA_KIND_OTHER,       /* anything else: code/info1/info2 go to user space */
+    VMX_NO_ENTRY = COPRA_EXIT_KINDS,    /* the guest did not run (TDX_PENDING_INTERRUPT): take the
+                                           host interrupt and enter again; not an exit, not counted */
 };
 
 /* What the backend reports of an exit: kind, raw values, RIP and insn_len
@@ -56,6 +71,9 @@ struct vm_exit {
 
 struct platform {
     const char *name;
+    bool identity;                 /* guest-physical = host-physical (above) */
+    unsigned max_vms;              /* 0: no limit */
+    uint32_t exit_kinds;           /* 1 << enum vm_exit_kind for each kind it reports */
     /* Per-CPU set-up (enable virtualization); false if this CPU cannot. */
     bool (*cpu_init)(struct cpu *cpu);
     int (*vm_init)(struct vm *vm);
@@ -92,6 +110,8 @@ extern const struct platform *platform;
 void platform_init(void);
 void platform_cpu_init(struct cpu *cpu);
 
+/* Each backend: its operations, and whether this machine offers it. */
 extern const struct platform platform_svm;
+bool svm_probe(void);
 
 #endif

@@ -11,6 +11,7 @@
  * acquisition.
  */
 #include "virt/range.h"
+#include "virt/platform.h"
 #include "virt/vcpu.h"
 #include "virt/vm.h"
 #include "core/heap.h"
@@ -152,6 +153,8 @@ static int64_t range_create(uint64_t hvm, uint8_t kind, uint64_t base, uint64_t 
     struct range *r = NULL;
     if (len == 0 || len > maxlen || base >= limit || len > limit - base)
         err = COPRA_EINVAL;
+    else if (!(platform->exit_kinds & (1u << (kind == COPRA_IO_KIND_PIO ? VMX_IO : VMX_NPF))))
+        err = COPRA_ENOSYS;   /* the platform never reports such accesses (SNP without ReflectVC) */
     else if (!(r = kmalloc(sizeof(*r))) || !(r->area_mem = memobj_create(1)))
         err = COPRA_ENOMEM;
     if (err) {

@@ -630,6 +630,7 @@ static void svm_vcpu_enter(struct vcpu *v, struct vm_exit *e)
 
 const struct platform platform_svm = {
     .name = "svm",
+    .exit_kinds = (1u << COPRA_EXIT_KINDS) - 1,
     .cpu_init = svm_cpu_init,
     .vm_init = svm_vm_init,
     .vm_destroy = svm_vm_destroy,
@@ -648,29 +649,17 @@ const struct platform platform_svm = {
     .request_window = svm_request_window,
 };
 
-/* ---- choosing the backend ---- */
-
-const struct platform *platform;
-
-void platform_init(void)
+bool svm_probe(void)
 {
     uint32_t r[4];
     cpuid(0x80000000, 0, r);
     if (r[0] < 0x8000000A)
-        return;
+        return false;
     cpuid(0x80000001, 0, r);
     if (!(r[2] & (1u << 2)))   /* SVM */
-        return;
+        return false;
     cpuid(0x8000000A, 0, r);
-    if (!(r[3] & 1)) {         /* NPT */
+    if (!(r[3] & 1))           /* NPT */
         kprintf("copra: svm: no nested paging; guests disabled\n");
-        return;
-    }
-    platform = &platform_svm;
-}
-
-void platform_cpu_init(struct cpu *cpu)
-{
-    if (platform && !platform->cpu_init(cpu))
-        panic("%s: cannot enable virtualization on CPU %u", platform->name, cpu->index);
+    return r[3] & 1;
 }

@@ -759,10 +759,13 @@ static int vcpu_run_once(struct vcpu *v)
     uint64_t t0 = rdtsc();
     platform->vcpu_enter(v, &e);
     cpu_this()->guest_tsc += rdtsc() - t0;
-    run->exits++;
-    run->kind_exits[(unsigned)e.kind < COPRA_EXIT_KINDS ? (unsigned)e.kind : COPRA_KIND_OTHER]++;
+    if (e.kind != VMX_NO_ENTRY) {
+        run->exits++;
+        run->kind_exits[(unsigned)e.kind < COPRA_EXIT_KINDS ? (unsigned)e.kind : COPRA_KIND_OTHER]++;
+    }
     switch (e.kind) {
     case VMX_INTR:
+    case VMX_NO_ENTRY:
         /* Take the host interrupt (timer, IPI) that caused the exit, and let
          * other threads of this CPU run if the tick asked for it. */
         __asm__ volatile("sti; nop; cli" : : : "memory");
