@@ -45,6 +45,11 @@ int coco_irq_inject(copra_handle_t irq, unsigned vector)
     return (int)coco_syscall6(COPRA_SYS_IRQ_INJECT, irq, vector, 0, 0, 0, 0);
 }
 
+int64_t coco_guest_mem(copra_handle_t vmctl, uint64_t gpa, uint64_t pages)
+{
+    return coco_syscall6(COPRA_SYS_GUEST_MEM, vmctl, gpa, pages, 0, 0, 0);
+}
+
 int coco_irq_timer(copra_handle_t irq, copra_handle_t timer, unsigned vector)
 {
     return (int)coco_syscall6(COPRA_SYS_IRQ_TIMER, irq, timer, vector, 0, 0, 0);

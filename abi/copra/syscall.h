@@ -50,6 +50,7 @@ enum copra_syscall {
     COPRA_SYS_MMIO_EVENT     = 30, /* (vm, gpa, len)                   -> MMIO range handle */
     COPRA_SYS_IOIO_EVENT     = 31, /* (vm, port, count)                -> IOIO range handle */
     COPRA_SYS_IRQ_TIMER      = 32, /* (irq, timer, vector 0x10..0xff | 0 = unbind) (ABI 9) */
+    COPRA_SYS_GUEST_MEM      = 33, /* (vmctl, gpa, pages) -> memory handle: the guest pool's pages at gpa (ABI 9) */
     COPRA_SYS_COUNT
 };
 
@@ -165,8 +166,12 @@ struct copra_sysinfo {
      * halted in the idle loop.  The rest was kernel and user work. */
     uint64_t guest_tsc;
     uint64_t idle_tsc;
+    /* (ABI 9) The guest pool (GUEST_MEM): RAM below this address that the
+     * kernel keeps for guests, and how many of its pages are free now. */
+    uint64_t guest_pool_end;
+    uint64_t guest_pool_free_pages;
 };
-COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 128, "sysinfo");
+COPRA_STATIC_ASSERT(sizeof(struct copra_sysinfo) == 144, "sysinfo");
 
 /*
  * Status the system reports to QEMU through isa-debug-exit (port 0xf4):

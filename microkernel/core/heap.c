@@ -29,14 +29,15 @@ struct large {
     uint64_t pad;
 };
 
-static struct pmm *heap_pmm;
-static struct spinlock pmm_lock;
+static struct pmm *heap_pmm, *pool_pmm;
+static struct spinlock pmm_lock;   /* both */
 static struct spinlock heap_lock;
 static struct slab *partial[MAX_CLASS + 1];  /* slabs with a free object */
 
-void heap_init(struct pmm *pmm)
+void heap_init(struct pmm *pmm, struct pmm *pool)
 {
     heap_pmm = pmm;
+    pool_pmm = pool;
 }
 
 uint64_t page_alloc(uint64_t count, uint64_t align)
@@ -49,10 +50,23 @@ uint64_t page_alloc(uint64_t count, uint64_t align)
     return pa;
 }
 
+bool pool_claim(uint64_t phys, uint64_t count)
+{
+    uint64_t f = spin_lock_irqsave(&pmm_lock);
+    bool ok = pmm_claim(pool_pmm, phys, count);
+    spin_unlock_irqrestore(&pmm_lock, f);
+    if (ok)   /* the last owner's data must not reach the next */
+        memset(phys_to_virt(phys), 0, count * PAGE_SIZE);
+    return ok;
+}
+
+uint64_t pool_end(void) { return pool_pmm->nframes * PAGE_SIZE; }
+uint64_t pool_free_count(void) { return pool_pmm->free; }
+
 void page_free(uint64_t phys, uint64_t count)
 {
     uint64_t f = spin_lock_irqsave(&pmm_lock);
-    bool ok = pmm_free(heap_pmm, phys, count);
+    bool ok = pmm_free(phys < pool_end() ? pool_pmm : heap_pmm, phys, count);
     spin_unlock_irqrestore(&pmm_lock, f);
     if (!ok)
         panic("page_free: %lx (+%lu) was not allocated", phys, count);

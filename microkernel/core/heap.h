@@ -6,10 +6,17 @@
 #include "core/kernel.h"
 #include "core/pmm.h"
 
-void heap_init(struct pmm *pmm);
+void heap_init(struct pmm *pmm, struct pmm *pool);
 /* `count` zeroed contiguous pages aligned to `align` pages; 0 when out of memory. */
 uint64_t page_alloc(uint64_t count, uint64_t align);
+/* Frees kernel pages, or returns guest-pool pages to the pool. */
 void page_free(uint64_t phys, uint64_t count);
+/* The guest pool: the RAM below the kernel image, which the kernel never
+ * uses itself, handed out by address (identity guest memory).  Claimed
+ * pages come zeroed; false if any is outside the pool or taken. */
+bool pool_claim(uint64_t phys, uint64_t count);
+uint64_t pool_end(void);
+uint64_t pool_free_count(void);
 uint64_t page_free_count(void);
 uint64_t page_total_count(void);
 

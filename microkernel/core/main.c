@@ -22,7 +22,7 @@
 #define MB_INFO_MODS    (1u << 3)
 #define MB_INFO_MMAP    (1u << 6)
 #define MAX_RAM_RANGES  32
-#define BOOT_MAP_LIMIT  (1ull << 30)   /* boot.S maps the first 1 GiB */
+#define BOOT_MAP_LIMIT  (2ull << 30)   /* boot.S maps the first 2 GiB */
 
 struct mb_info {
     uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -44,7 +44,7 @@ extern char __kernel_pstart[], __kernel_pend[];
 extern char boot_kstack[];
 static struct thread boot_idle;
 uint64_t boot_tsc;
-static struct pmm pmm;
+static struct pmm pmm, pool;
 static char cmdline[512];
 static uint64_t ram[2 * MAX_RAM_RANGES];
 static size_t nram;
@@ -89,13 +89,22 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     pmm_init(&pmm, phys_to_virt(where), nframes);
     for (size_t i = 0; i < nram; i++)
         pmm_release_range(&pmm, ram[2 * i], ram[2 * i + 1]);
-    pmm_reserve_range(&pmm, 0, 0x100000);   /* BIOS, boot structures */
-    pmm_reserve_range(&pmm, (uint64_t)(uintptr_t)__kernel_pstart,
-                      (uint64_t)(uintptr_t)__kernel_pend - (uint64_t)(uintptr_t)__kernel_pstart);
+    /* Below the kernel image: the guest pool, never the kernel's own (the
+     * AP trampoline borrows a page of it before any guest exists). */
+    uint64_t pstart = (uint64_t)(uintptr_t)__kernel_pstart;
+    pmm_reserve_range(&pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
     pmm_reserve_range(&pmm, where, bytes);
     if (mod_end > mod_start)
         pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);
-    heap_init(&pmm);
+    uint64_t pool_bitmap = pmm_alloc(&pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
+    if (!pool_bitmap || pool_bitmap + pmm_bitmap_bytes(pstart / PAGE_SIZE) > BOOT_MAP_LIMIT)
+        boot_fail("no room for the guest pool's bitmap");
+    pmm_init(&pool, phys_to_virt(pool_bitmap), pstart / PAGE_SIZE);
+    for (size_t i = 0; i < nram; i++)
+        pmm_release_range(&pool, ram[2 * i], ram[2 * i + 1]);
+    if (mod_end > mod_start)
+        pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
+    heap_init(&pmm, &pool);
 }
 
 /*
@@ -155,7 +164,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     const struct mb_module *mod = phys_to_virt(mb->mods_addr);
     uint64_t mod_start = mod->start, mod_end = mod->end;
     if (mod_end < mod_start || mod_end > BOOT_MAP_LIMIT)
-        boot_fail("initrd module lies outside the first GiB");
+        boot_fail("initrd module lies outside the first 2 GiB");
 
     memory_init(mb, mod_start, mod_end);
     paging_init(ram, nram);
@@ -165,8 +174,9 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     apic_init();
     platform_init();
     platform_cpu_init(&cpus[0]);
-    kprintf("copra: %lu MiB free of %lu MiB, TSC %lu MHz, platform %s, cmdline '%s'\n",
-            page_free_count() / 256, page_total_count() / 256, tsc_hz() / 1000000,
+    kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, platform %s, "
+            "cmdline '%s'\n", page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256,
+            pool_end() >> 20, tsc_hz() / 1000000,
             platform ? platform->name : "none (no guests)", cmdline);
 
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
@@ -186,7 +196,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     }
     /* "crashtest" proves the kernel-exception path (report, failure status) in CI. */
     if (crashtest)
-        *(volatile uint64_t *)0xFFFFFFFFC0000000ull = 0;
+        *(volatile uint64_t *)KERNEL_VBASE = 0;   /* physical 0 is the guest pool: never mapped here */
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
     /* The first process's received handles 0 and 1: console input and the

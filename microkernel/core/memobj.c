@@ -34,6 +34,22 @@ struct memobj *memobj_create(uint64_t npages)
     return m;
 }
 
+int memobj_create_at(uint64_t phys, uint64_t npages, struct memobj **out)
+{
+    struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
+    if (!m || !pool_claim(phys, npages)) {
+        kfree(m);
+        return m ? COPRA_EBUSY : COPRA_ENOMEM;
+    }
+    kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
+    m->npages = npages;
+    m->maps = (uint32_t *)&m->pages[npages];
+    for (uint64_t i = 0; i < npages; i++)
+        m->pages[i] = phys + i * PAGE_SIZE;
+    *out = m;
+    return COPRA_OK;
+}
+
 void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
 {
     const uint8_t *s = src;

@@ -18,11 +18,17 @@ struct memobj {
     /* How many user mappings each page has: a page that any process maps
      * must not change private/shared state (SET_MEM_STATE, later issues). */
     uint32_t *maps;
+    /* Guest-pool objects (GUEST_MEM): the id of the one VM they may be
+     * mapped into, UINT64_MAX before the first VM_MAP; 0 for the others. */
+    uint64_t pool_vm;
     uint64_t pages[];      /* physical addresses */
 };
 
 /* A zero-filled object of `npages` pages, or NULL when out of memory. */
 struct memobj *memobj_create(uint64_t npages);
+/* The guest-pool pages [phys, phys + npages * 4 KiB) exactly, zero-filled
+ * (pool_claim): COPRA_EBUSY if any is not free in the pool, COPRA_ENOMEM. */
+int memobj_create_at(uint64_t phys, uint64_t npages, struct memobj **out);
 /* Copies `len` bytes from `src` to byte offset `off` of the object. */
 void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len);
 

@@ -94,6 +94,21 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t count, uint64_t align)
     return start << FRAME_SHIFT;
 }
 
+bool pmm_claim(struct pmm *p, uint64_t phys, uint64_t count)
+{
+    uint64_t first = phys >> FRAME_SHIFT;
+    if (phys & ((1u << FRAME_SHIFT) - 1) || count == 0 || count > p->free || first + count > p->nframes ||
+        first + count < first)
+        return false;
+    for (uint64_t i = 0; i < count; i++)
+        if (pmm_is_used(p, first + i))
+            return false;
+    for (uint64_t i = 0; i < count; i++)
+        bit_set(p->bitmap, first + i);
+    p->free -= count;
+    return true;
+}
+
 bool pmm_free(struct pmm *p, uint64_t phys, uint64_t count)
 {
     uint64_t first = phys >> FRAME_SHIFT;

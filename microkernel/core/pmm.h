@@ -30,6 +30,9 @@ void pmm_reserve_range(struct pmm *p, uint64_t base, uint64_t len);
 /* `count` contiguous frames whose first frame number is a multiple of
  * `align` (a power of two, in frames).  Returns the physical address, 0 if none. */
 uint64_t pmm_alloc(struct pmm *p, uint64_t count, uint64_t align);
+/* The `count` frames from `phys` exactly, if all are free (usable and not
+ * allocated); false (and nothing changed) otherwise. */
+bool pmm_claim(struct pmm *p, uint64_t phys, uint64_t count);
 /* Returns false (and changes nothing) if any frame was not allocated. */
 bool pmm_free(struct pmm *p, uint64_t phys, uint64_t count);
 bool pmm_is_used(const struct pmm *p, uint64_t frame);

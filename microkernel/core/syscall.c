@@ -48,6 +48,7 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_IRQ_CREATE]     = (syscall_fn)(void (*)(void))sys_irq_create,
     [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
     [COPRA_SYS_IRQ_TIMER]      = (syscall_fn)(void (*)(void))sys_irq_timer,
+    [COPRA_SYS_GUEST_MEM]      = (syscall_fn)(void (*)(void))sys_guest_mem,
     [COPRA_SYS_MMIO_EVENT]     = (syscall_fn)(void (*)(void))sys_mmio_event,
     [COPRA_SYS_IOIO_EVENT]     = (syscall_fn)(void (*)(void))sys_ioio_event,
 };
@@ -121,6 +122,8 @@ int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
     if (size < sizeof(info))
         return COPRA_EINVAL;
     memset(&info, 0, sizeof(info));
+    info.guest_pool_end = pool_end();
+    info.guest_pool_free_pages = pool_free_count();
     info.abi_version = COPRA_ABI_VERSION;
     info.ncpus = cpu_count;
     info.total_pages = page_total_count();

@@ -162,8 +162,17 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
         for (struct vm_mapping *m = vm->maps; m && !err; m = m->next)
             if (gpa < m->gpa + m->npages * PAGE_SIZE && m->gpa < gpa + len)
                 err = COPRA_EEXIST;
+        /* Guest-pool memory belongs to the first VM it is mapped into: two
+         * VMs never share a range (abi/README.md "Guest memory"). */
+        uint64_t unbound = UINT64_MAX;
+        if (!err && mem->pool_vm &&
+            !__atomic_compare_exchange_n(&mem->pool_vm, &unbound, vm->id, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+            unbound != vm->id)
+            err = COPRA_EBUSY;
         for (uint64_t i = 0; !err && i < npages; i++) {
-            err = platform->vm_map(vm, gpa + i * PAGE_SIZE, mem->pages[offset / PAGE_SIZE + i], (uint32_t)prot);
+            uint64_t hpa = mem->pages[offset / PAGE_SIZE + i];
+            err = platform->identity && hpa != gpa + i * PAGE_SIZE ? COPRA_EINVAL
+                : platform->vm_map(vm, gpa + i * PAGE_SIZE, hpa, (uint32_t)prot);
             if (err)
                 while (i--)
                     platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
@@ -181,4 +190,25 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
     kobject_put(omem);
     kobject_put(ovm);
     return err;
+}
+
+int64_t sys_guest_mem(uint64_t hctl, uint64_t gpa, uint64_t pages)
+{
+    struct kobject *ctl;
+    int err = process_handle_get(hctl, COPRA_OBJ_VMCTL, COPRA_RIGHT_MANAGE, &ctl);
+    if (err)
+        return err;
+    kobject_put(ctl);   /* vm_control lives forever */
+    if (pages == 0)
+        return COPRA_EINVAL;
+    if (!IS_ALIGNED(gpa, PAGE_SIZE))
+        return COPRA_EALIGN;
+    if (pages > MEMOBJ_MAX_PAGES || gpa >= pool_end() || pages > (pool_end() - gpa) / PAGE_SIZE)
+        return COPRA_ERANGE;
+    struct memobj *m;
+    err = memobj_create_at(gpa, pages, &m);
+    if (err)
+        return err;
+    m->pool_vm = UINT64_MAX;   /* no VM yet (VM ids start at 1) */
+    return process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
 }

@@ -42,5 +42,6 @@ extern struct kobject vm_control;
 
 int64_t sys_vm_create(uint64_t vmctl);
 int64_t sys_vm_map(uint64_t vm, uint64_t mem, uint64_t gpa, uint64_t offset, uint64_t len, uint64_t prot);
+int64_t sys_guest_mem(uint64_t vmctl, uint64_t gpa, uint64_t pages);
 
 #endif

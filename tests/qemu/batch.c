@@ -10,7 +10,7 @@
 #include <coco/coco.h>
 #include <coco/test.h>
 
-#define KPTR      0xFFFFFFFF80100000ull
+#define KPTR      0xFFFFFFFFC0010000ull
 #define UNMAPPED  0x00007f0000000000ull
 #define FORGED    0x7fff00ffu
 #define UNTOUCHED 0x5a5a5a5a5a5a5a5all

@@ -21,11 +21,11 @@ static int fault(const char *kind)
         return (int)*p;
     }
     if (!strcmp(kind, "kernel-read")) {
-        p = (volatile uint64_t *)0xFFFFFFFF80100000ull;
+        p = (volatile uint64_t *)0xFFFFFFFFC0010000ull;
         return (int)*p;
     }
     if (!strcmp(kind, "kernel-exec"))
-        ((void (*)(void))0xFFFFFFFF80200000ull)();
+        ((void (*)(void))0xFFFFFFFFC0012000ull)();
     if (!strcmp(kind, "write-text")) {
         p = (volatile uint64_t *)(uintptr_t)&coco_exit;
         *p = 0;

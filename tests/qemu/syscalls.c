@@ -8,7 +8,7 @@
 #include <coco/coco.h>
 #include <coco/test.h>
 
-#define KPTR      0xFFFFFFFF80100000ull   /* kernel text */
+#define KPTR      0xFFFFFFFFC0010000ull   /* kernel text */
 #define KPTR_DMAP 0xFFFF800000100000ull   /* kernel direct map */
 #define UNMAPPED  0x00007f0000000000ull   /* user range, nothing mapped */
 #define NOT_USER  0x0000800000000000ull   /* first non-canonical address */

@@ -48,7 +48,7 @@ static uint64_t arg(void)
     static const uint64_t special[] = {
         0, 1, 2, 3, 7, 8, 15, 16, 64, 65, 255, 256, 4095, 4096, 4097, 0x10000, 0x7fffffff,
         0x80000000, 0xffffffff, 1ull << 32, 1ull << 40, 1ull << 47, (1ull << 47) - 4096,
-        0x0000800000000000ull, 0xFFFF800000000000ull, 0xFFFFFFFF80100000ull, ~0ull, ~0ull - 4095,
+        0x0000800000000000ull, 0xFFFF800000000000ull, 0xFFFFFFFFC0010000ull, ~0ull, ~0ull - 4095,
         COPRA_WAIT_FOREVER, 0x400000, 0x7f0000000000ull, 0x100000000000ull, 0xC0000000, 0xFEE00000,
     };
     switch (next() % 6) {

@@ -17,7 +17,7 @@
 #define CYCLE_STACK (16u * 1024)
 #define WAIT_LIMIT  (20ull * 1000 * 1000 * 1000)
 #define MS          (1000ull * 1000)
-#define KPTR        0xFFFFFFFF80100000ull
+#define KPTR        0xFFFFFFFFC0010000ull
 
 static uint32_t ncpus;
 static copra_handle_t never;   /* an event nobody signals: for sleeping */

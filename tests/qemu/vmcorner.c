@@ -13,7 +13,10 @@
  *     a posted vector wakes a parked VCPU only above the TPR and moves from
  *     IRR to ISR when delivered; a bound TIMER posts by itself; a guest's
  *     xAPIC EOI write completes in the kernel unless its vector is in
- *     eoi_exit; every argument error of IRQ_TIMER.
+ *     eoi_exit; every argument error of IRQ_TIMER;
+ *   - (ABI 9) the guest pool (GUEST_MEM): memory at its own physical address,
+ *     each page to one owner at a time, zeroed for the next, mapped into one
+ *     VM only; every argument error.
  */
 #include <coco/coco.h>
 #include <coco/test.h>
@@ -318,11 +321,63 @@ static void test_vapic_eoi(void)
     guest_destroy(&g);
 }
 
+static uint64_t pool_free(void)
+{
+    struct copra_sysinfo info;
+    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.guest_pool_free_pages : 0;
+}
+
+static void test_guest_pool(void)
+{
+    copra_handle_t ctl = coco_handle(COCO_INIT_VMCTL);
+    struct copra_sysinfo info;
+    coco_sysinfo(&info, sizeof(info));
+    CHECK("a guest pool below the kernel", info.guest_pool_end >= (1ull << 20) && info.guest_pool_free_pages > 256);
+    const uint64_t at = 0x200000;
+    uint64_t before = pool_free();
+    int64_t m = coco_guest_mem(ctl, at, 4);
+    CHECK("GUEST_MEM(2 MiB, 4 pages)", m > 0);
+    CHECK_EQUAL("the pool has 4 pages less", pool_free(), before - 4);
+    CHECK_EQUAL("the same pages again -> EBUSY", coco_guest_mem(ctl, at + 0x3000, 2), COPRA_EBUSY);
+    CHECK_EQUAL("the legacy hole (0xA0000, no RAM) -> EBUSY", coco_guest_mem(ctl, 0xA0000, 1), COPRA_EBUSY);
+    CHECK_EQUAL("0 pages -> EINVAL", coco_guest_mem(ctl, at, 0), COPRA_EINVAL);
+    CHECK_EQUAL("an unaligned address -> EALIGN", coco_guest_mem(ctl, at + 8, 1), COPRA_EALIGN);
+    CHECK_EQUAL("past the pool -> ERANGE", coco_guest_mem(ctl, info.guest_pool_end - 4096, 2), COPRA_ERANGE);
+    CHECK_EQUAL("far past it -> ERANGE", coco_guest_mem(ctl, ~0ull & ~4095ull, 1), COPRA_ERANGE);
+    CHECK_EQUAL("a memory handle for authority -> ETYPE", coco_guest_mem((copra_handle_t)m, at, 1), COPRA_ETYPE);
+    CHECK_EQUAL("no such handle -> EBADH", coco_guest_mem(0x7FFF, at, 1), COPRA_EBADH);
+    uint8_t *p = (uint8_t *)coco_mmap((copra_handle_t)m, NULL, 4 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    CHECK("mapped, and zero", (int64_t)p > 0 && p[0] == 0 && p[4 * 4096 - 1] == 0);
+    if ((int64_t)p > 0) {
+        memset(p, 0xA5, 4 * 4096);
+        coco_munmap(p, 4 * 4096);
+    }
+    /* Mapped into one VM only. */
+    int64_t a = coco_vm_create(ctl), b = coco_vm_create(ctl);
+    CHECK_EQUAL("VM_MAP into a VM at its own address", coco_vm_map((copra_handle_t)a, (copra_handle_t)m, at, 0, 4 * 4096,
+                                                              COPRA_GUEST_R | COPRA_GUEST_W), 0);
+    CHECK_EQUAL("and into a second VM -> EBUSY", coco_vm_map((copra_handle_t)b, (copra_handle_t)m, at, 0, 4096,
+                                                              COPRA_GUEST_R), COPRA_EBUSY);
+    coco_close((copra_handle_t)a);
+    coco_close((copra_handle_t)b);
+    coco_close((copra_handle_t)m);
+    CHECK_EQUAL("closed (and unmapped with its VM): back in the pool", pool_free(), before);
+    m = coco_guest_mem(ctl, at, 4);
+    p = (uint8_t *)coco_mmap((copra_handle_t)m, NULL, 4 * 4096, COPRA_PROT_READ, 0);
+    bool zero = (int64_t)p > 0;
+    for (unsigned i = 0; zero && i < 4 * 4096; i++)
+        zero = p[i] == 0;
+    CHECK("claimed again: zeroed, nothing of the last owner's", m > 0 && zero);
+    coco_munmap(p, 4 * 4096);
+    coco_close((copra_handle_t)m);
+}
+
 int main(void)
 {
     test_retired_mappings();
     test_set_cpu_in_vcpu_wait();
     test_vapic_delivery();
     test_vapic_eoi();
+    test_guest_pool();
     return coco_test_finish();
 }

@@ -475,6 +475,33 @@ START_TEST(test_partial_last_word_never_allocated)
 }
 END_TEST
 
+/* pmm_claim: exactly the frames asked for, all or nothing (the guest pool's
+ * GUEST_MEM). */
+START_TEST(test_claim)
+{
+    setup_released();
+    pmm_reserve_range(&pmm, 50 * FRAME, FRAME);            /* a hole */
+    ck_assert(pmm_claim(&pmm, 10 * FRAME, 5));
+    for (uint64_t f = 10; f < 15; f++)
+        ck_assert(pmm_is_used(&pmm, f));
+    ck_assert(!pmm_is_used(&pmm, 9) && !pmm_is_used(&pmm, 15));
+    check_consistent();
+    uint64_t free = pmm.free;
+    ck_assert(!pmm_claim(&pmm, 14 * FRAME, 2));            /* overlaps a claim */
+    ck_assert(!pmm_claim(&pmm, 48 * FRAME, 4));            /* covers the hole */
+    ck_assert(!pmm_is_used(&pmm, 48) && !pmm_is_used(&pmm, 49) && !pmm_is_used(&pmm, 51));
+    ck_assert(!pmm_claim(&pmm, 20 * FRAME + 1, 1));        /* unaligned */
+    ck_assert(!pmm_claim(&pmm, 20 * FRAME, 0));
+    ck_assert(!pmm_claim(&pmm, (NFRAMES - 1) * FRAME, 2)); /* past the end */
+    ck_assert(!pmm_claim(&pmm, 20 * FRAME, UINT64_MAX));   /* wraps */
+    ck_assert(!pmm_claim(&pmm, 0, 1));                     /* reserved frame 0 */
+    ck_assert_uint_eq(pmm.free, free);
+    ck_assert(pmm_free(&pmm, 10 * FRAME, 5));
+    ck_assert(pmm_claim(&pmm, 12 * FRAME, 1));             /* free again */
+    check_consistent();
+}
+END_TEST
+
 static Suite *pmm_suite(void)
 {
     Suite *s = suite_create("pmm");
@@ -498,6 +525,7 @@ static Suite *pmm_suite(void)
     tcase_add_test(tc, test_hint);
     tcase_add_test(tc, test_hint_skips_full_words_and_wraps);
     tcase_add_test(tc, test_partial_last_word_never_allocated);
+    tcase_add_test(tc, test_claim);
     suite_add_tcase(s, tc);
     return s;
 }

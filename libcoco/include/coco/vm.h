@@ -40,6 +40,10 @@ int coco_vcpu_set_state(copra_handle_t vcpu, unsigned id, uint64_t value);
 /* VCPU_KICK: make a running (or HLT-parked) VCPU exit with COPRA_EXIT_KICK. */
 int coco_vcpu_kick(copra_handle_t vcpu);
 
+/* GUEST_MEM: the guest pool's `pages` pages at guest-physical (= physical)
+ * address `gpa`, as a memory object (abi/README.md "Guest memory"). */
+int64_t coco_guest_mem(copra_handle_t vmctl, uint64_t gpa, uint64_t pages);
+
 /* IRQ_CREATE: an IRQ object bound to `vcpu`; returns its handle. */
 int64_t coco_irq_create(copra_handle_t vcpu);
 

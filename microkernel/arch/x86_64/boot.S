@@ -2,9 +2,10 @@
 /*
  * Multiboot v1 entry.  QEMU jumps here in 32-bit protected mode, paging off,
  * EAX = 0x2BADB002, EBX = physical address of the multiboot info.  We build
- * a throw-away page table (identity 0-1 GiB so this code keeps running, and
- * the same 1 GiB at KERNEL_VBASE), enter long mode and jump to the higher
- * half.  paging_init() replaces these tables with the real ones.
+ * a throw-away page table (identity 0-2 GiB so this code, loaded at 1 GiB,
+ * keeps running, and the same 2 GiB at KERNEL_VBASE), enter long mode and
+ * jump to the higher half.  paging_init() replaces these tables with the
+ * real ones.
  */
 #include "arch/x86_64/asm.h"
 
@@ -22,7 +23,7 @@
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096
-boot_pd:        .skip 4096
+boot_pd:        .skip 8192             /* two page directories: 0-1 GiB, 1-2 GiB */
 boot_stack:     .skip 4096
 boot_stack_top:
 
@@ -54,7 +55,7 @@ boot_entry32:
     bt $29, %edx                    /* long mode */
     jnc boot_no_long_mode
 
-    /* boot_pd: 512 x 2 MiB pages covering 0-1 GiB. */
+    /* boot_pd: 1024 x 2 MiB pages covering 0-2 GiB. */
     mov $boot_pd, %ebx
     xor %ecx, %ecx
 1:  mov %ecx, %eax
@@ -63,13 +64,15 @@ boot_entry32:
     mov %eax, (%ebx, %ecx, 8)
     movl $0, 4(%ebx, %ecx, 8)
     inc %ecx
-    cmp $512, %ecx
+    cmp $1024, %ecx
     jne 1b
 
     mov $boot_pdpt_low, %eax
     movl $(boot_pd + 3), (%eax)
+    movl $(boot_pd + 4096 + 3), 8(%eax)
     mov $boot_pdpt_high, %eax
     movl $(boot_pd + 3), 510*8(%eax)    /* 0xFFFFFFFF80000000 -> 0 */
+    movl $(boot_pd + 4096 + 3), 511*8(%eax)
     mov $boot_pml4, %eax
     movl $(boot_pdpt_low + 3), (%eax)
     movl $(boot_pdpt_high + 3), 511*8(%eax)

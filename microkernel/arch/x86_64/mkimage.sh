@@ -9,9 +9,10 @@ trap 'rm -rf "$tmp"' EXIT
 objcopy -O binary "$in" "$tmp/image.bin"
 sym() { nm "$in" | awk -v s="$1" '$3 == s { print $1 }'; }
 entry=$(sym boot_entry32)
+pstart=$(sym __kernel_pstart)
 pend=$(sym __kernel_pend)
 size=$(stat -c %s "$tmp/image.bin")
-bss=$(( 0x$pend - 0x100000 - size ))
+bss=$(( 0x$pend - 0x$pstart - size ))
 (cd "$tmp" && objcopy -I binary -O elf32-i386 -B i386 image.bin image.o)
 ld -m elf_i386 -T "$ld_script" --defsym boot_entry_phys=0x"$entry" \
-   --defsym KERNEL_BSS_SIZE="$bss" "$tmp/image.o" -o "$out"
+   --defsym KERNEL_PBASE=0x"$pstart" --defsym KERNEL_BSS_SIZE="$bss" "$tmp/image.o" -o "$out"
