@@ -288,6 +288,16 @@ void sched_tick(bool from_user)
     bool poll_console = c->index == 0;
     bool others = c->runq_head != NULL;
     sched_unlock(f);
+    /* QEMU 7.2 under -icount runs every CPU in turn on one thread, CPU 0
+     * first after each timer deadline, and a turn lasts until the next
+     * deadline, a HLT or a PAUSE: a CPU that never halts (a guest
+     * busy-waiting for another VCPU, as Linux's BSP for its AP) took every
+     * turn whole and left the CPUs after it none, for good (fixed in QEMU
+     * 8.1, "ensure fairness with icount").  PAUSE hands the rest of the turn
+     * on; the last CPU's turn is followed by CPU 0's anyway, and its PAUSE
+     * would only give its own time back.  On hardware PAUSE is a hint. */
+    if (c->index + 1 < cpu_count)
+        cpu_relax();
     if (poll_console)
         console_poll();
     if (from_user && others)

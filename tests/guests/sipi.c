@@ -6,7 +6,8 @@
  * then two STARTUP IPIs with vector 0x08.  The AP runs sipi_tramp.S in real
  * mode at 0x8000 and halts with interrupts off, which parks it without
  * stopping the VM; an NMI IPI wakes it once (its handler counts and
- * returns to the HLT); a second INIT and SIPI start it again.  The same
+ * returns to the HLT); a second INIT and SIPI start it again, and a third
+ * while the boot VCPU waits for it without PAUSE (see guest_main).  The same
  * guest runs on plain QEMU, whose multiboot loader also leaves the APs
  * waiting for SIPI:
  *   qemu-system-x86_64 -M pc -cpu EPYC -smp 2 -m 64 -display none -serial stdio \
@@ -44,14 +45,18 @@ static void ipi(unsigned apic_id, uint32_t low)
         __asm__ volatile("pause");
 }
 
-/* Wait (polling, a bounded number of rounds) until *p reaches want. */
-static bool wait_u16(volatile uint16_t *p, uint16_t want)
+/* Wait (polling, a bounded number of rounds) until *p reaches want; with
+ * PAUSE in the loop, or without, as Linux's BSP waits for its AP. */
+static bool wait_u16_as(volatile uint16_t *p, uint16_t want, bool pause)
 {
     uint64_t t0 = rdtsc();
     while (*p < want && rdtsc() - t0 < 20000000000ull)
-        __asm__ volatile("pause");
+        if (pause)
+            __asm__ volatile("pause");
     return *p >= want;
 }
+
+static bool wait_u16(volatile uint16_t *p, uint16_t want) { return wait_u16_as(p, want, true); }
 
 static void init_sipi(unsigned apic_id)
 {
@@ -102,5 +107,16 @@ int guest_main(unsigned cpu, uint32_t info)
     init_sipi(1);
     CHECK("INIT and SIPI start it again", wait_u16(started, 2));
     CHECK_EQ("two starts in all", *slots, 2);
+
+    /* Once more, and the wait for the AP a busy loop without PAUSE or exit,
+     * like Linux's (do_boot_cpu calls schedule() until the AP is in): under
+     * -icount (qemu.guest_sipi_smp2_icount) QEMU 7.2 then ran this CPU only,
+     * and the AP never started, unless the kernel's tick PAUSEs (thread.c). */
+    ipi(1, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+    ipi(1, ICR_INIT | ICR_LEVEL);
+    spin(100000);
+    ipi(1, ICR_STARTUP | ICR_ASSERT | SIPI_VECTOR);
+    CHECK("the AP starts while the BSP spins without PAUSE", wait_u16_as(started, 3, false));
+    CHECK_EQ("three starts in all", *slots, 3);
     return guest_finish();
 }
