@@ -16,7 +16,8 @@ struct tdregs {
 };
 void tdcall(struct tdregs *r);
 
-extern const char l2_code[], l2_out_dx[], l2_read_rsi[], l2_mmio[], l2_hlt[], l2_spin[];
+extern const char l2_code[], l2_out_dx[], l2_read_rsi[], l2_mmio[], l2_hlt[], l2_spin[], l2_vec30[],
+    l2_ud2[], l2_tdcall[];
 
 /* The numbers the model must produce (tests/tdxmodel/tdx.c cites them). */
 #define TDX_OPERAND_INVALID             0xC000010000000000ull
@@ -43,8 +44,8 @@ static uint64_t vmcs_id(uint32_t encoding)
     return 36ull << 56 | 2ull << 52 | size[(encoding >> 13) & 3] << 32 | encoding;
 }
 
-static uint8_t pages[5][4096] __attribute__((aligned(4096)));
-enum { PAGE_STACK, PAGE_DATA, PAGE_PENDING, PAGE_VAPIC, PAGE_ACCEPT };
+static uint8_t pages[7][4096] __attribute__((aligned(4096)));
+enum { PAGE_STACK, PAGE_DATA, PAGE_PENDING, PAGE_VAPIC, PAGE_ACCEPT, PAGE_GDT, PAGE_IDT };
 static struct {
     uint64_t gpr[16], rflags, rip, ssp;
     uint16_t interrupt_status;
@@ -296,6 +297,49 @@ static void check_enter(void)
     CHECK_EQ("clear interrupt window", leaf(10, 0, vmcs_id(0x4002), 0, 4).rax, 0);
 }
 
+/* Events into and out of L2: an interrupt injected through the VM-entry
+ * interruption information (delivered through L2's own IDT and GDT), an
+ * exception in L1's exception bitmap, a TDCALL from L2. */
+static void check_events(void)
+{
+    uint64_t *gdt = (uint64_t *)pages[PAGE_GDT], *idt = (uint64_t *)pages[PAGE_IDT];
+    gdt[1] = 0x00AF9B000000FFFFull;   /* 0x08: 64-bit code, accessed */
+    gdt[2] = 0x00CF93000000FFFFull;   /* 0x10: data, accessed */
+    uint64_t h = pa(l2_vec30);
+    idt[2 * 0x30] = (h & 0xffff) | 0x08ull << 16 | 0x8E00ull << 32 | ((h >> 16) & 0xffff) << 48;
+    idt[2 * 0x30 + 1] = h >> 32;
+    uint64_t ok = attr_wr(pa(gdt), ATTR_VALID | ATTR_R | ATTR_W) |
+                  attr_wr(pa(idt), ATTR_VALID | ATTR_R | ATTR_W) |
+                  vp_wr(0x6816, pa(gdt)) | vp_wr(0x4810, 23) | vp_wr(0x6818, pa(idt)) |
+                  vp_wr(0x4812, 0xfff) | vp_wr(0x4016, 0x80000030u);
+    CHECK_EQ("L2 GDT, IDT and an injected interrupt", ok, 0);
+    l2_state.rip = pa(l2_spin);
+    l2_state.rflags = 0x202;
+    l2_state.gpr[G_SP] = pa(pages[PAGE_STACK]) + 4096;
+    struct tdregs r = vp_enter();
+    CHECK_EQ("injected vector 0x30 ran", r.rax, 30);
+    CHECK_EQ("its I/O qualification", r.rcx, 0x00970040);
+    CHECK_EQ("RIP in the handler", l2_state.rip, pa(l2_vec30));
+    const uint64_t *frame = (const uint64_t *)(uintptr_t)l2_state.gpr[G_SP];
+    CHECK("interrupt frame: RIP, CS", l2_state.gpr[G_SP] == pa(pages[PAGE_STACK]) + 4096 - 40 &&
+          frame[0] == pa(l2_spin) && frame[1] == 0x08);
+    CHECK_EQ("entry interruption info consumed", vp_rd(0x4016) >> 31, 0);
+    l2_state.rip += 2;
+
+    CHECK_EQ("exception bitmap #UD", vp_wr(0x4004, 1u << 6), 0);
+    r = vp_enter();
+    CHECK_EQ("exception exit", r.rax, 0);
+    CHECK_EQ("exit interruption info: #UD, hardware exception", r.r9 & 0xffffffff, 0x80000306);
+    CHECK_EQ("RIP at ud2", l2_state.rip, pa(l2_ud2));
+    CHECK_EQ("clear exception bitmap", vp_wr(0x4004, 0), 0);
+    l2_state.rip += 2;
+
+    r = vp_enter();
+    CHECK_EQ("TDCALL from L2", r.rax, 77);
+    CHECK_EQ("TDCALL length", r.r11 >> 32, 4);
+    CHECK_EQ("TDCALL RIP", l2_state.rip, pa(l2_tdcall));
+}
+
 /* Interrupts are L1's: the PIT through the PIC (vector 0x20), taken by
  * L1 after TDG.VP.VMCALL HLT, and while L2 runs as an exit with
  * TDX_L2_EXIT_PENDING_INTERRUPT. */
@@ -337,6 +381,7 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_memory();
     check_vmcs();
     check_enter();
+    check_events();
     check_interrupts();
     return guest_finish();
 }

@@ -65,7 +65,7 @@ tdcall:
  */
     .section .text.l2, "ax"
     .balign 4096
-    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin
+    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin, l2_vec30, l2_ud2, l2_tdcall
 l2_code:
     mov     $0x42, %al
     out     %al, $0x99              /* I/O, immediate port, 1 byte */
@@ -85,4 +85,11 @@ l2_hlt:
     hlt                             /* HLT */
 l2_spin:
     jmp     l2_spin                 /* interrupt window; then a physical interrupt */
+l2_vec30:
+    out     %al, $0x97              /* vector 0x30, injected by L1 through 0x4016 */
+l2_ud2:
+    ud2                             /* #UD, in L1's exception bitmap */
+l2_tdcall:
+    .byte   0x66, 0x0f, 0x01, 0xcc  /* TDCALL from L2: exit 77 */
+    jmp     l2_spin
     .balign 4096
