@@ -61,6 +61,10 @@ static uint64_t model_lo, model_hi;   /* the model's memory, 2 MiB aligned */
 
 struct guest l1;
 uint64_t l1_track_top;
+/* Model option "strict-ve" (QEMU -append): stop where a real TD would take
+ * a #VE that a TD-aware L1 avoids: native port I/O, HLT, and MMIO (any
+ * access beyond tracked RAM).  Without it, devices are passed through. */
+static bool strict_ve;
 static uint64_t *l1_npt;
 static struct guest halt_guest;
 static uint8_t pool[POOL_PAGES][4096] __attribute__((aligned(4096)));
@@ -294,7 +298,8 @@ uint64_t *host_l1_npt(void)
 static void l1_npt_build(void)
 {
     l1_npt = host_npt_new();
-    for (uint64_t pa = 0; pa < 4 * GiB; pa += MiB2) {
+    uint64_t top = strict_ve ? (l1_track_top + MiB2 - 1) & ~(MiB2 - 1) : 4 * GiB;
+    for (uint64_t pa = 0; pa < top; pa += MiB2) {
         if (pa >= model_lo && pa < model_hi)
             continue;
         uint64_t pde = pa | NPT_P | NPT_W | NPT_U | NPT_PS;
@@ -547,7 +552,7 @@ static void l1_vmcb_init(uint32_t entry, uint32_t info)
 {
     struct vmcb *v = l1.vmcb = host_page_alloc();
     v->exc_intercepts = 1u << 6;                              /* #UD: TDCALL and friends */
-    v->misc1 = MISC1_CPUID | MISC1_MSR | MISC1_SHUTDOWN;
+    v->misc1 = MISC1_CPUID | MISC1_MSR | MISC1_SHUTDOWN | (strict_ve ? MISC1_IOIO | MISC1_HLT : 0);
     v->misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_SVM_INSNS;   /* L1 gets no SVM */
     v->iopm_pa = (uint64_t)(uintptr_t)iopm;
     v->msrpm_pa = (uint64_t)(uintptr_t)msrpm;
@@ -663,10 +668,24 @@ static void l1_run_loop(void)
         case EXIT_VMRUN + 6:
             host_l1_inject(6, false, 0);
             break;
+        case EXIT_IOIO:
+            host_printf("tdxmodel: L1 executed %s port 0x%x at rip 0x%lx: a #VE in a real TD "
+                        "(strict-ve)\n", (v->exitinfo1 & 1) ? "IN from" : "OUT to",
+                        (unsigned)(v->exitinfo1 >> 16), v->rip);
+            host_stop(MODEL_STATUS_VE);
+        case EXIT_HLT:
+            host_printf("tdxmodel: L1 executed HLT at rip 0x%lx: a #VE in a real TD (strict-ve)\n",
+                        v->rip);
+            host_stop(MODEL_STATUS_VE);
         case EXIT_SHUTDOWN:
             host_printf("tdxmodel: L1 shut down (triple fault) at rip 0x%lx\n", v->rip);
             host_stop(MODEL_STATUS_SHUTDOWN);
         case EXIT_NPF:
+            if (strict_ve && (v->exitinfo2 & ~(1ull << 47)) >= l1_track_top) {
+                host_printf("tdxmodel: L1 accessed MMIO at GPA 0x%lx at rip 0x%lx: a #VE in a real "
+                            "TD (strict-ve)\n", v->exitinfo2, v->rip);
+                host_stop(MODEL_STATUS_VE);
+            }
             host_printf("tdxmodel: L1 accessed GPA 0x%lx (error 0x%lx) at rip 0x%lx: not L1 memory, "
                         "or a private page not accepted\n", v->exitinfo2, v->exitinfo1, v->rip);
             host_stop(MODEL_STATUS_NPF);
@@ -676,6 +695,21 @@ static void l1_run_loop(void)
             host_stop(MODEL_STATUS_ERROR);
         }
     }
+}
+
+/* Does the space-separated command line hold `word`? */
+static bool cmdline_has(const char *cmd, const char *word)
+{
+    for (const char *c = cmd; c && *c; c++) {
+        if (c != cmd && c[-1] != ' ')
+            continue;
+        uint32_t n = 0;
+        while (word[n] && c[n] == word[n])
+            n++;
+        if (!word[n] && (c[n] == ' ' || c[n] == 0))
+            return true;
+    }
+    return false;
 }
 
 void host_main(uint32_t magic, uint32_t info);
@@ -715,6 +749,9 @@ void host_main(uint32_t magic, uint32_t info)
     if (l1_track_top > TRACK_MAX)
         l1_track_top = TRACK_MAX;
 
+    if (mbi->flags & MB_INFO_CMDLINE)
+        strict_ve = cmdline_has((const char *)(uintptr_t)mbi->cmdline, "strict-ve");
+    host_memset(iopm, strict_ve ? 0xff : 0, sizeof iopm);
     host_memset(msrpm, 0, sizeof msrpm);
     msrpm_intercept(MSR_EFER);
     msrpm_intercept(MSR_VM_CR);
@@ -734,7 +771,8 @@ void host_main(uint32_t magic, uint32_t info)
                              mods[0].end - mods[0].start, mods_lo, mods_hi);
     uint32_t l1_info = l1_boot_info(mbi, (mods_hi + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
     host_printf("tdxmodel: model memory 0x%lx-0x%lx, L1 entry 0x%x, %u L1 modules, "
-                "tracked RAM 0x%lx\n", model_lo, model_hi, entry, mbi->mods_count - 1, l1_track_top);
+                "tracked RAM 0x%lx%s\n", model_lo, model_hi, entry, mbi->mods_count - 1, l1_track_top,
+                strict_ve ? ", strict-ve" : "");
     l1_vmcb_init(entry, l1_info);
     model->init();
     l1_run_loop();

@@ -21,6 +21,7 @@
 /* Statuses the model itself writes to isa-debug-exit (QEMU exits with
  * status * 2 + 1); L1 writes its own statuses there directly.  Chosen
  * below copra-qemu's 125 (boot error) and 126 (panic). */
+#define MODEL_STATUS_VE        119   /* strict-ve: L1 did what raises #VE in a real TD */
 #define MODEL_STATUS_ERROR     120   /* the model failed or met something it does not model */
 #define MODEL_STATUS_FATAL     121   /* L1 reported a fatal error (TDVMCALL ReportFatalError) */
 #define MODEL_STATUS_SHUTDOWN  122   /* L1 triple-faulted (SVM SHUTDOWN intercept) */
