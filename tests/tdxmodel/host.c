@@ -37,7 +37,7 @@
 #define EFER_SVME       (1ull << 12)
 #define SHARED_BIT      (1ull << 47)    /* GPAW 48: shared bit = GPAW - 1 (reference A3) */
 #define POOL_PAGES      1024            /* nested page tables and VMCBs */
-#define TRACK_MAX       (1ull << 30)    /* tracked L1 RAM: the first GiB */
+#define TRACK_MAX       (4ull << 30)    /* tracked L1 RAM: below 4 GiB (tdx.c TRACK_PAGES) */
 #define GiB             (1ull << 30)
 #define MiB2            (2ull << 20)
 

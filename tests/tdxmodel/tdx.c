@@ -229,9 +229,22 @@ struct l2_vm {
 /* Per tracked 4 KiB page of L1 RAM. */
 #define PAGE_PENDING 1u   /* private but not accepted (after MapGPA to private) */
 #define PAGE_SHARED  2u   /* converted to shared with MapGPA */
-#define TRACK_PAGES  (1u << 18)   /* 1 GiB, host.c TRACK_MAX */
+#define TRACK_PAGES  (1u << 20)   /* 4 GiB, host.c TRACK_MAX */
 static uint8_t page_state[TRACK_PAGES];
-static uint16_t page_attr[NUM_L2_VMS + 1][TRACK_PAGES];
+/* GPA attributes of VM 1..3 (index vm - 1), one byte each: bits 6:0 as
+ * in the u16 form, bit 7 = Valid (bit 15); the only bits L1 may set. */
+static uint8_t page_attr8[NUM_L2_VMS][TRACK_PAGES];
+
+static uint16_t attr_get(unsigned vm, uint64_t gpa)
+{
+    uint8_t b = page_attr8[vm - 1][gpa / PAGE_SIZE];
+    return (uint16_t)((b & 0x7f) | ((b & 0x80) ? ATTR_VALID : 0));
+}
+
+static void attr_set(unsigned vm, uint64_t gpa, uint16_t a)
+{
+    page_attr8[vm - 1][gpa / PAGE_SIZE] = (uint8_t)((a & 0x7f) | ((a & ATTR_VALID) ? 0x80 : 0));
+}
 static struct l2_vm l2[NUM_L2_VMS + 1];
 static uint64_t notify_enables;
 static uint8_t l2_iopm[3 * 4096] __attribute__((aligned(4096)));
@@ -249,7 +262,7 @@ static bool private_page(uint64_t gpa)
  * identity GPA -> HPA (reference §0: L2 GPA == L1 GPA). */
 static void l2_alias_update(unsigned vm, uint64_t gpa)
 {
-    uint16_t a = page_attr[vm][gpa / PAGE_SIZE];
+    uint16_t a = attr_get(vm, gpa);
     uint64_t pte = 0;
     if ((a & ATTR_VALID) && (a & ATTR_R))
         pte = gpa | NPT_P | NPT_U | ((a & ATTR_W) ? NPT_W : 0) |
@@ -273,7 +286,7 @@ static void page_drop_private(uint64_t gpa, uint8_t new_state)
     page_state[gpa / PAGE_SIZE] = new_state;
     l1_private_update(gpa);
     for (unsigned vm = 1; vm <= NUM_L2_VMS; vm++) {
-        page_attr[vm][gpa / PAGE_SIZE] = 0;
+        attr_set(vm, gpa, 0);
         l2_alias_update(vm, gpa);
     }
 }
@@ -304,7 +317,7 @@ static uint64_t attrs_of(uint64_t gpa)
 {
     uint64_t r = 0;
     for (unsigned vm = 1; vm <= NUM_L2_VMS; vm++)
-        r |= (uint64_t)page_attr[vm][gpa / PAGE_SIZE] << (16 * vm);
+        r |= (uint64_t)attr_get(vm, gpa) << (16 * vm);
     return r;
 }
 
@@ -347,8 +360,7 @@ static uint64_t tdx_attr_wr(void)
         if (!a)
             continue;
         uint16_t mask = (flags & 0x7fff) | ATTR_VALID;
-        uint16_t *cur = &page_attr[vm][gpa / PAGE_SIZE];
-        *cur = (uint16_t)((*cur & ~mask) | (a & mask));
+        attr_set(vm, gpa, (uint16_t)((attr_get(vm, gpa) & ~mask) | (a & mask)));
         l2_alias_update(vm, gpa);
         if (flags & 0x8000)
             l2[vm].flush = true;
@@ -807,7 +819,7 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
              * VMM; a host with RESUME_L1 (TDP's patches) resumes L1. */
             e->status = TDX_L2_EXIT_HOST_ROUTED_ASYNC;
         } else {
-            uint16_t a = page_attr[vm][gpa / PAGE_SIZE];
+            uint16_t a = attr_get(vm, gpa);
             if (a & ATTR_VALID)
                 e->qual |= (a & 7u) << 3;
             if (page_state[gpa / PAGE_SIZE] & PAGE_PENDING)
