@@ -17,7 +17,7 @@ struct tdregs {
 void tdcall(struct tdregs *r);
 
 extern const char l2_code[], l2_out_dx[], l2_read_rsi[], l2_mmio[], l2_hlt[], l2_spin[], l2_vec30[],
-    l2_ud2[], l2_tdcall[];
+    l2_ud2[], l2_tdcall[], l2_cr[], l2_cr_write[];
 
 /* The numbers the model must produce (tests/tdxmodel/tdx.c cites them). */
 #define TDX_OPERAND_INVALID             0xC000010000000000ull
@@ -340,6 +340,27 @@ static void check_events(void)
     CHECK_EQ("TDCALL RIP", l2_state.rip, pa(l2_tdcall));
 }
 
+/* CR0/CR4 under L1's guest/host masks and read shadows. */
+static void check_cr(void)
+{
+    CHECK_EQ("CR0 mask and shadow: CD", vp_wr(0x6000, 1u << 30) | vp_wr(0x6004, 1u << 30), 0);
+    l2_state.rip = pa(l2_cr);
+    struct tdregs r = vp_enter();
+    CHECK_EQ("CR0 read: I/O exit", r.rax, 30);
+    CHECK_EQ("CR0 read: shadow's CD", l2_state.gpr[G_AX] & 0xffffffff, 0xC0000031);
+    l2_state.rip += 2;
+    r = vp_enter();
+    CHECK_EQ("CR0 write against the shadow", r.rax, 28);
+    CHECK_EQ("CR access qualification: CR0, MOV to, RAX", r.rcx, 0);
+    CHECK_EQ("CR access RIP", l2_state.rip, pa(l2_cr_write));
+    CHECK_EQ("CR access length", r.r11 >> 32, 3);
+    CHECK_EQ("CR0 unchanged", vp_rd(0x6800), 0x80000031);
+    l2_state.rip += 3;
+    r = vp_enter();
+    CHECK_EQ("CR4 read: I/O exit", r.rax, 30);
+    CHECK_EQ("CR4 read: shadow", l2_state.gpr[G_AX] & 0xffffffff, 0x2040);
+}
+
 /* Interrupts are L1's: the PIT through the PIC (vector 0x20), taken by
  * L1 after TDG.VP.VMCALL HLT, and while L2 runs as an exit with
  * TDX_L2_EXIT_PENDING_INTERRUPT. */
@@ -382,6 +403,7 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_vmcs();
     check_enter();
     check_events();
+    check_cr();
     check_interrupts();
     return guest_finish();
 }

@@ -65,7 +65,7 @@ tdcall:
  */
     .section .text.l2, "ax"
     .balign 4096
-    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin, l2_vec30, l2_ud2, l2_tdcall
+    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin, l2_vec30, l2_ud2, l2_tdcall, l2_cr, l2_cr_write
 l2_code:
     mov     $0x42, %al
     out     %al, $0x99              /* I/O, immediate port, 1 byte */
@@ -91,5 +91,16 @@ l2_ud2:
     ud2                             /* #UD, in L1's exception bitmap */
 l2_tdcall:
     .byte   0x66, 0x0f, 0x01, 0xcc  /* TDCALL from L2: exit 77 */
+    jmp     l2_spin
+l2_cr:
+    mov     %cr0, %rax              /* L1 owns CD: reads its shadow, no exit */
+    out     %eax, $0x96             /* I/O: CR0 as L2 sees it */
+    mov     %rax, %cr0              /* CD as in the shadow: no exit */
+    btr     $30, %rax
+l2_cr_write:
+    mov     %rax, %cr0              /* CD against the shadow: CR access exit */
+    mov     %cr4, %rbx              /* every CR4 bit is L1's: the shadow */
+    mov     %ebx, %eax
+    out     %eax, $0x96             /* I/O: CR4 as L2 sees it */
     jmp     l2_spin
     .balign 4096

@@ -149,6 +149,7 @@
 #define F_SYSENTER_ESP   0x6824
 #define F_SYSENTER_EIP   0x6826
 #define PROC_INTR_WINDOW (1u << 2)
+#define PROC_CR3_LOAD    (1u << 15)
 #define ENTRY_IA32E      (1u << 9)
 #define CR4_VMXE         (1ull << 13)
 #define CR4_SMXE         (1ull << 14)
@@ -633,6 +634,11 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
     v->misc1 = MISC1_INTR | MISC1_CPUID | MISC1_INVD | MISC1_HLT | MISC1_IOIO | MISC1_MSR |
                MISC1_SHUTDOWN;
     v->misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_SVM_INSNS | MISC2_WBINVD | MISC2_XSETBV;
+    /* CR0/CR4 accesses while L1 owns bits (guest/host masks), CR3 loads
+     * with CR3-load exiting: l2_cr_access(). */
+    v->cr_intercepts = (*vmcs(vm, F_CR0_MASK) ? 1u << 0 | 1u << 16 : 0) |
+                       (*vmcs(vm, F_CR4_MASK) ? 1u << 4 | 1u << 20 : 0) |
+                       ((*vmcs(vm, F_PROC_CTLS) & PROC_CR3_LOAD) ? 1u << 19 : 0);
     v->int_ctl = INT_CTL_V_INTR_MASKING;
     if (*vmcs(vm, F_PROC_CTLS) & PROC_INTR_WINDOW) {
         v->misc1 |= MISC1_VINTR;
@@ -724,6 +730,76 @@ struct vmx_exit {
     uint32_t len;
 };
 
+/*
+ * An intercepted CR access of L2 (SDM vol. 3 §25.1.3 and §26.3 for what
+ * VMX does with the guest/host masks and read shadows).  TCG has no decode
+ * assists, so the instruction is decoded here: MOV from/to CR ([REX] 0F
+ * 20/22 /r, register form) and CLTS (0F 06).  Reads return the shadow's
+ * bits where L1 owns them; a write that changes an owned bit against the
+ * shadow, and any CR3 load with CR3-load exiting, exits to L1 (reason 28,
+ * qualification: CR 3:0, access type 5:4, GPR 11:8); other writes are
+ * applied to the bits L2 owns.  Not modelled: LMSW, the module's own #GP
+ * for illegal values.
+ */
+static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
+{
+    struct l2_vm *x = &l2[vm];
+    struct vmcb *v = x->g.vmcb;
+    unsigned cr = code & 0xf, k = 0, rex = 0;
+    bool write = code >= 0x10;
+    uint8_t b[4] = { 0 };
+    unsigned n = guest_fetch(v, b, 4);
+    if (n && (b[0] & 0xf0) == 0x40)
+        rex = b[k++];
+    uint64_t mask = cr == 0 ? *vmcs(vm, F_CR0_MASK) : cr == 4 ? *vmcs(vm, F_CR4_MASK) : ALL;
+    uint64_t shadow = cr == 0 ? *vmcs(vm, F_CR0_SHADOW) : cr == 4 ? *vmcs(vm, F_CR4_SHADOW) : 0;
+    uint64_t *real = cr == 0 ? &v->cr0 : cr == 4 ? &v->cr4 : &v->cr3;
+    if (cr == 0 && write && n >= k + 2 && b[k] == 0x0f && b[k + 1] == 0x06) {   /* CLTS */
+        if (mask & shadow & 8) {
+            e->reason = VMX_CR_ACCESS;
+            e->qual = 2u << 4;
+            e->len = k + 2;
+            return false;
+        }
+        if (!(mask & 8))
+            v->cr0 &= ~8ull;
+        v->rip += k + 2;
+        return true;
+    }
+    if (n < k + 3 || b[k] != 0x0f || (b[k + 1] != 0x20 && b[k + 1] != 0x22) || (b[k + 2] >> 6) != 3) {
+        host_printf("tdxmodel: L2 CR%u access at rip 0x%lx: form not modelled (LMSW?)\n", cr, v->rip);
+        host_stop(MODEL_STATUS_ERROR);
+    }
+    unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0), len = k + 3;
+    uint64_t *r = gpr == R_AX ? &v->rax : gpr == R_SP ? &v->rsp : &x->g.gpr[gpr];
+    bool long_mode = (v->efer & EFER_LMA) && (v->cs.attr & (1u << 9));
+    if (!write) {
+        *r = (*real & ~mask) | (shadow & mask);
+        if (cr == 4)
+            *r |= shadow & mask & CR4_VMXE;
+        if (!long_mode)
+            *r = (uint32_t)*r;
+        v->rip += len;
+        return true;
+    }
+    uint64_t val = long_mode ? *r : (uint32_t)*r;
+    if (cr == 3 || ((val ^ shadow) & mask)) {
+        e->reason = VMX_CR_ACCESS;
+        e->qual = cr | gpr << 8;
+        e->len = len;
+        return false;
+    }
+    *real = (val & ~mask) | (*real & mask);
+    if (cr == 4)
+        *real &= ~(CR4_VMXE | CR4_SMXE);
+    if (cr == 0) {   /* what MOV to CR0 does to EFER.LMA */
+        bool lma = (v->cr0 & (1ull << 31)) && (v->efer & (1ull << 8));
+        v->efer = lma ? v->efer | EFER_LMA : v->efer & ~EFER_LMA;
+    }
+    v->rip += len;
+    return true;
+}
+
 /* Instruction exits that go to L1 as they are, with their lengths (TCG
  * reports no next RIP, qemu-tcg-svm.md). */
 static const struct {
@@ -751,6 +827,12 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
         }
     }
     switch (code) {
+    case 0x000:   /* MOV from CR0, CR4; MOV to CR0 (and CLTS), CR3, CR4 */
+    case 0x004:
+    case 0x010:
+    case 0x013:
+    case 0x014:
+        return l2_cr_access(vm, code, e);
     case EXIT_INTR:
         /* An interrupt for L1 (L1 owns every device): L1 takes it once it
          * runs with IF = 1 (TDP/ITDP enable interrupts after the exit). */
