@@ -17,7 +17,8 @@ struct tdregs {
 void tdcall(struct tdregs *r);
 
 extern const char l2_code[], l2_out_dx[], l2_read_rsi[], l2_mmio[], l2_hlt[], l2_spin[], l2_vec30[],
-    l2_ud2[], l2_tdcall[], l2_cr[], l2_cr_write[];
+    l2_ud2[], l2_tdcall[], l2_cr[], l2_cr_write[], l2_msr[],
+    l2_rdmsr_exit[];
 
 /* The numbers the model must produce (tests/tdxmodel/tdx.c cites them). */
 #define TDX_OPERAND_INVALID             0xC000010000000000ull
@@ -165,6 +166,13 @@ static void check_memory(void)
     CHECK_EQ("accepted page is zero", p[0], 0);
     CHECK_EQ("ACCEPT again", leaf(6, pa(p), 0, 0, 0).rax, TDX_PAGE_ALREADY_ACCEPTED);
     CHECK_EQ("ACCEPT of the model", leaf(6, 0x1000000, 0, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+
+    /* A 2 MiB page (8 MiB, free RAM below the probe's L2 pages). */
+    CHECK_EQ("MapGPA 2 MiB to private", vmcall(0x10001, 0x800000, 0x200000, 0, 0).r10, 0);
+    CHECK_EQ("ACCEPT 2 MiB", leaf(6, 0x800000 | 1, 0, 0, 0).rax, 0);
+    CHECK_EQ("ACCEPT 4 KiB inside it", leaf(6, 0x801000, 0, 0, 0).rax, TDX_PAGE_ALREADY_ACCEPTED);
+    CHECK_EQ("ACCEPT 2 MiB unaligned", leaf(6, 0x801000 | 1, 0, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("2 MiB page readable", *(volatile uint64_t *)(uintptr_t)0x9ff000, 0);
 
     /* ATTR.WR input checks (reference A6). */
     CHECK_EQ("ATTR.WR VM0 slot", leaf(24, pa(p), 0x8001, 0, 0).rax, TDX_OPERAND_INVALID | 2);
@@ -361,6 +369,25 @@ static void check_cr(void)
     CHECK_EQ("CR4 read: shadow", l2_state.gpr[G_AX] & 0xffffffff, 0x2040);
 }
 
+/* L1's MSR bitmap for VM 1 (class 37): a clear bit lets L2 at the MSR. */
+static void check_msr(void)
+{
+    unsigned bit = 8192 + 0x103;   /* read bitmap for 0xC0000000-0xC0001FFF starts at bit 8192 */
+    uint64_t id = 37ull << 56 | 2ull << 52 | 3ull << 32 | bit / 64;
+    CHECK_EQ("MSR bitmap: TSC_AUX reads pass", leaf(10, 0, id, 0, 1ull << (bit % 64)).rax, 0);
+    struct tdregs r = leaf(9, 0, id, 0, 0);
+    CHECK("MSR bitmap read back", r.rax == 0 && r.r8 == ~(1ull << (bit % 64)));
+    l2_state.rip = pa(l2_msr);
+    r = vp_enter();
+    CHECK_EQ("passed-through RDMSR: I/O exit", r.rax, 30);
+    CHECK_EQ("L2 read TSC_AUX", l2_state.gpr[G_AX] & 0xffffffff, 0x1234);
+    l2_state.rip += 2;
+    r = vp_enter();
+    CHECK_EQ("RDMSR exit", r.rax, 31);
+    CHECK_EQ("RDMSR RIP", l2_state.rip, pa(l2_rdmsr_exit) + 5);
+    CHECK_EQ("RDMSR ECX", l2_state.gpr[G_CX], 0x10);
+}
+
 /* Interrupts are L1's: the PIT through the PIC (vector 0x20), taken by
  * L1 after TDG.VP.VMCALL HLT, and while L2 runs as an exit with
  * TDX_L2_EXIT_PENDING_INTERRUPT. */
@@ -404,6 +431,7 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_enter();
     check_events();
     check_cr();
+    check_msr();
     check_interrupts();
     return guest_finish();
 }

@@ -65,7 +65,7 @@ tdcall:
  */
     .section .text.l2, "ax"
     .balign 4096
-    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin, l2_vec30, l2_ud2, l2_tdcall, l2_cr, l2_cr_write
+    .globl l2_code, l2_out_dx, l2_read_rsi, l2_mmio, l2_hlt, l2_spin, l2_vec30, l2_ud2, l2_tdcall, l2_cr, l2_cr_write, l2_msr, l2_rdmsr_exit
 l2_code:
     mov     $0x42, %al
     out     %al, $0x99              /* I/O, immediate port, 1 byte */
@@ -102,5 +102,13 @@ l2_cr_write:
     mov     %cr4, %rbx              /* every CR4 bit is L1's: the shadow */
     mov     %ebx, %eax
     out     %eax, $0x96             /* I/O: CR4 as L2 sees it */
+    jmp     l2_spin
+l2_msr:
+    mov     $0xC0000103, %ecx       /* TSC_AUX: clear in L1's bitmap, read natively */
+    rdmsr
+    out     %eax, $0x95             /* I/O: what L2 read */
+l2_rdmsr_exit:
+    mov     $0x10, %ecx             /* TSC: set in the bitmap */
+    rdmsr                           /* RDMSR exit */
     jmp     l2_spin
     .balign 4096
