@@ -33,6 +33,7 @@
 #define MSR_EFER        0xC0000080u
 #define MSR_VM_CR       0xC0010114u
 #define MSR_VM_HSAVE_PA 0xC0010117u
+#define EFER_LMA        (1ull << 10)
 #define EFER_NXE        (1ull << 11)
 #define EFER_SVME       (1ull << 12)
 #define SHARED_BIT      (1ull << 47)    /* GPAW 48: shared bit = GPAW - 1 (reference A3) */
@@ -613,9 +614,9 @@ static void l1_msr(void)
         host_l1_inject(13, true, 0);
         return;
     }
-    if (write) {
+    if (write) {   /* LMA is the CPU's to change */
         uint64_t v = (l1.gpr[R_DX] << 32) | (uint32_t)l1.vmcb->rax;
-        l1.vmcb->efer = v | EFER_SVME;
+        l1.vmcb->efer = (v & ~EFER_LMA) | (l1.vmcb->efer & EFER_LMA) | EFER_SVME;
     } else {
         uint64_t v = l1.vmcb->efer & ~EFER_SVME;
         l1.vmcb->rax = (uint32_t)v;
