@@ -170,7 +170,7 @@ bool host_l1_owns(uint64_t gpa, uint64_t n);
 bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa);
 /* Inject an exception into L1 (vector, error code if has_error). */
 void host_l1_inject(unsigned vector, bool has_error, uint32_t error);
-/* L1's nested page table root and the gPA bit that aliases shared memory. */
+/* L1's nested page table root (private alias at GPA, shared alias at GPA | 2^47). */
 uint64_t *host_l1_npt(void);
 /* Set the 4 KiB leaf for gpa in the nested table rooted at root (0 clears). */
 void host_npt_set(uint64_t *root, uint64_t gpa, uint64_t pte);
