@@ -23,13 +23,19 @@
 /* GPA range [gpa, gpa + len) inside the window, without overflow. */
 static bool ram_holds(const struct virtio_guest_ram *ram, uint64_t gpa, uint64_t len)
 {
-    return gpa <= ram->size && len <= ram->size - gpa;
+    return gpa >= ram->gpa && gpa - ram->gpa <= ram->size && len <= ram->size - (gpa - ram->gpa);
+}
+
+/* Where a GPA that ram_holds() accepted is in the model. */
+static uint8_t *ram_at(const struct virtio_guest_ram *ram, uint64_t gpa)
+{
+    return ram->base + (gpa - ram->gpa);
 }
 
 /* A 2-byte field at a checked, 2-aligned GPA. */
 static uint16_t ram_load16(const struct virtio_guest_ram *ram, uint64_t gpa, int order)
 {
-    return __atomic_load_n((const uint16_t *)(const void *)(ram->base + gpa), order);
+    return __atomic_load_n((const uint16_t *)(const void *)ram_at(ram, gpa), order);
 }
 
 bool virtio_queue_valid(const struct virtio_guest_ram *ram, const struct virtio_queue *q)
@@ -72,7 +78,7 @@ static void chain_walk(const struct virtio_guest_ram *ram, const struct virtio_q
             return;
         }
         struct virtq_desc d;
-        memcpy(&d, ram->base + table + 16ull * index, sizeof d);
+        memcpy(&d, ram_at(ram, table + 16ull * index), sizeof d);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             /* §2.6.5.3.1: only if negotiated, never with NEXT, never nested,
              * a whole number of descriptors. */
@@ -100,7 +106,7 @@ static void chain_walk(const struct virtio_guest_ram *ram, const struct virtio_q
         s->len = d.len;
         s->device_writes = (d.flags & VIRTQ_DESC_F_WRITE) != 0;
         if (ram_holds(ram, d.addr, d.len)) {
-            s->data = ram->base + d.addr;
+            s->data = ram_at(ram, d.addr);
         } else {
             s->data = NULL;
             chain->error |= VIRTIO_CHAIN_OUTSIDE_RAM;
@@ -140,7 +146,7 @@ int virtio_queue_pop(const struct virtio_guest_ram *ram, struct virtio_queue *q,
 bool virtio_queue_push(const struct virtio_guest_ram *ram, struct virtio_queue *q, uint16_t head,
                        uint32_t written)
 {
-    uint8_t *used = ram->base + q->device;
+    uint8_t *used = ram_at(ram, q->device);
     struct virtq_used_elem e = { .id = head, .len = written };
     memcpy(used + USED_RING + 8ull * (q->used_idx % q->num), &e, sizeof e);
     q->used_idx++;

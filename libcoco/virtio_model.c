@@ -37,7 +37,7 @@ unsigned virtio_model_first_handle(int argc, char **argv)
 
 int virtio_model_map_ram(struct virtio_mmio *dev, int argc, char **argv)
 {
-    uint64_t ram = coco_arg_u64(argc, argv, "ram", 0);
+    uint64_t ram = coco_arg_u64(argc, argv, "ram", 0), at = coco_arg_u64(argc, argv, "ram_at", 0);
     if (coco_handle_count() <= HANDLE_RAM || ram == 0 || ram % COPRA_PAGE_SIZE != 0) {
         coco_printf("no guest RAM (handle 1 and ram=BYTES)\n");
         return COPRA_EINVAL;
@@ -48,7 +48,7 @@ int virtio_model_map_ram(struct virtio_mmio *dev, int argc, char **argv)
                     coco_strerror(r));
         return (int)r;
     }
-    dev->ram = (struct virtio_guest_ram){ .base = (uint8_t *)(uintptr_t)r, .size = ram };
+    dev->ram = (struct virtio_guest_ram){ .base = (uint8_t *)(uintptr_t)r, .size = ram, .gpa = at };
     return 0;
 }
 

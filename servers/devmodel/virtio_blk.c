@@ -3,7 +3,7 @@
  * virtio-blk over MMIO (program `virtio-blk`; virtio 1.1 §5.2), on the
  * transport of coco/virtio.h.
  *
- *   argv:    virtio-blk vcpus=N ram=BYTES base=GPA [irq=GSI] disk=BYTES
+ *   argv:    virtio-blk vcpus=N ram=BYTES [ram_at=GPA] base=GPA [irq=GSI] disk=BYTES
  *   handles: [0] the MMIO range (base, 0x200)
  *            [1] guest RAM (MAP | WRITE)
  *            [2] the interrupt line, when argv has irq=

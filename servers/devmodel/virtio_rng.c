@@ -5,7 +5,7 @@
  * no configuration; every device-writable byte of a chain is filled with
  * random bytes.
  *
- *   argv:    virtio-rng vcpus=N ram=BYTES base=GPA [irq=GSI]
+ *   argv:    virtio-rng vcpus=N ram=BYTES [ram_at=GPA] base=GPA [irq=GSI]
  *   handles: [0] the MMIO range, [1] guest RAM, [2] the line when irq=
  *
  * The source: neither the kernel nor the ABI offers randomness (no syscall,

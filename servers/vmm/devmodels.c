@@ -45,7 +45,7 @@
  *       on libcoco's virtio-mmio transport, coco/virtio.h): MMIO range
  *       GPA +0x200 (default VIRTIO_MMIO_DEFAULT_BASE + 0x200 * k for the
  *       k-th virtio device of the description), argv ram= and base=, a DUP
- *       of guest RAM (vm->mem) with only MAP | WRITE (and TRANSFER, to move
+ *       of guest RAM from 1 MiB up (vm->mem, ram_at=) with only MAP | WRITE (and TRANSFER, to move
  *       it), and the driver's DUP of the line of GSI N (default 16 + k:
  *       IOAPIC pins above the ISA ones, level-triggered, active-high).
  *       virtio-blk also gets argv disk=BYTES and a DUP of a memory object
@@ -319,9 +319,13 @@ static int virtio_configure(struct vmm_vm *vm, const struct vmm_config_device *d
             base > 0x100000000ull - VIRTIO_MMIO_SIZE)
             return config_fail(d, "base= wants a 0x200-aligned GPA above RAM and below 4 GiB");
     }
+    if (vm->ram_size <= VMM_RAM_HIGH)
+        return config_fail(d, "virtio devices need guest RAM above 1 MiB");
     m->virtio = true;
     model_range(m, true, base, VIRTIO_MMIO_SIZE);
-    model_arg(m, "ram=%llu", (unsigned long long)vm->ram_size);
+    /* The RAM object from 1 MiB up (vm.c ram_create). */
+    model_arg(m, "ram=%llu", (unsigned long long)(vm->ram_size - VMM_RAM_HIGH));
+    model_arg(m, "ram_at=%llu", (unsigned long long)VMM_RAM_HIGH);
     model_arg(m, "base=%llu", (unsigned long long)base);
     if (model_line(vm, d, m, VIRTIO_DEFAULT_GSI + k) != 0)
         return 2;

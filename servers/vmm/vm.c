@@ -206,21 +206,55 @@ static int setup_fail(const char *what, int64_t error)
     return VMM_STATUS_VM_SETUP;
 }
 
-/* RAM: one memory object at GPA 0, also mapped here to load the guest. */
-static int ram_create(struct vmm_vm *vm)
+/*
+ * One part of guest RAM, [gpa, gpa + len): the guest pool's own pages at
+ * that address (GUEST_MEM, identity: all TDX and SNP can give a guest, so
+ * every run exercises it) or, where the pool has none to give (another VM
+ * has them, or the PC's legacy hole 0x9F000-0xFFFFF is no RAM), ordinary
+ * memory (MEM_CREATE), which only a translating platform (svm) maps at
+ * another address.  Mapped into the VM and at `window + gpa` here.
+ */
+static int ram_part(struct vmm_vm *vm, uint64_t gpa, uint64_t len, copra_handle_t *out)
 {
-    int64_t r = coco_mem_create(vm->ram_size / COPRA_PAGE_SIZE);
-    if (r < 0)
+    int64_t r = coco_guest_mem(vm->vmctl, gpa, len / COPRA_PAGE_SIZE);
+    vm->identity_parts |= (r >= 0) << (gpa >= VMM_RAM_HIGH ? 2 : gpa >= VMM_RAM_LOW_END);
+    if (r < 0 && (r = coco_mem_create(len / COPRA_PAGE_SIZE)) < 0)
         return setup_fail("MEM_CREATE of guest RAM", r);
-    vm->mem = (copra_handle_t)r;
-    r = coco_mmap(vm->mem, NULL, vm->ram_size, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    *out = (copra_handle_t)r;
+    r = coco_mmap(*out, vm->ram + gpa, len, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
     if (r < 0)
         return setup_fail("MMAP of guest RAM", r);
-    vm->ram = (uint8_t *)(uintptr_t)r;
-    r = coco_vm_map(vm->vm, vm->mem, 0, 0, vm->ram_size,
-                    COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X);
+    r = coco_vm_map(vm->vm, *out, gpa, 0, len, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X);
     if (r < 0)
-        return setup_fail("VM_MAP of guest RAM", r);
+        return setup_fail(gpa < VMM_RAM_LOW_END ? "VM_MAP of guest RAM" : gpa < VMM_RAM_HIGH
+                          ? "VM_MAP of the legacy hole 0x9F000-0xFFFFF (this platform maps only the guest pool's "
+                            "own pages, and its pool has none there)" : "VM_MAP of guest RAM", r);
+    return 0;
+}
+
+/* RAM at GPA 0 .. ram_size, in up to three parts (VMM_RAM_*), seen here as
+ * one window to load the guest. */
+static int ram_create(struct vmm_vm *vm)
+{
+    /* A free window for all of it: map fresh memory, keep its address. */
+    int64_t r = coco_mmap(COPRA_HANDLE_NONE, NULL, vm->ram_size, COPRA_PROT_READ, 0);
+    if (r < 0)
+        return setup_fail("MMAP of a window for guest RAM", r);
+    coco_munmap((void *)(uintptr_t)r, vm->ram_size);
+    vm->ram = (uint8_t *)(uintptr_t)r;
+    const uint64_t bounds[4] = { 0, VMM_RAM_LOW_END, VMM_RAM_HIGH, vm->ram_size };
+    copra_handle_t *parts[3] = { &vm->mem_low[0], &vm->mem_low[1], &vm->mem };
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t lo = bounds[i] < vm->ram_size ? bounds[i] : vm->ram_size;
+        uint64_t hi = bounds[i + 1] < vm->ram_size ? bounds[i + 1] : vm->ram_size;
+        int status = hi > lo ? ram_part(vm, lo, hi - lo, parts[i]) : 0;
+        if (status != 0)
+            return status;
+    }
+    /* Bit i: part i came from the guest pool (0 low, 1 legacy hole, 2 high). */
+    coco_printf("vmm: guest RAM: low %s, legacy hole %s, from 1 MiB %s\n",
+                vm->identity_parts & 1 ? "identity" : "translated", vm->identity_parts & 2 ? "identity" : "translated",
+                vm->ram_size <= VMM_RAM_HIGH ? "none" : vm->identity_parts & 4 ? "identity" : "translated");
     return 0;
 }
 
@@ -397,6 +431,9 @@ static void vm_destroy(struct vmm_vm *vm)
         coco_munmap(vm->ram, vm->ram_size);
     if (vm->mem != COPRA_HANDLE_NONE)
         coco_close(vm->mem);
+    for (unsigned i = 0; i < 2; i++)
+        if (vm->mem_low[i] != COPRA_HANDLE_NONE)
+            coco_close(vm->mem_low[i]);
     if (vm->vm != COPRA_HANDLE_NONE)
         coco_close(vm->vm);
     if (vm->stop_event != COPRA_HANDLE_NONE)
@@ -460,6 +497,7 @@ int vm_run(const struct vmm_config *config, copra_handle_t console, copra_handle
     if (status != 0)
         goto out;
 
+    vm->vmctl = vmctl;
     int64_t r = coco_vm_create(vmctl);
     if (r < 0) {
         status = setup_fail("VM_CREATE", r);

@@ -134,10 +134,18 @@ struct vmm_test_irq {
     uint64_t deadline;            /* CLOCK ns */
 };
 
+/* Guest RAM in three memory objects (vm.c ram_create): the low RAM below
+ * the PC's legacy hole, the hole itself, and everything from 1 MiB up. */
+#define VMM_RAM_LOW_END  0x9F000ull
+#define VMM_RAM_HIGH     0x100000ull
+
 struct vmm_vm {
     const struct vmm_config *config;
-    copra_handle_t vm, mem;
-    uint8_t *ram;                 /* the guest's RAM, mapped into the VMM */
+    copra_handle_t vm, vmctl;
+    copra_handle_t mem;           /* guest RAM from VMM_RAM_HIGH up (device models get it) */
+    copra_handle_t mem_low[2];    /* [0, VMM_RAM_LOW_END), [VMM_RAM_LOW_END, VMM_RAM_HIGH) */
+    unsigned identity_parts;      /* bit i: part i (low, hole, high) is guest-pool memory (GUEST_MEM) */
+    uint8_t *ram;                 /* the guest's RAM, mapped into the VMM as one window */
     uint64_t ram_size;
     unsigned nvcpus, ncpus;
     uint64_t tsc_hz;              /* SYSINFO's, for CPUID 0x4000_0010 */

@@ -111,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memset(ram, 0, RAM_BYTES);
     memcpy(ram, data + used, size - used < RAM_BYTES ? size - used : RAM_BYTES);
-    struct virtio_guest_ram window = { ram, RAM_BYTES };
+    /* Half the inputs see the window start above GPA 0, as the VMM gives it. */
+    struct virtio_guest_ram window = { ram, RAM_BYTES, (size & 1) ? 0x800 : 0 };
 
     /* 1. The walker alone, on the queue the header describes. */
     struct virtio_queue q = { .num = 1u << (header[0] % 9), .desc = le16(header + 2),

@@ -47,7 +47,7 @@ static void setup(void)
     dev.config[0] = 0x11;
     dev.config[1] = 0x22;
     dev.config[7] = 0x88;
-    dev.ram = (struct virtio_guest_ram){ ram, RAM_BYTES };
+    dev.ram = (struct virtio_guest_ram){ ram, RAM_BYTES, 0 };
     dev.ops = &ops;
     virtio_mmio_init(&dev);
     notified = irq_changes = 0;
@@ -207,7 +207,7 @@ END_TEST
 
 START_TEST(test_queue_validity_rules)
 {
-    struct virtio_guest_ram r = { ram, RAM_BYTES };
+    struct virtio_guest_ram r = { ram, RAM_BYTES, 0 };
     struct virtio_queue q = { .num = QNUM, .desc = DESC, .driver = AVAIL, .device = USED };
     ck_assert(virtio_queue_valid(&r, &q));
     q.num = 6;   /* not a power of 2 */
@@ -222,6 +222,16 @@ START_TEST(test_queue_validity_rules)
     ck_assert(!virtio_queue_valid(&r, &q));
     q.device = 0xfffffffffffffff0ull;   /* would wrap */
     ck_assert(!virtio_queue_valid(&r, &q));
+    /* A window from 1 MiB up (what the VMM gives its models): the same
+     * queue 1 MiB higher is valid, the old addresses below the window not. */
+    struct virtio_guest_ram high = { ram, RAM_BYTES, 0x100000 };
+    q.device = USED;
+    ck_assert(!virtio_queue_valid(&high, &q));
+    q = (struct virtio_queue){ .num = QNUM, .desc = DESC + 0x100000, .driver = AVAIL + 0x100000,
+                               .device = USED + 0x100000 };
+    ck_assert(virtio_queue_valid(&high, &q));
+    q.desc = 0x100000 - 16;   /* straddles the window's start */
+    ck_assert(!virtio_queue_valid(&high, &q));
 }
 END_TEST
 
@@ -470,7 +480,7 @@ END_TEST
 
 START_TEST(test_index_wraps)
 {
-    struct virtio_guest_ram r = { ram, RAM_BYTES };
+    struct virtio_guest_ram r = { ram, RAM_BYTES, 0 };
     struct virtio_queue q = { .num = QNUM, .desc = DESC, .driver = AVAIL, .device = USED,
                               .ready = true, .last_avail = 0xfffe, .used_idx = 0xfffe };
     desc_set(DESC, 5, BUF, 4, 0, 0);

@@ -131,11 +131,14 @@ _Static_assert(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem");
 #define VIRTIO_QUEUES_MAX              4u
 #define VIRTIO_CONFIG_MAX              (VIRTIO_MMIO_SIZE - VIRTIO_MMIO_CONFIG)
 
-/* The window of guest-physical memory a model can reach: GPA 0 .. size-1,
- * mapped at `base` in the model. */
+/* The window of guest-physical memory a model can reach: GPA gpa ..
+ * gpa + size - 1, mapped at `base` in the model.  The VMM hands models the
+ * guest's RAM from 1 MiB up (gpa = 1 MiB): the PC's low megabyte is no
+ * place for DMA buffers (Linux reserves all of it). */
 struct virtio_guest_ram {
     uint8_t *base;
     uint64_t size;
+    uint64_t gpa;
 };
 
 struct virtio_queue {
@@ -273,7 +276,7 @@ void virtio_mmio_interrupt(struct virtio_mmio *dev, uint32_t bits);
 /* ---- The process (virtio_model.c, target only) -------------------------- */
 
 /* What every virtio model gets from the VMM (servers/vmm/devmodels.c):
- *   argv:    NAME vcpus=N ram=BYTES base=GPA [irq=GSI] ...
+ *   argv:    NAME vcpus=N ram=BYTES [ram_at=GPA] base=GPA [irq=GSI] ...
  *   handles: [0] the MMIO range (base, VIRTIO_MMIO_SIZE)
  *            [1] guest RAM: a DUP of the VM's memory object (MAP | WRITE)
  *            [2] the driver's DUP of the interrupt line, when argv has irq=
