@@ -179,7 +179,7 @@ _Static_assert(sizeof(struct tdx_l2_state) == 256 && _Alignof(struct tdx_l2_stat
 /* What TDG.VP.ENTER's RAX says (reference A4; TDXM td_exit.c
  * td_l2_to_l1_exit_internal(), tdh_vp_enter.c set_l2_to_l1_async_exit_gprs(),
  * td_l2 dispatcher): an L2 exit with the registers filled, no entry at all
- * (an interrupt for L1 is pending), or an error. */
+ * (an interrupt for L1 is pending: VMX_NO_ENTRY), or an error. */
 enum tdx_enter_result { TDX_ENTER_EXIT, TDX_ENTER_NONE, TDX_ENTER_ERROR };
 static inline enum tdx_enter_result tdx_enter_status(uint64_t rax)
 {
@@ -197,6 +197,10 @@ enum vmx_reason {
     VMX_REASON_XSETBV = 55,
 };
 #define VMX_REASON_ENTRY_FAIL (1u << 31)
+/* For struct platform: L2 VMs 1-3 (TDXM tdx_tdvps.h MAX_L2_VMS), every exit
+ * kind but LTR (the kernel leaves descriptor-table exiting off). */
+#define TDX_MAX_VMS 3
+#define TDX_EXIT_KINDS (((1u << COPRA_EXIT_KINDS) - 1) & ~(1u << VMX_LTR))
 /* Exits caused by an instruction, for which R11 63:32 holds its length. */
 #define VMX_INSN_EXITS (1ull << VMX_REASON_CPUID | 1ull << VMX_REASON_HLT | 1ull << VMX_REASON_VMCALL | \
                         1ull << VMX_REASON_CR | 1ull << VMX_REASON_DR | 1ull << VMX_REASON_IO | \
@@ -216,7 +220,7 @@ static inline void tdx_exit_decode(const uint64_t out[16], uint64_t rip, struct 
     *e = (struct vm_exit){ .kind = VMX_OTHER, .code = reason, .info1 = q, .info2 = out[COPRA_R8],
                            .rip = rip, .ctl_gpr = -1 };
     if (status != TDX_ENTER_EXIT || (reason & VMX_REASON_ENTRY_FAIL)) {
-        e->kind = status == TDX_ENTER_NONE ? VMX_INTR : VMX_FAIL;
+        e->kind = status == TDX_ENTER_NONE ? VMX_NO_ENTRY : VMX_FAIL;
         e->code = status == TDX_ENTER_EXIT ? reason : out[COPRA_RAX];
         return;
     }
