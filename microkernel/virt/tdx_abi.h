@@ -30,7 +30,6 @@ enum tdx_vmcall {
 #define TDVMCALL_STATUS_RETRY 1
 
 /* Completion status in RAX 63:32 (TDXM include/auto_gen/tdx_error_codes_defs.h). */
-#define TDX_STATUS_MASK                  0xFFFFFFFF00000000ull
 #define TDX_PAGE_ALREADY_ACCEPTED        0x00000B0A00000000ull
 #define TDX_L2_EXIT_HOST_ROUTED_ASYNC    0x0000110000000000ull
 #define TDX_L2_EXIT_HOST_ROUTED_TDVMCALL 0x0000110100000000ull
@@ -125,7 +124,9 @@ static inline uint16_t tdx_attr_from_ar(uint32_t ar)
  * 3 exception, 4 INTn agree), error code valid 11, valid 31 (SDM "Format of
  * the VM-Entry Interruption-Information Field"); the error code goes to its
  * own field.  VMX types 4-6 also need the instruction length
- * (VMCS_ENTRY_INSN_LEN; SDM "Checks on VM-Entry Control Fields"). */
+ * (VMCS_ENTRY_INSN_LEN; SDM "Checks on VM-Entry Control Fields").  R10 after
+ * TDG.VP.ENTER (IDT-vectoring info 31:0, error code 63:32) has the event's
+ * layout: tdx_entry_info/error(r10) re-inject what an exit interrupted. */
 static inline uint32_t tdx_entry_info(uint64_t event) { return (uint32_t)event & 0x80000FFFu; }
 static inline uint32_t tdx_entry_error(uint64_t event) { return (uint32_t)(event >> 32); }
 static inline uint64_t tdx_event_of(uint32_t info, uint32_t error)
@@ -173,8 +174,8 @@ struct tdx_l2_state {
 } __attribute__((aligned(256)));
 _Static_assert(__builtin_offsetof(struct tdx_l2_state, rflags) == 0x80 &&
                __builtin_offsetof(struct tdx_l2_state, rip) == 0x88 &&
-               __builtin_offsetof(struct tdx_l2_state, interrupt_status) == 0x98, "l2_enter_guest_state");
-_Static_assert(sizeof(struct tdx_l2_state) == 256 && _Alignof(struct tdx_l2_state) == 256, "tdx_l2_state");
+               __builtin_offsetof(struct tdx_l2_state, interrupt_status) == 0x98 &&
+               sizeof(struct tdx_l2_state) == 256 && _Alignof(struct tdx_l2_state) == 256, "l2_enter_guest_state");
 
 /* What TDG.VP.ENTER's RAX says (reference A4; TDXM td_exit.c
  * td_l2_to_l1_exit_internal(), tdh_vp_enter.c set_l2_to_l1_async_exit_gprs(),
@@ -183,7 +184,7 @@ _Static_assert(sizeof(struct tdx_l2_state) == 256 && _Alignof(struct tdx_l2_stat
 enum tdx_enter_result { TDX_ENTER_EXIT, TDX_ENTER_NONE, TDX_ENTER_ERROR };
 static inline enum tdx_enter_result tdx_enter_status(uint64_t rax)
 {
-    uint64_t status = rax & TDX_STATUS_MASK;   /* 31:0 = the L2 exit reason */
+    uint64_t status = rax & ~0xFFFFFFFFull;   /* 31:0 = the L2 exit reason */
     if (status == 0 || (status >= TDX_L2_EXIT_HOST_ROUTED_ASYNC && status <= TDX_L2_EXIT_PENDING_INTERRUPT))
         return TDX_ENTER_EXIT;
     return status == TDX_PENDING_INTERRUPT ? TDX_ENTER_NONE : TDX_ENTER_ERROR;
@@ -192,13 +193,12 @@ static inline enum tdx_enter_result tdx_enter_status(uint64_t rax)
 /* VMX basic exit reasons (SDM appendix C; TDXM vmcs_defs.h vm_exit_basic_reason_e). */
 enum vmx_reason {
     VMX_REASON_INTR = 1, VMX_REASON_TRIPLE_FAULT = 2, VMX_REASON_INTR_WINDOW = 7, VMX_REASON_CPUID = 10,
-    VMX_REASON_HLT = 12, VMX_REASON_VMCALL = 18, VMX_REASON_CR = 28, VMX_REASON_DR = 29,
-    VMX_REASON_IO = 30, VMX_REASON_RDMSR = 31, VMX_REASON_WRMSR = 32, VMX_REASON_EPT_VIOLATION = 48,
-    VMX_REASON_XSETBV = 55,
+    VMX_REASON_HLT = 12, VMX_REASON_VMCALL = 18, VMX_REASON_CR = 28, VMX_REASON_DR = 29, VMX_REASON_IO = 30,
+    VMX_REASON_RDMSR = 31, VMX_REASON_WRMSR = 32, VMX_REASON_EPT_VIOLATION = 48, VMX_REASON_XSETBV = 55,
 };
 #define VMX_REASON_ENTRY_FAIL (1u << 31)
 /* For struct platform: L2 VMs 1-3 (TDXM tdx_tdvps.h MAX_L2_VMS), every exit
- * kind but LTR (the kernel leaves descriptor-table exiting off). */
+ * kind but LTR, which tdx_exit_decode() never reports (LTR exits are VMX_OTHER). */
 #define TDX_MAX_VMS 3
 #define TDX_EXIT_KINDS (((1u << COPRA_EXIT_KINDS) - 1) & ~(1u << VMX_LTR))
 /* Exits caused by an instruction, for which R11 63:32 holds its length. */
@@ -242,11 +242,8 @@ static inline void tdx_exit_decode(const uint64_t out[16], uint64_t rip, struct 
         if ((q & 7) == 2 || (q & 7) > 3)
             break;
         e->kind = VMX_IO;
-        e->io.port = (uint16_t)(q >> 16);
-        e->io.size = (uint8_t)((q & 7) + 1);
-        e->io.in = (q >> 3) & 1;
-        e->io.string = (q >> 4) & 1;
-        e->io.rep = (q >> 5) & 1;
+        e->io = (__typeof__(e->io)){ .port = (uint16_t)(q >> 16), .size = (uint8_t)((q & 7) + 1),
+                                     .in = (q >> 3) & 1, .string = (q >> 4) & 1, .rep = (q >> 5) & 1 };
         break;
     case VMX_REASON_EPT_VIOLATION:   /* SDM table 28-7: read 0, write 1, fetch 2 */
         e->kind = VMX_NPF;

@@ -352,6 +352,14 @@ START_TEST(test_event_encoding)
     ck_assert_uint_eq(tdx_event_of(0x80000030, 0xDEAD), COPRA_EVENT_VALID | 0x30);   /* no EC bit: no EC */
     ck_assert_uint_eq(tdx_event_of(0x0000030E, 0x2), 0);                             /* not valid */
     ck_assert_uint_eq(tdx_event_of(0x80001202, 0), COPRA_EVENT_VALID | COPRA_EVENT_TYPE_NMI | 2);   /* bit 12 */
+    /* Re-injection straight from R10: TDXM td_exit.c td_l2_to_l1_exit_internal()
+     * r10 = idt_vectoring_err << 32 | idt_vectoring_info; bit 12 of the
+     * IDT-vectoring field is undefined (SDM "Format of the IDT-Vectoring
+     * Information Field") and reserved on entry. */
+    uint64_t r10 = 0x0000000480001B0Eull;   /* #PF, error code 4, bit 12 set */
+    ck_assert_uint_eq(tdx_entry_info(r10), 0x80000B0Eu);
+    ck_assert_uint_eq(tdx_entry_error(r10), 4);
+    ck_assert_uint_eq(tdx_entry_info(0x00000000000000EEull) & COPRA_EVENT_VALID, 0);   /* nothing pending */
     /* Every event ctrlreg.c's event_valid() accepts goes there and back. */
     static const unsigned types[] = { 0, 2, 3, 4 };
     for (unsigned t = 0; t < 4; t++)
@@ -519,6 +527,10 @@ START_TEST(test_decode_io)
     ck_assert_uint_eq(e.io.string, 1);
     ck_assert_uint_eq(e.io.rep, 1);
     ck_assert_uint_eq(e.insn_len, 3);
+    e = decode(VMX_REASON_IO, 0x00800010, 0, 1);   /* OUTSB to 0x80 (6E), no REP */
+    ck_assert_uint_eq(e.io.string, 1);
+    ck_assert_uint_eq(e.io.rep, 0);
+    ck_assert_uint_eq(e.io.in, 0);
     /* Sizes other than 0, 1, 3 are not defined: not passed on as I/O. */
     ck_assert_int_eq(decode(VMX_REASON_IO, 0x00800002, 0, 1).kind, VMX_OTHER);
     ck_assert_int_eq(decode(VMX_REASON_IO, 0x00800007, 0, 1).kind, VMX_OTHER);
