@@ -390,6 +390,8 @@ START_TEST(test_gpa_attributes)
     ck_assert_uint_eq(tdx_gpa_attr(COPRA_GUEST_R), 0x8001);
     ck_assert_uint_eq(tdx_gpa_attr(COPRA_GUEST_R | COPRA_GUEST_W), 0x8003);
     ck_assert_uint_eq(tdx_gpa_attr(COPRA_GUEST_R | COPRA_GUEST_X), 0x800D);
+    ck_assert_uint_eq(tdx_gpa_attr(COPRA_GUEST_X), 0x800C);   /* execute-only: legal for the module */
+    ck_assert_int_eq(TDX_ATTR_FLAG_INVEPT, 1 << 15);
     /* Valid with no R/W/X removes the alias (reference A6; TDXM
      * tdg_mem_page_attr_wr.c "Remove the L2 alias" when !is_gpa_attr_present). */
     ck_assert_uint_eq(tdx_gpa_attr(0), 0x8000);
@@ -505,10 +507,11 @@ static struct vm_exit decode(uint64_t rax, uint64_t rcx, uint64_t r8, uint64_t l
 
 START_TEST(test_decode_io)
 {
-    /* SDM table 28-5 "Exit Qualification for I/O Instructions"; Linux
+    /* Reason 30: TDXM vmcs_defs.h VMEXIT_REASON_IO_INSTRUCTION.
+     * SDM table 28-5 "Exit Qualification for I/O Instructions"; Linux
      * coco/tdx/tdx.c VE_GET_IO_SIZE(q) = (q & 7) + 1, VE_IS_IO_IN = q & 8,
      * VE_IS_IO_STRING = q & 16, VE_GET_PORT_NUM = q >> 16; KVM vmx.c handle_io(). */
-    struct vm_exit e = decode(VMX_REASON_IO, 0x03F80000, 0, 1);   /* OUT DX, AL (EE) to 0x3F8 */
+    struct vm_exit e = decode(30, 0x03F80000, 0, 1);   /* OUT DX, AL (EE) to 0x3F8 */
     ck_assert_int_eq(e.kind, VMX_IO);
     ck_assert_uint_eq(e.io.port, 0x3F8);
     ck_assert_uint_eq(e.io.size, 1);
@@ -517,49 +520,70 @@ START_TEST(test_decode_io)
     ck_assert_uint_eq(e.insn_len, 1);
     ck_assert_uint_eq(e.code, 30);
     ck_assert_uint_eq(e.info1, 0x03F80000);
-    e = decode(VMX_REASON_IO, 0x0CFC000B, 0, 1);   /* IN EAX, DX from 0xCFC */
+    e = decode(30, 0x0CFC000B, 0, 1);   /* IN EAX, DX from 0xCFC */
     ck_assert_int_eq(e.kind, VMX_IO);
     ck_assert_uint_eq(e.io.port, 0xCFC);
     ck_assert_uint_eq(e.io.size, 4);
     ck_assert_uint_eq(e.io.in, 1);
-    e = decode(VMX_REASON_IO, 0x00800031, 0, 3);   /* REP OUTSW to 0x80 (66 F3 6F) */
+    e = decode(30, 0x00800031, 0, 3);   /* REP OUTSW to 0x80 (66 F3 6F) */
     ck_assert_uint_eq(e.io.size, 2);
     ck_assert_uint_eq(e.io.string, 1);
     ck_assert_uint_eq(e.io.rep, 1);
     ck_assert_uint_eq(e.insn_len, 3);
-    e = decode(VMX_REASON_IO, 0x00800010, 0, 1);   /* OUTSB to 0x80 (6E), no REP */
+    e = decode(30, 0x00800010, 0, 1);   /* OUTSB to 0x80 (6E), no REP */
     ck_assert_uint_eq(e.io.string, 1);
     ck_assert_uint_eq(e.io.rep, 0);
     ck_assert_uint_eq(e.io.in, 0);
     /* Sizes other than 0, 1, 3 are not defined: not passed on as I/O. */
-    ck_assert_int_eq(decode(VMX_REASON_IO, 0x00800002, 0, 1).kind, VMX_OTHER);
-    ck_assert_int_eq(decode(VMX_REASON_IO, 0x00800007, 0, 1).kind, VMX_OTHER);
+    ck_assert_int_eq(decode(30, 0x00800002, 0, 1).kind, VMX_OTHER);
+    ck_assert_int_eq(decode(30, 0x00800007, 0, 1).kind, VMX_OTHER);
 }
 END_TEST
 
 START_TEST(test_decode_ept_violation)
 {
-    /* TDXM vmcs_defs.h vmx_exit_qualification_t.ept_violation: data_read 0,
+    /* Reason 48: TDXM vmcs_defs.h VMEXIT_REASON_EPT_VIOLATION.
+     * TDXM vmcs_defs.h vmx_exit_qualification_t.ept_violation: data_read 0,
      * data_write 1, insn_fetch 2, gla_valid 7 (SDM table 28-7 "Exit
      * Qualification for EPT Violations"); the GPA in R8 (td_l2_to_l1_exit_with_exit_case()
      * reads VMX_GUEST_PHYSICAL_ADDRESS_INFO). */
-    struct vm_exit e = decode(VMX_REASON_EPT_VIOLATION, 0x182, 0xFEE00080, 7);
+    struct vm_exit e = decode(48, 0x182, 0xFEE00080, 7);
     ck_assert_int_eq(e.kind, VMX_NPF);
     ck_assert_uint_eq(e.gpa, 0xFEE00080);
     ck_assert(e.write);
     ck_assert(!e.fetch);
     ck_assert_uint_eq(e.insn_len, 0);   /* not an instruction exit: R11 is ignored */
-    e = decode(VMX_REASON_EPT_VIOLATION, 0x184, 0x100000, 0);
+    e = decode(48, 0x184, 0x100000, 0);
     ck_assert(!e.write);
     ck_assert(e.fetch);
-    e = decode(VMX_REASON_EPT_VIOLATION, 0x181, 0xB8000, 0);
+    e = decode(48, 0x181, 0xB8000, 0);
     ck_assert(!e.write && !e.fetch);
     /* A host-routed one (the host resumed L1 for L2 MMIO, reference A5):
      * the same registers (tdh_vp_enter.c set_l2_to_l1_async_exit_gprs()). */
-    e = decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | VMX_REASON_EPT_VIOLATION, 0x182, 0xFED00000, 0);
+    e = decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 48, 0x182, 0xFED00000, 0);
     ck_assert_int_eq(e.kind, VMX_NPF);
     ck_assert_uint_eq(e.gpa, 0xFED00000);
-    ck_assert_uint_eq(e.code, VMX_REASON_EPT_VIOLATION);
+    ck_assert_uint_eq(e.code, 48);
+}
+END_TEST
+
+START_TEST(test_exit_reasons)
+{
+    /* TDXM vmcs_defs.h vm_exit_basic_reason_e; SDM appendix C. */
+    ck_assert_int_eq(VMX_REASON_INTR, 1);
+    ck_assert_int_eq(VMX_REASON_TRIPLE_FAULT, 2);
+    ck_assert_int_eq(VMX_REASON_INTR_WINDOW, 7);
+    ck_assert_int_eq(VMX_REASON_CPUID, 10);
+    ck_assert_int_eq(VMX_REASON_HLT, 12);
+    ck_assert_int_eq(VMX_REASON_VMCALL, 18);
+    ck_assert_int_eq(VMX_REASON_CR, 28);
+    ck_assert_int_eq(VMX_REASON_DR, 29);
+    ck_assert_int_eq(VMX_REASON_IO, 30);
+    ck_assert_int_eq(VMX_REASON_RDMSR, 31);
+    ck_assert_int_eq(VMX_REASON_WRMSR, 32);
+    ck_assert_int_eq(VMX_REASON_EPT_VIOLATION, 48);
+    ck_assert_int_eq(VMX_REASON_XSETBV, 55);
+    ck_assert_uint_eq(VMX_REASON_ENTRY_FAIL, 0x80000000u);   /* vm_vmexit_exit_reason_t vmenter_fail bit 31 */
 }
 END_TEST
 
@@ -581,6 +605,8 @@ START_TEST(test_decode_simple_exits)
     e = decode(32, 0, 0, 2);   /* WRMSR: 0F 30 */
     ck_assert_int_eq(e.kind, VMX_MSR);
     ck_assert(e.msr_write);
+    ck_assert_uint_eq(e.insn_len, 2);
+    ck_assert_int_eq(e.ctl_gpr, -1);   /* platform.h: -1 unless a CR/DR exit names one */
     e = decode(18, 0, 0, 3);   /* VMCALL: 0F 01 C1 */
     ck_assert_int_eq(e.kind, VMX_VMMCALL);
     ck_assert_uint_eq(e.insn_len, 3);
@@ -723,6 +749,7 @@ int main(void)
     tcase_add_test(tc, test_enter_rcx);
     tcase_add_test(tc, test_guest_state_layout);
     tcase_add_test(tc, test_enter_status);
+    tcase_add_test(tc, test_exit_reasons);
     tcase_add_test(tc, test_decode_io);
     tcase_add_test(tc, test_decode_ept_violation);
     tcase_add_test(tc, test_decode_simple_exits);
