@@ -273,7 +273,8 @@ END_TEST
 
 START_TEST(test_control_bits)
 {
-    /* Linux arch/x86/include/asm/vmx.h: CPU_BASED_INTR_WINDOW_EXITING 0x4;
+    /* Linux arch/x86/include/asm/vmx.h: CPU_BASED_INTR_WINDOW_EXITING 0x4 (formerly
+     * CPU_BASED_VIRTUAL_INTR_PENDING);
      * GUEST_INTR_STATE_STI 1, _MOV_SS 2, _NMI 8 (SDM "Format of Interruptibility
      * State"); reference A8: request_window sets bit 2 of 0x4002. */
     ck_assert_uint_eq(VMCS_PROC_INTR_WINDOW, 0x4);
