@@ -50,6 +50,11 @@ int64_t coco_guest_mem(copra_handle_t vmctl, uint64_t gpa, uint64_t pages)
     return coco_syscall6(COPRA_SYS_GUEST_MEM, vmctl, gpa, pages, 0, 0, 0);
 }
 
+int coco_set_mem_state(copra_handle_t mem, uint64_t offset, uint64_t len, unsigned state)
+{
+    return (int)coco_syscall6(COPRA_SYS_SET_MEM_STATE, mem, offset, len, state, 0, 0);
+}
+
 int coco_irq_timer(copra_handle_t irq, copra_handle_t timer, unsigned vector)
 {
     return (int)coco_syscall6(COPRA_SYS_IRQ_TIMER, irq, timer, vector, 0, 0, 0);

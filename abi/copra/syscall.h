@@ -51,6 +51,7 @@ enum copra_syscall {
     COPRA_SYS_IOIO_EVENT     = 31, /* (vm, port, count)                -> IOIO range handle */
     COPRA_SYS_IRQ_TIMER      = 32, /* (irq, timer, vector 0x10..0xff | 0 = unbind) (ABI 9) */
     COPRA_SYS_GUEST_MEM      = 33, /* (vmctl, gpa, pages) -> memory handle: the guest pool's pages at gpa (ABI 9) */
+    COPRA_SYS_SET_MEM_STATE  = 34, /* (memory, offset, len, COPRA_MEM_PRIVATE/SHARED) (ABI 9) */
     COPRA_SYS_COUNT
 };
 
@@ -77,6 +78,11 @@ enum copra_syscall {
 #define COPRA_USER_STACK_TOP 0x00007fffffff0000ull
 #define COPRA_USER_STACK_SIZE (256ull * 1024)
 #define COPRA_MMAP_BASE      0x0000100000000000ull /* where MMAP looks first */
+
+/* SET_MEM_STATE: a page is private (the default: only this machine's
+ * software can read it) or shared with the host outside it (TDX: MapGPA). */
+#define COPRA_MEM_PRIVATE 0u
+#define COPRA_MEM_SHARED  1u
 
 /* MMAP protection; W together with X is refused (COPRA_EPERM). */
 #define COPRA_PROT_READ  1u

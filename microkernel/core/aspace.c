@@ -101,11 +101,17 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
     } else if (!(addr = find_free(as, size))) {
         err = COPRA_ENOMEM;
     }
+    /* Counted before the state is read: SET_MEM_STATE then leaves it alone. */
+    if (!err)
+        memobj_mapped(mem, first_page, npages, 1);
     for (uint64_t i = 0; !err && i < npages; i++) {
-        err = paging_user_map(as->root, addr + i * PAGE_SIZE, mem->pages[first_page + i], prot);
-        if (err)   /* nothing else saw these entries: no shoot-down needed */
+        err = paging_user_map(as->root, addr + i * PAGE_SIZE,
+                              mem->pages[first_page + i] | memobj_pte_bits(mem, first_page + i), prot);
+        if (err) {   /* nothing else saw these entries: no shoot-down needed */
             for (uint64_t j = 0; j < i; j++)
                 paging_user_unmap(as->root, addr + j * PAGE_SIZE);
+            memobj_mapped(mem, first_page, npages, -1);
+        }
     }
     if (err) {
         spin_unlock_irqrestore(&as->lock, f);
@@ -117,7 +123,6 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
     nr->prot = prot;
     nr->mem = mem;
     kobject_get(&mem->obj);
-    memobj_mapped(mem, first_page, npages, 1);
     nr->first_page = first_page;
     struct region **pp = &as->regions;
     while (*pp && (*pp)->start < addr)

@@ -67,8 +67,17 @@ void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
 void memobj_mapped(struct memobj *m, uint64_t first, uint64_t n, int delta)
 {
     for (uint64_t i = first; i < first + n; i++)
-        __atomic_add_fetch(&m->maps[i], (uint32_t)delta, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&m->maps[i], (uint32_t)delta, __ATOMIC_ACQ_REL);
 }
+
+uint64_t mem_shared_mask;   /* set by the platform: TDX's shared GPA bit */
+
+uint64_t memobj_pte_bits(const struct memobj *m, uint64_t i)
+{
+    return __atomic_load_n(&m->maps[i], __ATOMIC_ACQUIRE) & MEMOBJ_SHARED ? mem_shared_mask : 0;
+}
+
+
 
 /* ---- syscalls ---- */
 
@@ -84,4 +93,42 @@ int64_t sys_mem_create(uint64_t pages)
     if (!m)
         return COPRA_ENOMEM;
     return process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
+}
+
+int (*mem_state_hook)(uint64_t phys, bool shared);
+
+/*
+ * Each page flips only while nothing maps it: a mapping counts itself in
+ * maps[] before it reads the state, so the exchange below fails if one
+ * slipped in.  The content does not survive (TDX re-accepts a private page
+ * zeroed): it is zeroed on this side as well, so that no private data
+ * reaches the host by a conversion.
+ */
+int64_t sys_set_mem_state(uint64_t h, uint64_t offset, uint64_t len, uint64_t state)
+{
+    struct kobject *o;
+    int err = process_handle_get(h, COPRA_OBJ_MEMORY, COPRA_RIGHT_WRITE, &o);
+    if (err)
+        return err;
+    struct memobj *m = container_of(o, struct memobj, obj);
+    uint64_t first = offset / PAGE_SIZE, n = len / PAGE_SIZE, i;
+    if (state > COPRA_MEM_SHARED || len == 0)
+        err = COPRA_EINVAL;
+    else if (!IS_ALIGNED(offset, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE))
+        err = COPRA_EALIGN;
+    else if (first >= m->npages || n > m->npages - first)
+        err = COPRA_ERANGE;
+    for (i = first; !err && i < first + n; i++) {
+        uint32_t want = state ? MEMOBJ_SHARED : 0, old = __atomic_load_n(&m->maps[i], __ATOMIC_ACQUIRE);
+        if ((old & ~MEMOBJ_SHARED) || (old != want && !__atomic_compare_exchange_n(&m->maps[i], &old, want, false,
+                                                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
+            err = COPRA_EBUSY;   /* mapped, or a mapping was being made */
+        else if (old != want) {
+            memset(phys_to_virt(m->pages[i]), 0, PAGE_SIZE);
+            if (mem_state_hook && (err = mem_state_hook(m->pages[i], state)))
+                __atomic_store_n(&m->maps[i], old, __ATOMIC_RELEASE);
+        }
+    }
+    kobject_put(o);
+    return err;
 }

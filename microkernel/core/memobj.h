@@ -15,8 +15,9 @@
 struct memobj {
     struct kobject obj;
     uint64_t npages;
-    /* How many user mappings each page has: a page that any process maps
-     * must not change private/shared state (SET_MEM_STATE, later issues). */
+    /* Per page: how many mappings it has, in processes and VMs, and
+     * MEMOBJ_SHARED: a page mapped anywhere keeps its private/shared state
+     * (SET_MEM_STATE). */
     uint32_t *maps;
     /* Guest-pool objects (GUEST_MEM): the id of the one VM they may be
      * mapped into, UINT64_MAX before the first VM_MAP; 0 for the others. */
@@ -26,6 +27,9 @@ struct memobj {
 
 /* A zero-filled object of `npages` pages, or NULL when out of memory. */
 struct memobj *memobj_create(uint64_t npages);
+#define MEMOBJ_SHARED (1u << 31)
+/* What a page table entry for page `i` adds to its physical address. */
+uint64_t memobj_pte_bits(const struct memobj *m, uint64_t i);
 /* The guest-pool pages [phys, phys + npages * 4 KiB) exactly, zero-filled
  * (pool_claim): COPRA_EBUSY if any is not free in the pool, COPRA_ENOMEM. */
 int memobj_create_at(uint64_t phys, uint64_t npages, struct memobj **out);
@@ -40,6 +44,13 @@ static inline bool memobj_page_mapped(const struct memobj *m, uint64_t page)
 }
 
 int64_t sys_mem_create(uint64_t pages);
+int64_t sys_set_mem_state(uint64_t mem, uint64_t offset, uint64_t len, uint64_t state);
+/* The platform's part (NULL: state tracked only, as on svm): make the page
+ * at `phys` shared with the host or private again; 0 or a COPRA_E* error. */
+extern int (*mem_state_hook)(uint64_t phys, bool shared);
+/* Set by the platform: what a PTE of a shared page ORs in (TDX: the shared
+ * GPA bit), 0 where shared pages need no alias. */
+extern uint64_t mem_shared_mask;
 
 static inline void memobj_put(struct memobj *m) { kobject_put(&m->obj); }
 

@@ -49,6 +49,7 @@ static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
     [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
     [COPRA_SYS_IRQ_TIMER]      = (syscall_fn)(void (*)(void))sys_irq_timer,
     [COPRA_SYS_GUEST_MEM]      = (syscall_fn)(void (*)(void))sys_guest_mem,
+    [COPRA_SYS_SET_MEM_STATE]  = (syscall_fn)(void (*)(void))sys_set_mem_state,
     [COPRA_SYS_MMIO_EVENT]     = (syscall_fn)(void (*)(void))sys_mmio_event,
     [COPRA_SYS_IOIO_EVENT]     = (syscall_fn)(void (*)(void))sys_ioio_event,
 };

@@ -15,6 +15,7 @@ static void mappings_free(struct vm_mapping *m)
 {
     while (m) {
         struct vm_mapping *next = m->next;
+        memobj_mapped(m->mem, m->first_page, m->npages, -1);
         memobj_put(m->mem);
         kfree(m);
         m = next;
@@ -169,14 +170,21 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
             !__atomic_compare_exchange_n(&mem->pool_vm, &unbound, vm->id, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
             unbound != vm->id)
             err = COPRA_EBUSY;
+        bool counted = !err;   /* first: SET_MEM_STATE leaves the pages alone from here */
+        if (counted)
+            memobj_mapped(mem, offset / PAGE_SIZE, npages, 1);
         for (uint64_t i = 0; !err && i < npages; i++) {
             uint64_t hpa = mem->pages[offset / PAGE_SIZE + i];
-            err = platform->identity && hpa != gpa + i * PAGE_SIZE ? COPRA_EINVAL
+            err = __atomic_load_n(&mem->maps[offset / PAGE_SIZE + i], __ATOMIC_ACQUIRE) & MEMOBJ_SHARED
+                ? COPRA_EPERM   /* a shared page is never a guest's private memory */
+                : platform->identity && hpa != gpa + i * PAGE_SIZE ? COPRA_EINVAL
                 : platform->vm_map(vm, gpa + i * PAGE_SIZE, hpa, (uint32_t)prot);
             if (err)
                 while (i--)
                     platform->vm_unmap(vm, gpa + i * PAGE_SIZE);
         }
+        if (err && counted)
+            memobj_mapped(mem, offset / PAGE_SIZE, npages, -1);
         if (!err) {
             *nm = (struct vm_mapping){ gpa, npages, (uint32_t)prot, mem, offset / PAGE_SIZE, vm->maps, 0 };
             vm->maps = nm;

@@ -16,7 +16,10 @@
  *     eoi_exit; every argument error of IRQ_TIMER;
  *   - (ABI 9) the guest pool (GUEST_MEM): memory at its own physical address,
  *     each page to one owner at a time, zeroed for the next, mapped into one
- *     VM only; every argument error.
+ *     VM only; every argument error;
+ *   - (ABI 9) SET_MEM_STATE: a page changes between private and shared only
+ *     while nothing maps it, loses its content doing so, and a shared page
+ *     never goes into a VM; every argument error.
  */
 #include <coco/coco.h>
 #include <coco/test.h>
@@ -372,6 +375,46 @@ static void test_guest_pool(void)
     coco_close((copra_handle_t)m);
 }
 
+static void test_mem_state(void)
+{
+    copra_handle_t ctl = coco_handle(COCO_INIT_VMCTL);
+    int64_t m = coco_mem_create(4);
+    CHECK("a memory object", m > 0);
+    copra_handle_t h = (copra_handle_t)m;
+    uint8_t *p = (uint8_t *)coco_mmap(h, NULL, 4 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    CHECK("mapped", (int64_t)p > 0);
+    p[4096] = 0x5A;
+    CHECK_EQUAL("SET_MEM_STATE of a mapped page -> EBUSY", coco_set_mem_state(h, 4096, 4096, COPRA_MEM_SHARED), COPRA_EBUSY);
+    coco_munmap(p, 4 * 4096);
+    CHECK_EQUAL("unmapped: shared", coco_set_mem_state(h, 4096, 4096, COPRA_MEM_SHARED), 0);
+    p = (uint8_t *)coco_mmap(h, NULL, 4 * 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
+    CHECK("a shared page maps, and lost its content", (int64_t)p > 0 && p[4096] == 0);
+    p[4096] = 0xA5;
+    coco_munmap(p, 4 * 4096);
+    int64_t vm = coco_vm_create(ctl);
+    CHECK_EQUAL("VM_MAP of a shared page -> EPERM",
+                coco_vm_map((copra_handle_t)vm, h, 0, 0, 4 * 4096, COPRA_GUEST_R | COPRA_GUEST_W), COPRA_EPERM);
+    CHECK_EQUAL("private again", coco_set_mem_state(h, 4096, 4096, COPRA_MEM_PRIVATE), 0);
+    CHECK_EQUAL("then VM_MAP works",
+                coco_vm_map((copra_handle_t)vm, h, 0, 0, 4 * 4096, COPRA_GUEST_R | COPRA_GUEST_W), 0);
+    CHECK_EQUAL("SET_MEM_STATE of a page a VM maps -> EBUSY",
+                coco_set_mem_state(h, 0, 4096, COPRA_MEM_SHARED), COPRA_EBUSY);
+    p = (uint8_t *)coco_mmap(h, NULL, 4 * 4096, COPRA_PROT_READ, 0);
+    CHECK("the shared content did not come back", (int64_t)p > 0 && p[4096] == 0);
+    coco_munmap(p, 4 * 4096);
+    coco_close((copra_handle_t)vm);
+    CHECK_EQUAL("state 2 -> EINVAL", coco_set_mem_state(h, 0, 4096, 2), COPRA_EINVAL);
+    CHECK_EQUAL("len 0 -> EINVAL", coco_set_mem_state(h, 0, 0, COPRA_MEM_SHARED), COPRA_EINVAL);
+    CHECK_EQUAL("unaligned -> EALIGN", coco_set_mem_state(h, 100, 4096, COPRA_MEM_SHARED), COPRA_EALIGN);
+    CHECK_EQUAL("past the object -> ERANGE", coco_set_mem_state(h, 3 * 4096, 2 * 4096, COPRA_MEM_SHARED), COPRA_ERANGE);
+    CHECK_EQUAL("huge -> ERANGE", coco_set_mem_state(h, 4096, ~4095ull, COPRA_MEM_SHARED), COPRA_ERANGE);
+    int64_t ro = coco_dup(h, COPRA_RIGHT_READ | COPRA_RIGHT_MAP);
+    CHECK_EQUAL("without WRITE -> ERIGHTS", coco_set_mem_state((copra_handle_t)ro, 0, 4096, COPRA_MEM_SHARED), COPRA_ERIGHTS);
+    CHECK_EQUAL("a VM-creation handle -> ETYPE", coco_set_mem_state(ctl, 0, 4096, COPRA_MEM_SHARED), COPRA_ETYPE);
+    coco_close((copra_handle_t)ro);
+    coco_close(h);
+}
+
 int main(void)
 {
     test_retired_mappings();
@@ -379,5 +422,6 @@ int main(void)
     test_vapic_delivery();
     test_vapic_eoi();
     test_guest_pool();
+    test_mem_state();
     return coco_test_finish();
 }

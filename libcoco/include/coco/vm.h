@@ -44,6 +44,10 @@ int coco_vcpu_kick(copra_handle_t vcpu);
  * address `gpa`, as a memory object (abi/README.md "Guest memory"). */
 int64_t coco_guest_mem(copra_handle_t vmctl, uint64_t gpa, uint64_t pages);
 
+/* SET_MEM_STATE: pages [offset, offset + len) of a memory object become
+ * COPRA_MEM_PRIVATE or COPRA_MEM_SHARED (with the host); none may be mapped. */
+int coco_set_mem_state(copra_handle_t mem, uint64_t offset, uint64_t len, unsigned state);
+
 /* IRQ_CREATE: an IRQ object bound to `vcpu`; returns its handle. */
 int64_t coco_irq_create(copra_handle_t vcpu);
 
