@@ -104,11 +104,15 @@ static int child(uint64_t seed, uint64_t calls)
                                         nr == COPRA_SYS_TIMER_CREATE || nr == COPRA_SYS_MEM_CREATE ||
                                         nr == COPRA_SYS_VM_CREATE || nr == COPRA_SYS_VCPU_CREATE ||
                                         nr == COPRA_SYS_IRQ_CREATE || nr == COPRA_SYS_MMIO_EVENT ||
-                                        nr == COPRA_SYS_IOIO_EVENT || nr == COPRA_SYS_EXEC))
+                                        nr == COPRA_SYS_IOIO_EVENT || nr == COPRA_SYS_EXEC ||
+                                        nr == COPRA_SYS_GUEST_MEM))
             handles[nhandles++ % 64] = r;
         if (i % 997 == 0) {
             /* Some well-formed objects too, so deeper paths are reached. */
-            int64_t vm = coco_vm_create(vmctl), mem = coco_mem_create(4);
+            int64_t vm = coco_vm_create(vmctl);
+            int64_t mem = next() % 2 ? coco_mem_create(4) : coco_guest_mem(vmctl, (next() % 256) << 16, 4);
+            if (mem > 0 && next() % 4 == 0)
+                coco_set_mem_state((copra_handle_t)mem, (next() % 4) * 4096, 4096, (unsigned)(next() % 2));
             if (vm > 0 && mem > 0) {
                 coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, 0, 0, 4 * 4096, 7);
                 int64_t v = coco_vcpu_create((copra_handle_t)vm, next() % 2, 0);
@@ -122,10 +126,11 @@ static int child(uint64_t seed, uint64_t calls)
     return 0;
 }
 
+/* Kernel pages plus guest-pool pages: both must all come back. */
 static uint64_t free_pages(void)
 {
     struct copra_sysinfo info;
-    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages : 0;
+    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages + info.guest_pool_free_pages : 0;
 }
 
 int main(int argc, char **argv)
