@@ -106,7 +106,9 @@ int acpi_vm_write(struct vmm_vm *vm, uint64_t *rsdp_gpa)
     int s = acpi_vm_describe(vm, &d);
     if (s != 0)
         return s;
-    if (vm->ram_size < ACPI_TABLES_GPA + ACPI_TABLES_SIZE) {
+    if (vm->ram_size < ACPI_TABLES_GPA + ACPI_TABLES_SIZE || vm->mem_low[1] == COPRA_HANDLE_NONE) {
+        /* (No RAM in the legacy hole: a platform that maps only the guest
+         * pool's own pages, whose pool has none there.) */
         coco_printf("vmm: ACPI: the tables' region 0x%llx-0x%llx is not in guest RAM\n",
                     (unsigned long long)ACPI_TABLES_GPA,
                     (unsigned long long)(ACPI_TABLES_GPA + ACPI_TABLES_SIZE - 1));

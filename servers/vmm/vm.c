@@ -225,10 +225,17 @@ static int ram_part(struct vmm_vm *vm, uint64_t gpa, uint64_t len, copra_handle_
     if (r < 0)
         return setup_fail("MMAP of guest RAM", r);
     r = coco_vm_map(vm->vm, *out, gpa, 0, len, COPRA_GUEST_R | COPRA_GUEST_W | COPRA_GUEST_X);
+    if (r == COPRA_EINVAL && gpa == VMM_RAM_LOW_END && !(vm->identity_parts & 2)) {
+        /* A platform that maps only the pool's own pages (tdx, snp), and the
+         * pool has none in the legacy hole: the guest has none there either
+         * (its e820 reserves the range anyway). */
+        coco_munmap(vm->ram + gpa, len);
+        coco_close(*out);
+        *out = COPRA_HANDLE_NONE;
+        return 0;
+    }
     if (r < 0)
-        return setup_fail(gpa < VMM_RAM_LOW_END ? "VM_MAP of guest RAM" : gpa < VMM_RAM_HIGH
-                          ? "VM_MAP of the legacy hole 0x9F000-0xFFFFF (this platform maps only the guest pool's "
-                            "own pages, and its pool has none there)" : "VM_MAP of guest RAM", r);
+        return setup_fail("VM_MAP of guest RAM", r);
     return 0;
 }
 
@@ -253,7 +260,8 @@ static int ram_create(struct vmm_vm *vm)
     }
     /* Bit i: part i came from the guest pool (0 low, 1 legacy hole, 2 high). */
     coco_printf("vmm: guest RAM: low %s, legacy hole %s, from 1 MiB %s\n",
-                vm->identity_parts & 1 ? "identity" : "translated", vm->identity_parts & 2 ? "identity" : "translated",
+                vm->identity_parts & 1 ? "identity" : "translated",
+                vm->identity_parts & 2 ? "identity" : vm->mem_low[1] ? "translated" : "none",
                 vm->ram_size <= VMM_RAM_HIGH ? "none" : vm->identity_parts & 4 ? "identity" : "translated");
     return 0;
 }
