@@ -5,8 +5,6 @@
 #include "core/initrd.h"
 #include "core/process.h"
 #include "core/syscall.h"
-#include "virt/range.h"
-#include "virt/vcpu.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/paging.h"
 
@@ -253,17 +251,12 @@ static int64_t mmap_object(struct kobject *o, uint32_t rights, uint64_t len, uin
         memobj_write(*out, 0, file->data + offset, MIN(len, file->size - offset));
         return COPRA_OK;
     }
-    case COPRA_OBJ_MEMORY:
-    case COPRA_OBJ_EVENT:
-    case COPRA_OBJ_VCPU:
-    case COPRA_OBJ_IRQ:
-    case COPRA_OBJ_MMIO:
-    case COPRA_OBJ_IOIO: {
+    default: {
+        /* Memory objects and event areas are core's; the rest (run pages,
+         * virtual-APIC pages, range slots) their owner's (kobject_ops). */
         struct memobj *m = o->type == COPRA_OBJ_MEMORY ? container_of(o, struct memobj, obj)
                          : o->type == COPRA_OBJ_EVENT  ? container_of(o, struct event, obj)->area
-                         : o->type == COPRA_OBJ_VCPU   ? container_of(o, struct vcpu, obj)->run_mem
-                         : o->type == COPRA_OBJ_IRQ    ? container_of(o, struct irq, obj)->vcpu->vapic_mem
-                                                       : container_of(o, struct range, obj)->area_mem;
+                                                       : kobject_ops[o->type]->map(o);
         if (o->type != COPRA_OBJ_MEMORY && (prot & COPRA_PROT_EXEC))
             return COPRA_EPERM;
         if (o->type == COPRA_OBJ_MEMORY && (prot & COPRA_PROT_WRITE) && !(rights & COPRA_RIGHT_WRITE))
@@ -275,8 +268,6 @@ static int64_t mmap_object(struct kobject *o, uint32_t rights, uint64_t len, uin
         *first = offset / PAGE_SIZE;
         return COPRA_OK;
     }
-    default:
-        return COPRA_ETYPE;
     }
 }
 
@@ -289,8 +280,7 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
         if (err)
             return err;
         if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&
-            o->type != COPRA_OBJ_VCPU && o->type != COPRA_OBJ_IRQ && o->type != COPRA_OBJ_MMIO &&
-            o->type != COPRA_OBJ_IOIO)
+            !(kobject_ops[o->type] && kobject_ops[o->type]->map))
             err = COPRA_ETYPE;
         else if (!(rights & COPRA_RIGHT_MAP))
             err = COPRA_ERIGHTS;

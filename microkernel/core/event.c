@@ -3,7 +3,6 @@
 #include "core/heap.h"
 #include "core/process.h"
 #include "core/wait.h"
-#include "virt/range.h"
 
 static void event_destroy(struct kobject *o)
 {
@@ -37,7 +36,8 @@ int64_t sys_event_create(uint64_t pages)
     return process_handle_install(&e->obj, COPRA_RIGHTS_EVENT);
 }
 
-/* SIGNAL an event, or complete the served requests of an MMIO/IOIO range. */
+/* SIGNAL an event, or what SIGNAL means to a type registered from outside
+ * core (an MMIO/IOIO range: complete the requests it served). */
 int64_t sys_signal(uint64_t h)
 {
     struct kobject *o;
@@ -45,14 +45,15 @@ int64_t sys_signal(uint64_t h)
     int err = process_handle_lookup(h, &o, &rights);
     if (err)
         return err;
-    if (o->type != COPRA_OBJ_EVENT && o->type != COPRA_OBJ_MMIO && o->type != COPRA_OBJ_IOIO)
+    const struct kobject_ops *ops = kobject_ops[o->type];
+    if (o->type != COPRA_OBJ_EVENT && !(ops && ops->signal))
         err = COPRA_ETYPE;
     else if (!(rights & COPRA_RIGHT_SIGNAL))
         err = COPRA_ERIGHTS;
     else if (o->type == COPRA_OBJ_EVENT)
         event_signal(container_of(o, struct event, obj));
     else
-        err = range_complete(container_of(o, struct range, obj));
+        err = ops->signal(o);
     kobject_put(o);
     return err;
 }

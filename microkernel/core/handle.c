@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/handle.h"
 
+const struct kobject_ops *kobject_ops[COPRA_OBJ_COUNT];   /* (object.h) */
+
 void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint32_t capacity)
 {
     t->capacity = capacity;

@@ -38,4 +38,15 @@ NORETURN void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define ASSERT(c) do { if (unlikely(!(c))) panic("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__); } while (0)
 
+/* A subsystem outside core (virt/) starts itself: its init function runs
+ * once the boot CPU, memory and paging are up, before SMP and the first
+ * process (main.c).  It may set cpu_init_hook, which then runs on every CPU
+ * (the boot CPU's call included), and hand the first process handles. */
+#define KERNEL_INIT(fn) \
+    static void (*const kinit_##fn)(void) __attribute__((used, section(".kinit"))) = fn
+struct cpu;
+struct kobject;
+extern void (*cpu_init_hook)(struct cpu *cpu);
+void boot_handle_add(struct kobject *o, uint32_t rights);
+
 #endif

@@ -13,8 +13,6 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
-#include "virt/platform.h"
-#include "virt/vm.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEM     (1u << 0)
@@ -48,6 +46,18 @@ static struct pmm pmm, pool;
 static char cmdline[512];
 static uint64_t ram[2 * MAX_RAM_RANGES];
 static size_t nram;
+extern void (*const __kinit_start[])(void), (*const __kinit_end[])(void);
+void (*cpu_init_hook)(struct cpu *cpu);
+static struct { struct kobject *o; uint32_t rights; } boot_handles[4];
+static unsigned nboot_handles;
+
+/* The first process's received handles after the console (KERNEL_INIT). */
+void boot_handle_add(struct kobject *o, uint32_t rights)
+{
+    ASSERT(nboot_handles < 4);
+    boot_handles[nboot_handles].o = o;
+    boot_handles[nboot_handles++].rights = rights;
+}
 
 NORETURN static void boot_fail(const char *why)
 {
@@ -172,12 +182,13 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     idt_init();
     cpu_init(&cpu_boot);
     apic_init();
-    platform_init();
-    platform_cpu_init(&cpus[0]);
-    kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, platform %s, "
-            "cmdline '%s'\n", page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256,
-            pool_end() >> 20, tsc_hz() / 1000000,
-            platform ? platform->name : "none (no guests)", cmdline);
+    kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, cmdline '%s'\n",
+            page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256, pool_end() >> 20,
+            tsc_hz() / 1000000, cmdline);
+    for (void (*const *init)(void) = __kinit_start; init < __kinit_end; init++)
+        (*init)();
+    if (cpu_init_hook)
+        cpu_init_hook(&cpus[0]);
 
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
     thread_init_idle(&boot_idle, &cpus[0], (uint64_t)(uintptr_t)boot_kstack);
@@ -199,10 +210,11 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
         *(volatile uint64_t *)KERNEL_VBASE = 0;   /* physical 0 is the guest pool: never mapped here */
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
-    /* The first process's received handles 0 and 1: console input and the
-     * right to create VMs, to hand on. */
+    /* The first process's received handles: console input, then what the
+     * subsystems added (virt/: the right to create VMs, to hand on). */
     process_install_handle(process_init, &console_input.obj, COPRA_RIGHTS_CONSOLE);
-    process_install_handle(process_init, &vm_control, COPRA_RIGHTS_VMCTL);
+    for (unsigned i = 0; i < nboot_handles; i++)
+        process_install_handle(process_init, boot_handles[i].o, boot_handles[i].rights);
     process_start(process_init);
     apic_timer_start();
     sched_idle();

@@ -20,6 +20,29 @@ struct kobject {
     kobject_destroy_fn destroy;  /* NULL for objects that live forever */
 };
 
+/*
+ * What WAIT_FOR_EVENT, MMAP, SIGNAL and DUP do with an object of a type core
+ * does not implement itself: virt/ registers its VM, VCPU, IRQ and range
+ * types here at boot (virt/vm.c), so that core knows nothing of VMs.
+ */
+struct waitable;
+struct waitq;
+struct memobj;
+struct copra_wait_item;
+struct kobject_ops {
+    /* WAIT: readiness and wait queue. */
+    struct waitable *(*waitable)(struct kobject *o, struct waitq **q);
+    /* WAIT by a holder of SIGNAL, scheduler lock held: complete what it served. */
+    void (*complete_locked)(struct kobject *o);
+    /* A WAIT item that runs the waiting thread (a VCPU), at most one per WAIT. */
+    int64_t (*run)(struct kobject *o, unsigned item, struct copra_wait_item *items, struct waitable **states,
+                   struct waitq **queues, unsigned count, uint64_t deadline, bool poll);
+    struct memobj *(*map)(struct kobject *o);   /* MMAP: the memory behind it */
+    int (*signal)(struct kobject *o);           /* SIGNAL */
+    bool no_dup;                                /* DUP refused: one handle per object */
+};
+extern const struct kobject_ops *kobject_ops[COPRA_OBJ_COUNT];
+
 static inline void kobject_init(struct kobject *o, uint32_t type, kobject_destroy_fn destroy)
 {
     o->type = type;

@@ -357,7 +357,7 @@ int64_t sys_dup(uint64_t h, uint64_t rights)
     if (err)
         return err;
     int64_t ret;
-    if (o->type == COPRA_OBJ_VM || o->type == COPRA_OBJ_VCPU)
+    if (kobject_ops[o->type] && kobject_ops[o->type]->no_dup)
         ret = COPRA_EPERM;     /* one handle per VM and per VCPU, by design */
     else if ((rights & held) != rights)
         ret = COPRA_ERIGHTS;   /* never more rights than the original */

@@ -5,54 +5,46 @@
 #include "core/process.h"
 #include "core/string.h"
 #include "core/usercopy.h"
-#include "virt/range.h"
-#include "virt/vcpu.h"
-#include "virt/vm.h"
+#include "core/memobj.h"
 #include "arch/x86_64/apic.h"
 
 void console_write(const char *s, size_t n);
 void console_log(const void *owner, const char *name, const char *text, size_t len);
 extern uint64_t boot_tsc;
 
-typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-
-static const syscall_fn syscall_table[COPRA_SYS_COUNT] = {
-    [COPRA_SYS_EXIT]           = (syscall_fn)(void (*)(void))sys_exit,
-    [COPRA_SYS_EXEC]           = (syscall_fn)(void (*)(void))sys_exec,
-    [COPRA_SYS_CLOSE]          = (syscall_fn)(void (*)(void))sys_close,
-    [COPRA_SYS_OPEN]           = (syscall_fn)(void (*)(void))sys_open,
-    [COPRA_SYS_READ]           = (syscall_fn)(void (*)(void))sys_read,
-    [COPRA_SYS_MMAP]           = (syscall_fn)(void (*)(void))sys_mmap,
-    [COPRA_SYS_MUNMAP]         = (syscall_fn)(void (*)(void))sys_munmap,
-    [COPRA_SYS_LOG]            = (syscall_fn)(void (*)(void))sys_log,
-    [COPRA_SYS_WAIT_FOR_EVENT] = (syscall_fn)(void (*)(void))sys_wait_for_event,
-    [COPRA_SYS_SYSINFO]        = (syscall_fn)(void (*)(void))sys_sysinfo,
-    [COPRA_SYS_DUP]            = (syscall_fn)(void (*)(void))sys_dup,
-    [COPRA_SYS_THREAD_CREATE]  = (syscall_fn)(void (*)(void))sys_thread_create,
-    [COPRA_SYS_THREAD_EXIT]    = (syscall_fn)(void (*)(void))sys_thread_exit,
-    [COPRA_SYS_THREAD_SET_CPU] = (syscall_fn)(void (*)(void))sys_thread_set_cpu,
-    [COPRA_SYS_EVENT_CREATE]   = (syscall_fn)(void (*)(void))sys_event_create,
-    [COPRA_SYS_SIGNAL]         = (syscall_fn)(void (*)(void))sys_signal,
-    [COPRA_SYS_CLOCK]          = (syscall_fn)(void (*)(void))sys_clock,
-    [COPRA_SYS_TIMER_CREATE]   = (syscall_fn)(void (*)(void))sys_timer_create,
-    [COPRA_SYS_TIMER_SET]      = (syscall_fn)(void (*)(void))sys_timer_set,
-    [COPRA_SYS_MEM_CREATE]     = (syscall_fn)(void (*)(void))sys_mem_create,
-    [COPRA_SYS_BATCH]          = (syscall_fn)(void (*)(void))sys_batch,
-    [COPRA_SYS_CPU_CURRENT]    = (syscall_fn)(void (*)(void))sys_cpu_current,
-    [COPRA_SYS_VM_CREATE]      = (syscall_fn)(void (*)(void))sys_vm_create,
-    [COPRA_SYS_VM_MAP]         = (syscall_fn)(void (*)(void))sys_vm_map,
-    [COPRA_SYS_VCPU_CREATE]    = (syscall_fn)(void (*)(void))sys_vcpu_create,
-    [COPRA_SYS_VCPU_GET_STATE] = (syscall_fn)(void (*)(void))sys_vcpu_get_state,
-    [COPRA_SYS_VCPU_SET_STATE] = (syscall_fn)(void (*)(void))sys_vcpu_set_state,
-    [COPRA_SYS_VCPU_KICK]      = (syscall_fn)(void (*)(void))sys_vcpu_kick,
-    [COPRA_SYS_IRQ_CREATE]     = (syscall_fn)(void (*)(void))sys_irq_create,
-    [COPRA_SYS_IRQ_INJECT]     = (syscall_fn)(void (*)(void))sys_irq_inject,
-    [COPRA_SYS_IRQ_TIMER]      = (syscall_fn)(void (*)(void))sys_irq_timer,
-    [COPRA_SYS_GUEST_MEM]      = (syscall_fn)(void (*)(void))sys_guest_mem,
-    [COPRA_SYS_SET_MEM_STATE]  = (syscall_fn)(void (*)(void))sys_set_mem_state,
-    [COPRA_SYS_MMIO_EVENT]     = (syscall_fn)(void (*)(void))sys_mmio_event,
-    [COPRA_SYS_IOIO_EVENT]     = (syscall_fn)(void (*)(void))sys_ioio_event,
+/* Core's own entries; KERNEL_INIT functions add theirs before any process
+ * runs, and nothing writes the table after that. */
+static syscall_fn syscall_table[COPRA_SYS_COUNT] = {
+    [COPRA_SYS_EXIT]           = SYSCALL_FN(sys_exit),
+    [COPRA_SYS_EXEC]           = SYSCALL_FN(sys_exec),
+    [COPRA_SYS_CLOSE]          = SYSCALL_FN(sys_close),
+    [COPRA_SYS_OPEN]           = SYSCALL_FN(sys_open),
+    [COPRA_SYS_READ]           = SYSCALL_FN(sys_read),
+    [COPRA_SYS_MMAP]           = SYSCALL_FN(sys_mmap),
+    [COPRA_SYS_MUNMAP]         = SYSCALL_FN(sys_munmap),
+    [COPRA_SYS_LOG]            = SYSCALL_FN(sys_log),
+    [COPRA_SYS_WAIT_FOR_EVENT] = SYSCALL_FN(sys_wait_for_event),
+    [COPRA_SYS_SYSINFO]        = SYSCALL_FN(sys_sysinfo),
+    [COPRA_SYS_DUP]            = SYSCALL_FN(sys_dup),
+    [COPRA_SYS_THREAD_CREATE]  = SYSCALL_FN(sys_thread_create),
+    [COPRA_SYS_THREAD_EXIT]    = SYSCALL_FN(sys_thread_exit),
+    [COPRA_SYS_THREAD_SET_CPU] = SYSCALL_FN(sys_thread_set_cpu),
+    [COPRA_SYS_EVENT_CREATE]   = SYSCALL_FN(sys_event_create),
+    [COPRA_SYS_SIGNAL]         = SYSCALL_FN(sys_signal),
+    [COPRA_SYS_CLOCK]          = SYSCALL_FN(sys_clock),
+    [COPRA_SYS_TIMER_CREATE]   = SYSCALL_FN(sys_timer_create),
+    [COPRA_SYS_TIMER_SET]      = SYSCALL_FN(sys_timer_set),
+    [COPRA_SYS_MEM_CREATE]     = SYSCALL_FN(sys_mem_create),
+    [COPRA_SYS_BATCH]          = SYSCALL_FN(sys_batch),
+    [COPRA_SYS_CPU_CURRENT]    = SYSCALL_FN(sys_cpu_current),
+    [COPRA_SYS_SET_MEM_STATE]  = SYSCALL_FN(sys_set_mem_state),
 };
+
+void syscall_register(unsigned nr, syscall_fn fn)
+{
+    ASSERT(nr < COPRA_SYS_COUNT && !syscall_table[nr]);
+    syscall_table[nr] = fn;
+}
 
 /* RAX = number; RDI, RSI, RDX, R10, R8, R9 = arguments; RAX = result. */
 void syscall_dispatch(struct trap_frame *f)

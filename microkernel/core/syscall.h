@@ -10,6 +10,11 @@
 
 void syscall_dispatch(struct trap_frame *f);
 
+typedef int64_t (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+#define SYSCALL_FN(f) ((syscall_fn)(void (*)(void))(f))
+/* A subsystem outside core (virt/) adds its syscalls at boot (KERNEL_INIT). */
+void syscall_register(unsigned nr, syscall_fn fn);
+
 int64_t sys_exit(uint64_t status);                                    /* process.c */
 int64_t sys_exec(uint64_t args);                                      /* process.c */
 int64_t sys_close(uint64_t h);                                        /* process.c */

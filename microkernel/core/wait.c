@@ -11,8 +11,6 @@
 #include "core/process.h"
 #include "core/handle.h"
 #include "core/timer.h"
-#include "virt/range.h"
-#include "virt/vcpu.h"
 #include "core/syscall.h"
 #include "core/usercopy.h"
 #include "arch/x86_64/apic.h"
@@ -39,19 +37,13 @@ static struct waitable *object_waitable(struct kobject *o, struct waitq **q)
     case COPRA_OBJ_CONSOLE:
         *q = &console_input.waiters;
         return &console_input.state;
-    case COPRA_OBJ_MMIO:
-    case COPRA_OBJ_IOIO: {
-        struct range *r = container_of(o, struct range, obj);
-        *q = &r->waiters;
-        return &r->state;
-    }
     case COPRA_OBJ_TIMER: {
         struct timer *t = container_of(o, struct timer, obj);
         *q = &t->waiters;
         return &t->state;
     }
-    default:
-        return NULL;
+    default:   /* a type registered from outside core (virt/), or not waitable */
+        return kobject_ops[o->type] && kobject_ops[o->type]->waitable ? kobject_ops[o->type]->waitable(o, q) : NULL;
     }
 }
 
@@ -72,7 +64,7 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     int64_t ret = COPRA_OK;
     uint64_t n, complete = 0;   /* ranges whose served requests this wait completes */
     bool timers = false;
-    int vi = -1;   /* the VCPU item, if any: at most one per wait */
+    int vi = -1;   /* the item that runs the thread (a VCPU), if any: at most one */
     /* One acquisition of the handle table for all items: WAIT is the device
      * models' only syscall per request. */
     struct process *p = process_current();
@@ -81,7 +73,8 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         /* Type before rights: a file is not waitable whatever its rights. */
         uint32_t rights;
         ret = handle_lookup(&p->handles, items[n].handle, &objs[n], &rights);
-        if (!ret && objs[n]->type == COPRA_OBJ_VCPU) {
+        const struct kobject_ops *ops = ret ? NULL : kobject_ops[objs[n]->type];
+        if (ops && ops->run) {
             states[n] = NULL;
             if (vi >= 0)
                 ret = COPRA_EINVAL;   /* one VCPU per wait: it owns the thread */
@@ -92,8 +85,7 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         }
         if (!ret && !(rights & COPRA_RIGHT_WAIT))
             ret = COPRA_ERIGHTS;
-        if (!ret && (objs[n]->type == COPRA_OBJ_MMIO || objs[n]->type == COPRA_OBJ_IOIO) &&
-            (rights & COPRA_RIGHT_SIGNAL))
+        if (!ret && ops && ops->complete_locked && (rights & COPRA_RIGHT_SIGNAL))
             complete |= 1ull << n;
         timers |= !ret && objs[n]->type == COPRA_OBJ_TIMER;
         if (ret) {
@@ -114,8 +106,8 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
         deadline = UINT64_MAX - now < timeout_ns ? UINT64_MAX : now + timeout_ns;
     }
     if (vi >= 0) {
-        ret = vcpu_wait(container_of(objs[vi], struct vcpu, obj), (unsigned)vi, items, states, queues,
-                        (unsigned)count, deadline, timeout_ns == 0);
+        ret = kobject_ops[objs[vi]->type]->run(objs[vi], (unsigned)vi, items, states, queues, (unsigned)count,
+                                              deadline, timeout_ns == 0);
         goto out;
     }
     struct thread *self = thread_current();
@@ -123,11 +115,9 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     self->timed_out = false;   /* a flag left from an earlier wait means nothing */
     /* A device model's WAIT on its range first completes what it served:
      * serving a request then costs one syscall, not SIGNAL + WAIT. */
-    for (uint64_t i = 0; complete && i < count; i++) {
-        struct range *r = container_of(objs[i], struct range, obj);
-        if ((complete & (1ull << i)) && r->pending)   /* a VCPU waits on it */
-            range_complete_locked(r);
-    }
+    for (uint64_t i = 0; complete && i < count; i++)
+        if (complete & (1ull << i))
+            kobject_ops[objs[i]->type]->complete_locked(objs[i]);
     for (;;) {
         if (timers)
             sched_timers_expire_locked();   /* exact counts, not one tick late */

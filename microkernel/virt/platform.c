@@ -9,6 +9,7 @@
  * (tdx-snp-backends.md, C3).
  */
 #include "virt/platform.h"
+#include "virt/fpu.h"
 #include "arch/x86_64/cpu.h"
 
 #define MSR_SEV_STATUS 0xC0010131u
@@ -49,8 +50,11 @@ void platform_init(void)
         platform = &platform_svm;
 }
 
+/* Every CPU (cpu_init_hook): the FPU policy (processes have none, guests
+ * their own XSAVE state) and the backend's per-CPU set-up. */
 void platform_cpu_init(struct cpu *cpu)
 {
+    fpu_cpu_init();
     if (platform && !platform->cpu_init(cpu))
         panic("%s: cannot enable virtualization on CPU %u", platform->name, cpu->index);
 }

@@ -98,8 +98,9 @@ enum range_result range_dispatch(struct vcpu *v)
     return res;
 }
 
-int range_complete(struct range *r)
+static int range_complete(struct kobject *o)
 {
+    struct range *r = container_of(o, struct range, obj);
     uint64_t f = sched_lock();
     range_complete_locked(r);
     /* An explicit SIGNAL also audits the area: a slot marked done with no
@@ -117,6 +118,11 @@ int range_complete(struct range *r)
         kprintf("copra: '%s' completed %u slot(s) of a range with no request or a bad state\n",
                 process_current()->name, bad);
     return bad ? COPRA_EINVAL : COPRA_OK;
+}
+
+static void range_complete_item(struct kobject *o)
+{
+    range_complete_locked(container_of(o, struct range, obj));
 }
 
 void range_complete_locked(struct range *r)
@@ -196,3 +202,16 @@ int64_t sys_ioio_event(uint64_t vm, uint64_t port, uint64_t count)
 {
     return range_create(vm, COPRA_IO_KIND_PIO, port, count);
 }
+
+static struct waitable *range_waitable(struct kobject *o, struct waitq **q)
+{
+    struct range *r = container_of(o, struct range, obj);
+    *q = &r->waiters;
+    return &r->state;
+}
+
+static struct memobj *range_map(struct kobject *o) { return container_of(o, struct range, obj)->area_mem; }
+
+const struct kobject_ops range_ops = {
+    .waitable = range_waitable, .complete_locked = range_complete_item, .map = range_map, .signal = range_complete,
+};

@@ -38,8 +38,10 @@ enum range_result {
 enum range_result range_dispatch(struct vcpu *v);
 /* SIGNAL on a range (or the owner's WAIT on it): completes every slot the
  * device model marked done.  The _locked form needs the scheduler lock. */
-int range_complete(struct range *r);   /* COPRA_EINVAL: malformed slots */
 void range_complete_locked(struct range *r);
+/* WAIT, MMAP (the slot page) and SIGNAL (complete the served slots;
+ * COPRA_EINVAL for malformed ones) on MMIO and IOIO ranges. */
+extern const struct kobject_ops range_ops;
 
 int64_t sys_mmio_event(uint64_t vm, uint64_t gpa, uint64_t len);
 int64_t sys_ioio_event(uint64_t vm, uint64_t port, uint64_t count);

@@ -913,9 +913,10 @@ static bool vcpu_wakes(struct vcpu *v)
     return v->mp_state == COPRA_MP_HALTED ? v->nmi_pending : irq_any(v);
 }
 
-int64_t vcpu_wait(struct vcpu *v, unsigned vi, struct copra_wait_item *items, struct waitable **states,
+static int64_t vcpu_wait(struct kobject *o, unsigned vi, struct copra_wait_item *items, struct waitable **states,
                   struct waitq **queues, unsigned count, uint64_t deadline, bool poll)
 {
+    struct vcpu *v = container_of(o, struct vcpu, obj);
     struct thread *self = thread_current(), *none = NULL;
     struct waiter w[COPRA_WAIT_MAX], wirq;
     uint64_t f = spin_lock_irqsave(&v->state_lock);
@@ -1292,3 +1293,9 @@ int64_t sys_irq_timer(uint64_t hirq, uint64_t htimer, uint64_t vector)
     kobject_put(o);
     return COPRA_OK;
 }
+
+static struct memobj *vcpu_map(struct kobject *o) { return container_of(o, struct vcpu, obj)->run_mem; }
+static struct memobj *irq_map(struct kobject *o) { return container_of(o, struct irq, obj)->vcpu->vapic_mem; }
+
+const struct kobject_ops vcpu_ops = { .run = vcpu_wait, .map = vcpu_map, .no_dup = true };
+const struct kobject_ops irq_ops = { .map = irq_map };

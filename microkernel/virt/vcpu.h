@@ -95,15 +95,11 @@ struct irq {
     struct vcpu *vcpu;   /* holds a reference */
 };
 
-/*
- * WAIT_FOR_EVENT with a VCPU among the items: runs the guest on the VCPU's
- * CPU until an exit for user space (the VCPU item becomes ready, value = exit
- * reason) or another item is ready (then the VCPU item is not).  `states`,
- * `queues` describe the other items as in wait.c.
- */
-int64_t vcpu_wait(struct vcpu *v, unsigned vcpu_item, struct copra_wait_item *items,
-                  struct waitable **states, struct waitq **queues, unsigned count,
-                  uint64_t deadline, bool poll);
+/* WAIT_FOR_EVENT with a VCPU among the items (`run`) runs the guest on the
+ * VCPU's CPU until an exit for user space (the VCPU item becomes ready,
+ * value = exit reason) or another item is ready; MMAP maps the run page.
+ * IRQ objects map the VCPU's virtual-APIC page. */
+extern const struct kobject_ops vcpu_ops, irq_ops;
 /* Forces the VCPU out of the guest if it is in it (any CPU). */
 void vcpu_kick_cpu(struct vcpu *v);
 

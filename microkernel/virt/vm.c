@@ -3,6 +3,8 @@
 #include "virt/platform.h"
 #include "virt/vcpu.h"
 #include "core/heap.h"
+#include "core/syscall.h"
+#include "virt/range.h"
 #include "core/process.h"
 
 #define GPA_LIMIT (1ull << 47)   /* 4-level nested paging */
@@ -220,3 +222,37 @@ int64_t sys_guest_mem(uint64_t hctl, uint64_t gpa, uint64_t pages)
     m->pool_vm = UINT64_MAX;   /* no VM yet (VM ids start at 1) */
     return process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
 }
+
+/* ---- virt/ at boot: the platform, its syscalls and object types, which
+ * core reaches only through what is registered here ---- */
+
+static const struct kobject_ops vm_ops = { .no_dup = true };
+
+static void virt_init(void)
+{
+    static const struct { unsigned nr; syscall_fn fn; } calls[] = {
+        { COPRA_SYS_VM_CREATE, SYSCALL_FN(sys_vm_create) },
+        { COPRA_SYS_VM_MAP, SYSCALL_FN(sys_vm_map) },
+        { COPRA_SYS_GUEST_MEM, SYSCALL_FN(sys_guest_mem) },
+        { COPRA_SYS_VCPU_CREATE, SYSCALL_FN(sys_vcpu_create) },
+        { COPRA_SYS_VCPU_GET_STATE, SYSCALL_FN(sys_vcpu_get_state) },
+        { COPRA_SYS_VCPU_SET_STATE, SYSCALL_FN(sys_vcpu_set_state) },
+        { COPRA_SYS_VCPU_KICK, SYSCALL_FN(sys_vcpu_kick) },
+        { COPRA_SYS_IRQ_CREATE, SYSCALL_FN(sys_irq_create) },
+        { COPRA_SYS_IRQ_INJECT, SYSCALL_FN(sys_irq_inject) },
+        { COPRA_SYS_IRQ_TIMER, SYSCALL_FN(sys_irq_timer) },
+        { COPRA_SYS_MMIO_EVENT, SYSCALL_FN(sys_mmio_event) },
+        { COPRA_SYS_IOIO_EVENT, SYSCALL_FN(sys_ioio_event) },
+    };
+    platform_init();
+    kprintf("copra: platform %s\n", platform ? platform->name : "none (no guests)");
+    cpu_init_hook = platform_cpu_init;
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+        syscall_register(calls[i].nr, calls[i].fn);
+    kobject_ops[COPRA_OBJ_VM] = &vm_ops;
+    kobject_ops[COPRA_OBJ_VCPU] = &vcpu_ops;
+    kobject_ops[COPRA_OBJ_IRQ] = &irq_ops;
+    kobject_ops[COPRA_OBJ_MMIO] = kobject_ops[COPRA_OBJ_IOIO] = &range_ops;
+    boot_handle_add(&vm_control, COPRA_RIGHTS_VMCTL);   /* the first process's handle 1 */
+}
+KERNEL_INIT(virt_init);

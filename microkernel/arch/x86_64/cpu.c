@@ -4,7 +4,6 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/kstack.h"
 #include "core/string.h"
-#include "virt/fpu.h"
 
 struct cpu cpus[COPRA_CPUS_MAX];
 unsigned cpu_count = 1;
@@ -89,7 +88,6 @@ static void cpu_enable_features(const struct cpu *cpu)
                 cr4 & CR4_SMAP ? "on" : "absent", cr4 & CR4_UMIP ? "on" : "absent");
     write_cr0(read_cr0() | CR0_WP);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
-    fpu_cpu_init();
 }
 
 void cpu_init(struct cpu *cpu)

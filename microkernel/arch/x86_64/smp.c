@@ -7,7 +7,6 @@
 #include "core/heap.h"
 #include "core/string.h"
 #include "core/thread.h"
-#include "virt/platform.h"
 
 #define TRAMPOLINE_PA 0x8000ull
 
@@ -19,7 +18,8 @@ NORETURN static void ap_main(struct cpu *cpu)
 {
     cpu_init(cpu);
     apic_init_ap();
-    platform_cpu_init(cpu);
+    if (cpu_init_hook)
+        cpu_init_hook(cpu);
     apic_timer_start();
     __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
     sched_idle();
