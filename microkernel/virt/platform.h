@@ -72,6 +72,7 @@ struct vm_exit {
 struct platform {
     const char *name;
     bool identity;                 /* guest-physical = host-physical (above) */
+    bool state_on_cpu;             /* get/set_state, vcpu_init only on the VCPU's CPU (TDX: its TDVPS) */
     unsigned max_vms;              /* 0: no limit */
     uint32_t exit_kinds;           /* 1 << enum vm_exit_kind for each kind it reports */
     /* Per-CPU set-up (enable virtualization); false if this CPU cannot. */
@@ -111,7 +112,8 @@ void platform_init(void);
 void platform_cpu_init(struct cpu *cpu);
 
 /* Each backend: its operations, and whether this machine offers it. */
-extern const struct platform platform_svm;
+extern const struct platform platform_svm, platform_tdx;
 bool svm_probe(void);
+bool tdx_probe(void);   /* CPUID said TDX: a TD with L2 VMs? */
 
 #endif

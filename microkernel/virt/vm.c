@@ -50,9 +50,9 @@ static unsigned live_vms;   /* against platform->max_vms */
 static void vm_destroy(struct kobject *o)
 {
     struct vm *vm = container_of(o, struct vm, obj);
+    platform->vm_destroy(vm);   /* it may walk vm->maps (tdx.c revokes each page) */
     mappings_free(vm->maps);
     mappings_free(vm->retired);
-    platform->vm_destroy(vm);
     __atomic_sub_fetch(&live_vms, 1, __ATOMIC_RELAXED);
     kfree(vm);
 }

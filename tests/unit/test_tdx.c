@@ -623,6 +623,18 @@ START_TEST(test_decode_simple_exits)
      * td_l2_to_l1_exit_with_exit_case(TDX_L2_EXIT_PENDING_INTERRUPT, reason 1). */
     e = decode(TDX_L2_EXIT_PENDING_INTERRUPT | 1, 0, 0, 0);
     ck_assert_int_eq(e.kind, VMX_INTR);
+    /* Whatever reason comes with it (td_l2_interrupt.c may end an L2 HLT,
+     * length 1 in R11): nothing for user space, L1 takes its interrupt. */
+    e = decode(TDX_L2_EXIT_PENDING_INTERRUPT | 12, 0, 0, 1);
+    ck_assert_int_eq(e.kind, VMX_INTR);
+    ck_assert_uint_eq(e.insn_len, 0);
+    /* A host-routed exit (the host resumed L1 after the L2 went to it,
+     * tdh_vp_enter.c set_l2_to_l1_async_exit_gprs()) that is not an EPT
+     * violation -- an NMI or external interrupt the host took -- is "enter
+     * again"; the EPT violation (MMIO, A5) stays NPF (test above). */
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 0, 0, 0, 0).kind, VMX_INTR);
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 1, 0, 0, 0).kind, VMX_INTR);
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 48, 0, 0xFEE00000, 0).kind, VMX_NPF);
     /* Exit reason bits 31:16 other than bit 31 do not change the basic reason
      * (vm_vmexit_exit_reason_t: basic_reason 15:0, pending_mtf 28). */
     ck_assert_int_eq(decode(12 | 1u << 28, 0, 0, 1).kind, VMX_HLT);
