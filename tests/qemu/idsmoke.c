@@ -5,7 +5,8 @@
  * bytes does OUT, IN, MMIO stores and loads, CPUID, RDMSR, WRMSR, a load
  * from a page unmapped under it, then loads a GDT and IDT, enables
  * interrupts and takes one injected interrupt (an interrupt window first),
- * and halts.  This process serves each exit through the run page and checks
+ * sets CR0.WP (the kernel's exit) and reads CR0 back, takes an NMI, and
+ * halts.  This process serves each exit through the run page and checks
  * what the kernel decoded.  Registered for svm (qemu.idsmoke) and for tdx
  * through the TDX-module model (qemu.tdx_vmsmoke, argument "tdx": the
  * platform's limits are checked too).
@@ -44,14 +45,24 @@ static const uint8_t guest[] = {
     0xFB,                               /* sti                    */
     0x90,                               /* nop: the window opens after it */
     0x90,                               /* nop: the interrupt returns here */
+    0x0F, 0x20, 0xC0,                   /* mov eax, cr0           */
+    0x0D, LE32(0x10000),                /* or eax, CR0.WP         */
+    0x0F, 0x22, 0xC0,                   /* mov cr0, eax: the kernel's */
+    0x0F, 0x20, 0xC0,                   /* mov eax, cr0           */
+    0xE7, 0x84,                         /* out 0x84, eax          */
     0xFA,                               /* cli                    */
     0xF4,                               /* hlt                    */
-    /* handler: */
+    /* handler of VECTOR: */
     0xB0, 0x49,                         /* mov al, 'I'            */
     0xE6, 0x80,                         /* out 0x80, al           */
     0xCF,                               /* iret                   */
+    /* NMI handler: */
+    0xB0, 0x4E,                         /* mov al, 'N'            */
+    0xE6, 0x80,                         /* out 0x80, al           */
+    0xCF,                               /* iret                   */
 };
-#define HANDLER (ENTRY + sizeof(guest) - 5)
+#define HANDLER (ENTRY + sizeof(guest) - 10)
+#define NMI_HANDLER (ENTRY + sizeof(guest) - 5)
 #define AFTER_HLT (HANDLER)
 
 static int64_t run(copra_handle_t vcpu)
@@ -68,8 +79,10 @@ static void guest_tables(uint8_t *ram)
     uint64_t *gdt = (uint64_t *)(ram + (GDT - BASE)), *idt = (uint64_t *)(ram + (IDT - BASE));
     gdt[1] = 0x00CF9A000000FFFFull;
     gdt[2] = 0x00CF92000000FFFFull;
-    uint32_t h = (uint32_t)HANDLER;
-    idt[VECTOR] = (uint64_t)(h & 0xFFFF) | 0x08ull << 16 | 0x8E00ull << 32 | (uint64_t)(h >> 16) << 48;
+    static const uint32_t gate[][2] = { { VECTOR, HANDLER }, { 2, NMI_HANDLER } };
+    for (unsigned i = 0; i < 2; i++)
+        idt[gate[i][0]] = (uint64_t)(gate[i][1] & 0xFFFF) | 0x08ull << 16 | 0x8E00ull << 32 |
+                          (uint64_t)(gate[i][1] >> 16) << 48;
     uint8_t *p = ram + (GDTR - BASE);
     p[0] = 0x17, p[1] = 0, memcpy(p + 2, &(uint32_t){ GDT }, 4);
     p = ram + (IDTR - BASE);
@@ -177,14 +190,24 @@ int main(int argc, char **argv)
     CHECK_EQUAL("exit 9: IO from the interrupt handler", run(h), COPRA_EXIT_IO);
     CHECK("OUT 0x80 'I'", rp->io.port == 0x80 && !rp->io.in && rp->io.data == 'I');
     CHECK("an interrupt-window exit came first", rp->kind_exits[COPRA_KIND_WINDOW] >= 1);
-    CHECK_EQUAL("exit 10: HLT with IF=0", run(h), COPRA_EXIT_HLT);
+    /* MOV to CR0 (WP) is checked and done by the kernel; the guest reads it back. */
+    CHECK_EQUAL("exit 10: IO with CR0 as the guest reads it", run(h), COPRA_EXIT_IO);
+    CHECK("OUT 0x84 CR0 = PE|ET|WP", rp->io.port == 0x84 && rp->io.size == 4 && rp->io.data == 0x10011);
+    CHECK_EQUAL("GET_STATE CR0 after the guest's write", state(h, COPRA_STATE_CR0), 0x10011);
+    CHECK("the CR0 write exited", rp->kind_exits[COPRA_KIND_CR] >= 1);
+    /* An NMI, delivered whatever IF says. */
+    CHECK_EQUAL("IRQ_INJECT NMI", coco_irq_inject((copra_handle_t)irq, COPRA_IRQ_NMI), 0);
+    CHECK_EQUAL("exit 11: IO from the NMI handler", run(h), COPRA_EXIT_IO);
+    CHECK("OUT 0x80 'N'", rp->io.port == 0x80 && !rp->io.in && rp->io.data == 'N');
+    CHECK_EQUAL("exit 12: HLT with IF=0", run(h), COPRA_EXIT_HLT);
     CHECK_EQUAL("RIP past the HLT", rp->regs.rip, AFTER_HLT);
     CHECK("IF=0 after the CLI", !(rp->regs.rflags & (1u << 9)));
-    coco_printf("exits %lu, to user %lu (IO %lu, NPF %lu, CPUID %lu, MSR %lu, HLT %lu, window %lu, intr %lu)\n",
+    coco_printf("exits %lu, to user %lu (IO %lu, NPF %lu, CPUID %lu, MSR %lu, HLT %lu, window %lu, CR %lu, intr %lu)\n",
                 (unsigned long)rp->exits, (unsigned long)rp->user_exits, (unsigned long)rp->kind_exits[COPRA_KIND_IO],
                 (unsigned long)rp->kind_exits[COPRA_KIND_NPF], (unsigned long)rp->kind_exits[COPRA_KIND_CPUID],
                 (unsigned long)rp->kind_exits[COPRA_KIND_MSR], (unsigned long)rp->kind_exits[COPRA_KIND_HLT],
-                (unsigned long)rp->kind_exits[COPRA_KIND_WINDOW], (unsigned long)rp->kind_exits[COPRA_KIND_INTR]);
+                (unsigned long)rp->kind_exits[COPRA_KIND_WINDOW], (unsigned long)rp->kind_exits[COPRA_KIND_CR],
+                (unsigned long)rp->kind_exits[COPRA_KIND_INTR]);
     coco_close((copra_handle_t)irq);
     coco_close(h);
     coco_close((copra_handle_t)vm);
