@@ -148,6 +148,8 @@ static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc, bool *crasht
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 {
     boot_tsc = rdtsc();
+    /* First: in a TD the console must go through the TDX module (tdx.c). */
+    platform_init();
     serial_init();
     kprintf("\ncopra: microkernel, ABI %u\n", COPRA_ABI_VERSION);
     if (magic != MB_BOOT_MAGIC)
@@ -172,7 +174,6 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     idt_init();
     cpu_init(&cpu_boot);
     apic_init();
-    platform_init();
     platform_cpu_init(&cpus[0]);
     kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, platform %s, "
             "cmdline '%s'\n", page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256,

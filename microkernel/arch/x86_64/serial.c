@@ -19,13 +19,13 @@ static void port_out(uint16_t port, uint8_t v)
 
 void serial_init(void)
 {
-    outb(COM1 + 1, 0x00);   /* no interrupts */
-    outb(COM1 + 3, 0x80);   /* DLAB */
-    outb(COM1 + 0, 0x01);   /* 115200 baud */
-    outb(COM1 + 1, 0x00);
-    outb(COM1 + 3, 0x03);   /* 8N1 */
-    outb(COM1 + 2, 0xC7);   /* FIFO on, cleared */
-    outb(COM1 + 4, 0x03);
+    port_out(COM1 + 1, 0x00);   /* no interrupts */
+    port_out(COM1 + 3, 0x80);   /* DLAB */
+    port_out(COM1 + 0, 0x01);   /* 115200 baud */
+    port_out(COM1 + 1, 0x00);
+    port_out(COM1 + 3, 0x03);   /* 8N1 */
+    port_out(COM1 + 2, 0xC7);   /* FIFO on, cleared */
+    port_out(COM1 + 4, 0x03);
 }
 
 void serial_putc(char c)
