@@ -181,7 +181,7 @@ static void tdx_vcpu_reset(struct vcpu *v)
     t->dr6 = 0xFFFF0FF0;
     t->proc = PROC_SET;
     vmcs_wr(v, VMCS_PROC_CTLS, PROC_SET, PROC_OWNED);
-    vmcs_wr(v, VMCS_EXCEPTION_BITMAP, 0, ~0ull);
+    vmcs_wr(v, VMCS_EXCEPTION_BITMAP, 0, ~(1ull << 18));   /* #MC stays the module's (A7) */
     vmcs_wr(v, VMCS_CR0_MASK, CR0_OWNED, ~0ull);
     vmcs_wr(v, VMCS_CR4_MASK, ~0ull, ~0ull);
     vmcs_wr(v, VMCS_ENTRY_INTR_INFO, 0, ~0ull);
