@@ -5,8 +5,8 @@
  * bytes does OUT, IN, MMIO stores and loads, CPUID, RDMSR, WRMSR, a load
  * from a page unmapped under it, then loads a GDT and IDT, enables
  * interrupts and takes one injected interrupt (an interrupt window first),
- * sets CR0.WP (the kernel's exit) and reads CR0 back, takes an NMI, and
- * halts.  This process serves each exit through the run page and checks
+ * sets CR0.WP (the kernel's exit) and reads CR0 back, takes an NMI, reads
+ * and writes LSTAR (passed through), and halts.  This process serves each exit through the run page and checks
  * what the kernel decoded.  Registered for svm (qemu.idsmoke) and for tdx
  * through the TDX-module model (qemu.tdx_vmsmoke, argument "tdx": the
  * platform's limits are checked too).
@@ -50,6 +50,13 @@ static const uint8_t guest[] = {
     0x0F, 0x22, 0xC0,                   /* mov cr0, eax: the kernel's */
     0x0F, 0x20, 0xC0,                   /* mov eax, cr0           */
     0xE7, 0x84,                         /* out 0x84, eax          */
+    0xB9, LE32(0xC0000082),             /* mov ecx, LSTAR: not intercepted */
+    0x0F, 0x32,                         /* rdmsr                  */
+    0xE7, 0x84,                         /* out 0x84, eax          */
+    0x89, 0xD0,                         /* mov eax, edx           */
+    0xE7, 0x84,                         /* out 0x84, eax          */
+    0xB8, LE32(0x2000),                 /* mov eax, 0x2000        */
+    0x0F, 0x30,                         /* wrmsr                  */
     0xFA,                               /* cli                    */
     0xF4,                               /* hlt                    */
     /* handler of VECTOR: */
@@ -199,7 +206,15 @@ int main(int argc, char **argv)
     CHECK_EQUAL("IRQ_INJECT NMI", coco_irq_inject((copra_handle_t)irq, COPRA_IRQ_NMI), 0);
     CHECK_EQUAL("exit 11: IO from the NMI handler", run(h), COPRA_EXIT_IO);
     CHECK("OUT 0x80 'N'", rp->io.port == 0x80 && !rp->io.in && rp->io.data == 'N');
-    CHECK_EQUAL("exit 12: HLT with IF=0", run(h), COPRA_EXIT_HLT);
+    /* The guest's LSTAR is in the CPU while it runs (tdx: Copra swaps it,
+     * the TDX module does not), the kernel's own is back after the exit. */
+    CHECK_EQUAL("exit 12: IO", run(h), COPRA_EXIT_IO);
+    CHECK_EQUAL("RDMSR LSTAR in the guest: low half", rp->io.data, 0x1000);
+    CHECK_EQUAL("exit 13: IO", run(h), COPRA_EXIT_IO);
+    CHECK_EQUAL("RDMSR LSTAR in the guest: high half", rp->io.data, 0xFFFF8000);
+    CHECK_EQUAL("exit 14: HLT with IF=0", run(h), COPRA_EXIT_HLT);
+    CHECK_EQUAL("GET_STATE LSTAR: the guest's WRMSR", state(h, COPRA_STATE_LSTAR), 0xFFFF800000002000ull);
+    CHECK("the kernel's syscalls still work", coco_cpu_current() >= 0);
     CHECK_EQUAL("RIP past the HLT", rp->regs.rip, AFTER_HLT);
     CHECK("IF=0 after the CLI", !(rp->regs.rflags & (1u << 9)));
     coco_printf("exits %lu, to user %lu (IO %lu, NPF %lu, CPUID %lu, MSR %lu, HLT %lu, window %lu, CR %lu, intr %lu)\n",
