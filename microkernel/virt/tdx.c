@@ -35,18 +35,20 @@
 
 uint64_t tdx_call(uint64_t r[16]);   /* tdx_call.S */
 
-/* The L1 syscall MSRs the module does not switch (A7): Copra loads the
- * guest's around TDG.VP.ENTER and lets the guest access them directly. */
-static const uint32_t swapped_msr[] = { 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, 0xC0000102 };
-static const uint8_t swapped_state[] = { COPRA_STATE_STAR, COPRA_STATE_LSTAR, COPRA_STATE_CSTAR,
-                                         COPRA_STATE_SFMASK, COPRA_STATE_KERNEL_GS_BASE };
-/* ... and those the L2 VMCS holds (SYSENTER, FS/GS base): every other MSR exits. */
-static const uint32_t direct_msr[] = { 0x174, 0x175, 0x176, 0xC0000100, 0xC0000101 };
+/* The MSRs the guest accesses directly; every other one exits.  The first
+ * five, the syscall MSRs, the module does not switch (A7): Copra loads the
+ * guest's around TDG.VP.ENTER.  The L2 VMCS holds the rest (SYSENTER,
+ * FS/GS base).  svm.c passes the same through, and PAT. */
+static const uint32_t direct_msr[] = { 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, 0xC0000102,
+                                       0x174, 0x175, 0x176, 0xC0000100, 0xC0000101 };
+#define SWAPPED 5
+static const uint8_t swapped_state[SWAPPED] = { COPRA_STATE_STAR, COPRA_STATE_LSTAR, COPRA_STATE_CSTAR,
+                                                COPRA_STATE_SFMASK, COPRA_STATE_KERNEL_GS_BASE };
 
 struct tdx_vcpu {
     struct tdx_l2_state *gs;   /* the guest-state buffer (one page) */
     uint64_t gs_pa, vapic_pa;
-    uint64_t msr[ARRAY_SIZE(swapped_msr)];
+    uint64_t msr[SWAPPED];
     uint64_t cr2, dr6;
     uint64_t event;            /* COPRA_EVENT_* for the next entry */
     uint8_t event_len;         /* its instruction length (re-queued INTn) */
@@ -202,20 +204,6 @@ static void tdx_vcpu_reset(struct vcpu *v)
     v->nmi_step = false;
 }
 
-/* The MSR bitmap qword `q` (SDM 25.6.9: read low, read high, write low,
- * write high, 1 KiB each): every MSR exits but those above. */
-static uint64_t msr_bitmap_qword(unsigned q)
-{
-    uint64_t value = ~0ull;
-    for (unsigned i = 0; i < ARRAY_SIZE(swapped_msr) + ARRAY_SIZE(direct_msr); i++) {
-        uint32_t msr = i < ARRAY_SIZE(swapped_msr) ? swapped_msr[i] : direct_msr[i - ARRAY_SIZE(swapped_msr)];
-        unsigned bit = (msr & 0x1FFF) + (msr >= 0xC0000000u ? 0x2000 : 0);
-        if (q % 256 == bit / 64)
-            value &= ~(1ull << (bit % 64));
-    }
-    return value;
-}
-
 static int tdx_vcpu_init(struct vcpu *v)
 {
     unsigned vm = v->vm->asid;
@@ -238,8 +226,10 @@ static int tdx_vcpu_init(struct vcpu *v)
     /* TDG.VP.ENTER refuses a VM whose virtual-APIC page is unset (A4). */
     int err = vmcs_wr(v, VMCS_VIRTUAL_APIC, t->vapic_pa, ~0ull);
     err |= (int)vp_wr(MD_TDVPS_L2_CTLS(vm), 0, ~0ull);   /* no shared EPT, L2 TDCALLs come here */
-    for (unsigned q = 0; q < 512 && !err; q++)
-        err = (int)vp_wr(tdx_msr_bitmap_field_id(vm, q, true), msr_bitmap_qword(q), ~0ull);
+    for (unsigned q = 0; q < 512 && !err; q++) {
+        uint64_t bits = tdx_msr_bitmap_qword(q, direct_msr, ARRAY_SIZE(direct_msr));
+        err = (int)vp_wr(tdx_msr_bitmap_field_id(vm, q, true), bits, ~0ull);
+    }
     if (err) {
         kprintf("copra: tdx: VCPU set-up for VM %u refused\n", vm);
         return COPRA_EINVAL;   /* vcpu_destroy frees it */
@@ -259,7 +249,7 @@ static void tdx_vcpu_destroy(struct vcpu *v)
 
 static uint64_t *state_copy(struct tdx_vcpu *t, unsigned id)
 {
-    for (unsigned i = 0; i < ARRAY_SIZE(swapped_state); i++)
+    for (unsigned i = 0; i < SWAPPED; i++)
         if (swapped_state[i] == id)
             return &t->msr[i];
     return id == COPRA_STATE_CR2 ? &t->cr2 : id == COPRA_STATE_DR6 ? &t->dr6 : NULL;
@@ -363,17 +353,17 @@ static void tdx_request_window(struct vcpu *v, bool on)
 static void tdx_vcpu_enter(struct vcpu *v, struct vm_exit *e)
 {
     struct tdx_vcpu *t = v->arch;
-    unsigned vm = v->vm->asid, n = ARRAY_SIZE(swapped_msr);
-    uint64_t gen = __atomic_load_n(&v->vm->tlb_gen, __ATOMIC_ACQUIRE), l1[ARRAY_SIZE(swapped_msr)];
+    unsigned vm = v->vm->asid;
+    uint64_t gen = __atomic_load_n(&v->vm->tlb_gen, __ATOMIC_ACQUIRE), l1[SWAPPED];
     if (t->event & COPRA_EVENT_VALID) {   /* VM-entry event injection (A8) */
         vmcs_wr(v, VMCS_ENTRY_ERROR_CODE, tdx_entry_error(t->event), ~0ull);
         vmcs_wr(v, VMCS_ENTRY_INSN_LEN, t->event_len, ~0ull);
         vmcs_wr(v, VMCS_ENTRY_INTR_INFO, tdx_entry_info(t->event), ~0ull);
     }
     memcpy(t->gs->gpr, v->gpr, sizeof(v->gpr));
-    for (unsigned i = 0; i < n; i++) {
-        l1[i] = rdmsr(swapped_msr[i]);
-        wrmsr(swapped_msr[i], t->msr[i]);
+    for (unsigned i = 0; i < SWAPPED; i++) {
+        l1[i] = rdmsr(direct_msr[i]);
+        wrmsr(direct_msr[i], t->msr[i]);
     }
     uint64_t cr2 = read_cr2();
     write_cr2(t->cr2);
@@ -389,9 +379,9 @@ static void tdx_vcpu_enter(struct vcpu *v, struct vm_exit *e)
     fpu_exit(v);
     t->cr2 = read_cr2();
     write_cr2(cr2);
-    for (unsigned i = 0; i < n; i++) {
-        t->msr[i] = rdmsr(swapped_msr[i]);
-        wrmsr(swapped_msr[i], l1[i]);
+    for (unsigned i = 0; i < SWAPPED; i++) {
+        t->msr[i] = rdmsr(direct_msr[i]);
+        wrmsr(direct_msr[i], l1[i]);
     }
     tdx_exit_decode(r, t->gs->rip, e);
     if (e->kind == VMX_NO_ENTRY)

@@ -68,6 +68,21 @@ static inline uint64_t tdx_msr_bitmap_field_id(unsigned vm, unsigned qword, bool
     return tdx_md_field_id(37 + 8 * (vm - 1), 3, qword, write);
 }
 
+/* Qword `q` of a VMX MSR bitmap (SDM "MSR-Bitmap Address": read low, read
+ * high, write low, write high, 1 KiB each; low = MSRs 0-0x1FFF, high =
+ * 0xC0000000-0xC0001FFF): all ones, every MSR exiting, but for the `n`
+ * MSRs in `pass`, cleared for reads and writes. */
+static inline uint64_t tdx_msr_bitmap_qword(unsigned q, const uint32_t *pass, unsigned n)
+{
+    uint64_t value = ~0ull;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned bit = (pass[i] & 0x1FFF) + (pass[i] >= 0xC0000000u ? 0x2000 : 0);
+        if (q % 256 == bit / 64)
+            value &= ~(1ull << (bit % 64));
+    }
+    return value;
+}
+
 /* L2 VMCS field encodings (SDM appendix B; TDXM src/common/x86_defs/vmcs_defs.h). */
 enum vmcs_field {   /* segments: ES's field + 2 * enum copra_segment (ES CS SS DS FS GS LDTR TR) */
     VMCS_GUEST_SEL = 0x0800, VMCS_GUEST_LIMIT = 0x4800, VMCS_GUEST_AR = 0x4814, VMCS_GUEST_BASE = 0x6806,
