@@ -143,6 +143,10 @@ int main(int argc, char **argv)
     int64_t vcpu = coco_vcpu_create((copra_handle_t)vm, 0, 0);
     CHECK("VCPU_CREATE", vcpu > 0);
     copra_handle_t h = (copra_handle_t)vcpu;
+    if (tdx) {   /* one L2 VMCS per VM and CPU (abi/README.md VCPU_CREATE) */
+        CHECK_EQUAL("tdx: a second VCPU of the VM on CPU 0 refused", coco_vcpu_create((copra_handle_t)vm, 1, 0),
+                    COPRA_ENOMEM);
+    }
     int64_t irq = coco_irq_create(h);
     CHECK("IRQ_CREATE", irq > 0);
     struct copra_run_page *rp = (struct copra_run_page *)coco_mmap(h, NULL, 4096, COPRA_PROT_READ | COPRA_PROT_WRITE, 0);
