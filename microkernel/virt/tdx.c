@@ -141,7 +141,9 @@ static int tdx_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint32_t prot)
     uint64_t status = tdx_call(r);
     if (status && (status & ~0xFFFFFFFFull) != TDX_PAGE_ALREADY_ACCEPTED)
         return COPRA_EINVAL;
-    return attr_wr(vm->asid, gpa, tdx_gpa_attr(prot), false) ? COPRA_OK : COPRA_ENOMEM;
+    /* Readable always, as on svm (NPT has no write- or execute-only pages;
+     * the module refuses W without R). */
+    return attr_wr(vm->asid, gpa, tdx_gpa_attr(prot | COPRA_GUEST_R), false) ? COPRA_OK : COPRA_ENOMEM;
 }
 
 /* Valid alone removes the L2 alias; the same call flushes the VM's EPT

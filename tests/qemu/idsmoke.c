@@ -129,6 +129,12 @@ int main(int argc, char **argv)
     CHECK_EQUAL("VM_MAP the RAM at its own address",
                 coco_vm_map((copra_handle_t)vm, (copra_handle_t)mem, BASE, 0, PAGES * 4096, rwx), 0);
     CHECK_EQUAL("VM_MAP the other page", coco_vm_map((copra_handle_t)vm, (copra_handle_t)gone, GONE, 0, 4096, rwx), 0);
+    /* Every platform makes a mapping readable (tdx: the module refuses W without R). */
+    int64_t wonly = coco_guest_mem(vmctl, 0x230000, 1);
+    CHECK_EQUAL("VM_MAP of a write-only page", coco_vm_map((copra_handle_t)vm, (copra_handle_t)wonly, 0x230000, 0,
+                                                            4096, COPRA_GUEST_W), 0);
+    CHECK_EQUAL("VM_MAP unmap it", coco_vm_map((copra_handle_t)vm, COPRA_HANDLE_NONE, 0x230000, 0, 4096, 0), 0);
+    coco_close((copra_handle_t)wonly);
     if (tdx) {
         int64_t heap = coco_mem_create(1);
         CHECK_EQUAL("tdx: VM_MAP of a page not at its own address refused",
