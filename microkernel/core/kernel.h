@@ -44,6 +44,9 @@ NORETURN void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (the boot CPU's call included), and hand the first process handles. */
 #define KERNEL_INIT(fn) \
     static void (*const kinit_##fn)(void) __attribute__((used, section(".kinit"))) = fn
+/* The same, before anything else, the console included (no memory yet). */
+#define KERNEL_EARLY_INIT(fn) \
+    static void (*const kinit_early_##fn)(void) __attribute__((used, section(".kinit.early"))) = fn
 struct cpu;
 struct kobject;
 extern void (*cpu_init_hook)(struct cpu *cpu);

@@ -46,7 +46,7 @@ static struct pmm pmm, pool;
 static char cmdline[512];
 static uint64_t ram[2 * MAX_RAM_RANGES];
 static size_t nram;
-extern void (*const __kinit_start[])(void), (*const __kinit_end[])(void);
+extern void (*const __kinit_early_start[])(void), (*const __kinit_start[])(void), (*const __kinit_end[])(void);
 void (*cpu_init_hook)(struct cpu *cpu);
 static struct { struct kobject *o; uint32_t rights; } boot_handles[4];
 static unsigned nboot_handles;
@@ -158,6 +158,11 @@ static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc, bool *crasht
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 {
     boot_tsc = rdtsc();
+    /* First: in a TD the console must go through the TDX module (tdx.c). */
+    /* Early hooks first: on TDX the console itself goes through the TDX
+     * module, which the platform's detection sets up. */
+    for (void (*const *init)(void) = __kinit_early_start; init < __kinit_start; init++)
+        (*init)();
     serial_init();
     kprintf("\ncopra: microkernel, ABI %u\n", COPRA_ABI_VERSION);
     if (magic != MB_BOOT_MAGIC)

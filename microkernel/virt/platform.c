@@ -42,9 +42,10 @@ static bool snp_present(void)
 
 void platform_init(void)
 {
-    if (tdx_present())
-        kprintf("copra: TDX detected; this kernel has no tdx backend yet: guests disabled\n");
-    else if (snp_present())
+    if (tdx_present()) {
+        if (tdx_probe())
+            platform = &platform_tdx;
+    } else if (snp_present())
         kprintf("copra: SEV-SNP detected; this kernel has no snp backend yet: guests disabled\n");
     else if (svm_probe())
         platform = &platform_svm;

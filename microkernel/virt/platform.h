@@ -10,7 +10,9 @@
  * Rules every backend and the generic code keep:
  *   - A VCPU runs on the physical CPU it was created for, always (TDX keeps
  *     an L2 VMCS in one L1 vCPU's TDVPS; SNP registers a VMSA for one APIC
- *     ID): vcpu_wait moves its thread there, nothing moves a VCPU.
+ *     ID): vcpu_wait moves its thread there, nothing moves a VCPU.  With
+ *     `state_on_cpu` (tdx) vcpu_init and get/set_state from a syscall run
+ *     there too (vcpu.c moves the calling thread for the call).
  *   - With `identity`, vm_map succeeds only for hpa == gpa: the platform
  *     grants the guest pages of the kernel's own physical space and cannot
  *     translate (TDG.MEM.PAGE.ATTR.WR, RMPADJUST).
@@ -72,6 +74,7 @@ struct vm_exit {
 struct platform {
     const char *name;
     bool identity;                 /* guest-physical = host-physical (above) */
+    bool state_on_cpu;             /* vcpu_init, get/set_state only on the VCPU's CPU (above) */
     unsigned max_vms;              /* 0: no limit */
     uint32_t exit_kinds;           /* 1 << enum vm_exit_kind for each kind it reports */
     /* Per-CPU set-up (enable virtualization); false if this CPU cannot. */
@@ -111,7 +114,8 @@ void platform_init(void);
 void platform_cpu_init(struct cpu *cpu);
 
 /* Each backend: its operations, and whether this machine offers it. */
-extern const struct platform platform_svm;
+extern const struct platform platform_svm, platform_tdx;
 bool svm_probe(void);
+bool tdx_probe(void);   /* CPUID said TDX: a TD with L2 VMs? */
 
 #endif

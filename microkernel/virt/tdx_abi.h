@@ -68,11 +68,26 @@ static inline uint64_t tdx_msr_bitmap_field_id(unsigned vm, unsigned qword, bool
     return tdx_md_field_id(37 + 8 * (vm - 1), 3, qword, write);
 }
 
+/* Qword `q` of a VMX MSR bitmap (SDM "MSR-Bitmap Address": read low, read
+ * high, write low, write high, 1 KiB each; low = MSRs 0-0x1FFF, high =
+ * 0xC0000000-0xC0001FFF): all ones, every MSR exiting, but for the `n`
+ * MSRs in `pass`, cleared for reads and writes. */
+static inline uint64_t tdx_msr_bitmap_qword(unsigned q, const uint32_t *pass, unsigned n)
+{
+    uint64_t value = ~0ull;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned bit = (pass[i] & 0x1FFF) + (pass[i] >= 0xC0000000u ? 0x2000 : 0);
+        if (q % 256 == bit / 64)
+            value &= ~(1ull << (bit % 64));
+    }
+    return value;
+}
+
 /* L2 VMCS field encodings (SDM appendix B; TDXM src/common/x86_defs/vmcs_defs.h). */
 enum vmcs_field {   /* segments: ES's field + 2 * enum copra_segment (ES CS SS DS FS GS LDTR TR) */
     VMCS_GUEST_SEL = 0x0800, VMCS_GUEST_LIMIT = 0x4800, VMCS_GUEST_AR = 0x4814, VMCS_GUEST_BASE = 0x6806,
     VMCS_VIRTUAL_APIC = 0x2012, VMCS_GUEST_PAT = 0x2804, VMCS_GUEST_EFER = 0x2806, VMCS_PROC_CTLS = 0x4002,
-    VMCS_EXCEPTION_BITMAP = 0x4004, VMCS_ENTRY_INTR_INFO = 0x4016, VMCS_ENTRY_ERROR_CODE = 0x4018,
+    VMCS_EXCEPTION_BITMAP = 0x4004, VMCS_ENTRY_CTLS = 0x4012, VMCS_ENTRY_INTR_INFO = 0x4016, VMCS_ENTRY_ERROR_CODE = 0x4018,
     VMCS_ENTRY_INSN_LEN = 0x401A, VMCS_IDT_VECTORING_INFO = 0x4408, VMCS_IDT_VECTORING_ERROR = 0x440A,
     VMCS_GUEST_GDTR_LIMIT = 0x4810, VMCS_GUEST_IDTR_LIMIT = 0x4812, VMCS_INTERRUPTIBILITY = 0x4824,
     VMCS_ACTIVITY = 0x4826, VMCS_GUEST_SYSENTER_CS = 0x482A, VMCS_CR0_MASK = 0x6000, VMCS_CR4_MASK = 0x6002,
@@ -262,6 +277,14 @@ static inline void tdx_exit_decode(const uint64_t out[16], uint64_t rip, struct 
         e->ctl_write = !(q & 0x10);
         e->ctl_gpr = (int8_t)((q >> 8) & 15);
         break;
+    }
+    /* The L2 went to the host, which then resumed L1 (RESUME_L1), or an
+     * interrupt for L1 ended it: only an EPT violation the host could not
+     * serve (an L2 MMIO access, A5) is L1's; the rest is "enter again". */
+    uint64_t cls = out[COPRA_RAX] & ~0xFFFFFFFFull;
+    if ((cls == TDX_L2_EXIT_HOST_ROUTED_ASYNC && e->kind != VMX_NPF) || cls == TDX_L2_EXIT_PENDING_INTERRUPT) {
+        e->kind = VMX_INTR;
+        e->insn_len = 0;
     }
 }
 

@@ -1063,6 +1063,25 @@ static int vcpu_lookup(uint64_t h, uint32_t rights, struct vcpu **out)
     return err;
 }
 
+/* With `state_on_cpu` (platform.h) the calling thread visits the VCPU's
+ * CPU for its state, and goes back where it was allowed to run after. */
+static int32_t vcpu_go_home(struct vcpu *v)
+{
+    int32_t was = thread_current()->affinity;
+    if (platform->state_on_cpu && cpu_this()->index != (unsigned)v->cpu)
+        sched_migrate(v->cpu);
+    return was;
+}
+
+static void vcpu_go_back(int32_t was)
+{
+    if (platform->state_on_cpu && thread_current()->affinity != was) {
+        uint64_t f = sched_lock();
+        thread_current()->affinity = was;   /* it moves when next queued */
+        sched_unlock(f);
+    }
+}
+
 int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
 {
     struct kobject *o;
@@ -1096,8 +1115,11 @@ int64_t sys_vcpu_create(uint64_t hvm, uint64_t index, uint64_t cpu)
         return err;
     }
     __atomic_add_fetch(&vm->runnable, 1, __ATOMIC_RELAXED);   /* COPRA_MP_RUNNABLE; vcpu_destroy undoes it */
-    if (!(v->run_mem = memobj_create(1)) || !(v->vapic_mem = memobj_create(1)) || platform->vcpu_init(v) ||
-        fpu_vcpu_init(v)) {
+    int32_t was = vcpu_go_home(v);
+    bool failed = !(v->run_mem = memobj_create(1)) || !(v->vapic_mem = memobj_create(1)) ||
+                  platform->vcpu_init(v) || fpu_vcpu_init(v);
+    vcpu_go_back(was);
+    if (failed) {
         kobject_put(&v->obj);
         return COPRA_ENOMEM;
     }
@@ -1114,6 +1136,7 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
         return COPRA_EINVAL;
     if (write && ctrl_check_state((unsigned)id, *value))
         return COPRA_EINVAL;   /* VMRUN would refuse it */
+    int32_t was = vcpu_go_home(v);
     int err = COPRA_OK;
     uint64_t *slot = id < 16 ? &v->gpr[id] : id == COPRA_STATE_PENDING_EVENT ? &v->pending_event
                    : id == COPRA_STATE_DR7 ? &v->dr7 : id == COPRA_STATE_TSC_AUX ? &v->tsc_aux
@@ -1145,6 +1168,7 @@ static int vcpu_state_access(struct vcpu *v, uint64_t id, uint64_t *value, bool 
             v->pending = PENDING_NONE;   /* the VMM moved the guest on: nothing to complete */
     }
     spin_unlock_irqrestore(&v->state_lock, f);
+    vcpu_go_back(was);
     return err;
 }
 

@@ -53,9 +53,9 @@ static unsigned live_vms;   /* against platform->max_vms */
 static void vm_destroy(struct kobject *o)
 {
     struct vm *vm = container_of(o, struct vm, obj);
+    platform->vm_destroy(vm);   /* it may walk vm->maps (tdx.c revokes each page) */
     mappings_free(vm->maps);
     mappings_free(vm->retired);
-    platform->vm_destroy(vm);
     __atomic_sub_fetch(&live_vms, 1, __ATOMIC_RELAXED);
     kfree(vm);
 }
@@ -244,7 +244,6 @@ static void virt_init(void)
         { COPRA_SYS_MMIO_EVENT, SYSCALL_FN(sys_mmio_event) },
         { COPRA_SYS_IOIO_EVENT, SYSCALL_FN(sys_ioio_event) },
     };
-    platform_init();
     kprintf("copra: platform %s\n", platform ? platform->name : "none (no guests)");
     cpu_init_hook = platform_cpu_init;
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
@@ -256,3 +255,4 @@ static void virt_init(void)
     boot_handle_add(&vm_control, COPRA_RIGHTS_VMCTL);   /* the first process's handle 1 */
 }
 KERNEL_INIT(virt_init);
+KERNEL_EARLY_INIT(platform_init);   /* before the console: TDX's console is a TDVMCALL */

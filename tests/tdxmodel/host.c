@@ -3,7 +3,7 @@
  * The platform model's generic SVM host (host.h).
  *
  * Memory: the model occupies [__model_start, __model_end) rounded out to
- * 2 MiB (linked at 16 MiB, model.ld).  L1 gets everything else below
+ * 2 MiB (linked at 1.75 GiB, model.ld).  L1 gets everything else below
  * 4 GiB through an identity nested page table: guest-physical =
  * host-physical, so a GPA L1 passes in a TDCALL is the page the model
  * reads.  The same memory appears a second time at GPA | 2^47, the shared
@@ -482,10 +482,12 @@ static uint32_t l1_load(const uint8_t *image, uint32_t size, uint64_t mods_lo, u
     return entry;
 }
 
-/* L1's multiboot information, built in the page(s) after the last module:
+/* L1's multiboot information, built at 64 KiB (below 1 MiB, where L1s that
+ * map only their first GiB see it; QEMU's own is at 0x9000):
  * module 0's string as the command line (QEMU's loader also puts the
  * kernel's file name first), modules 1.. as L1's modules, and the memory
  * map without the model. */
+#define L1_INFO_AT 0x10000u
 static uint32_t l1_boot_info(const struct mb_info *mbi, uint64_t at)
 {
     const struct mb_module *mods = (const struct mb_module *)(uintptr_t)mbi->mods_addr;
@@ -539,7 +541,7 @@ static uint32_t l1_boot_info(const struct mb_info *mbi, uint64_t at)
     info->mem_upper = mbi->mem_upper;
     info->mods_count = nmods;
     info->mods_addr = nmods ? (uint32_t)(uintptr_t)lmods : 0;
-    if (!host_l1_owns(at, (uintptr_t)p - at)) {
+    if (!host_l1_owns(at, (uintptr_t)p - at) || (uintptr_t)p > 0x90000) {
         host_printf("tdxmodel: no room for L1's multiboot information\n");
         host_stop(MODEL_STATUS_ERROR);
     }
@@ -770,7 +772,7 @@ void host_main(uint32_t magic, uint32_t info)
     }
     uint32_t entry = l1_load((const uint8_t *)(uintptr_t)mods[0].start,
                              mods[0].end - mods[0].start, mods_lo, mods_hi);
-    uint32_t l1_info = l1_boot_info(mbi, (mods_hi + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+    uint32_t l1_info = l1_boot_info(mbi, L1_INFO_AT);
     host_printf("tdxmodel: model memory 0x%lx-0x%lx, L1 entry 0x%x, %u L1 modules, "
                 "tracked RAM 0x%lx%s\n", model_lo, model_hi, entry, mbi->mods_count - 1, l1_track_top,
                 strict_ve ? ", strict-ve" : "");

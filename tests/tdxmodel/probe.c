@@ -165,7 +165,7 @@ static void check_memory(void)
     CHECK_EQ("ACCEPT", leaf(6, pa(p), 0, 0, 0).rax, 0);
     CHECK_EQ("accepted page is zero", p[0], 0);
     CHECK_EQ("ACCEPT again", leaf(6, pa(p), 0, 0, 0).rax, TDX_PAGE_ALREADY_ACCEPTED);
-    CHECK_EQ("ACCEPT of the model", leaf(6, 0x1000000, 0, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("ACCEPT of the model", leaf(6, 0x70000000, 0, 0, 0).rax, TDX_OPERAND_INVALID | 1);
 
     /* A 2 MiB page (8 MiB, free RAM below the probe's L2 pages). */
     CHECK_EQ("MapGPA 2 MiB to private", vmcall(0x10001, 0x800000, 0x200000, 0, 0).r10, 0);

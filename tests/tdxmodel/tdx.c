@@ -872,9 +872,14 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
         bool intercept = bit < 0 ||
             ((x->msr_bitmap[(write ? 0x4000 : 0) / 64 + bit / 64] >> (bit % 64)) & 1);
         if (!intercept) {   /* passed through to the (model's) hardware */
-            if (write)
+            if (write) {
                 host_wrmsr(msr, (x->g.gpr[R_DX] << 32) | (uint32_t)v->rax);
-            else {
+                /* The VMLOAD-class MSRs (syscall MSRs, KERNEL_GS_BASE, FS/GS
+                 * base, SYSENTER) still hold the L2's state since its VMSAVE
+                 * (boot.S host_vmrun): save them again, or the next VMLOAD
+                 * (and L1, which shares the syscall MSRs) would see the old value. */
+                __asm__ volatile("vmsave %%rax" : : "a"(v) : "memory");
+            } else {
                 uint64_t val = host_rdmsr(msr);
                 v->rax = (uint32_t)val;
                 x->g.gpr[R_DX] = val >> 32;

@@ -111,6 +111,30 @@ START_TEST(test_field_id_reference_examples)
 }
 END_TEST
 
+/* The MSR bitmap (SDM vol. 3C 25.6.9 "MSR-Bitmap Address"): bytes 0-1023
+ * read low (MSR n: bit n), 1024-2047 read high (0xC0000000 + n), 2048-3071
+ * write low, 3072-4095 write high; as the 512 qwords TDG.VP.WR writes. */
+START_TEST(test_msr_bitmap)
+{
+    static const uint32_t pass[] = { 0x174, 0xC0000082, 0xC0000102 };
+    for (unsigned q = 0; q < 512; q++) {
+        uint64_t v = tdx_msr_bitmap_qword(q, pass, 3);
+        if (q == 5 || q == 256 + 5)   /* 0x174 = 372 = 5 * 64 + 52: read low, write low */
+            ck_assert_uint_eq(v, ~(1ull << 52));
+        else if (q == 128 + 2 || q == 384 + 2)   /* LSTAR: bit 0x82 = 2 * 64 + 2 of the high halves */
+            ck_assert_uint_eq(v, ~(1ull << 2));
+        else if (q == 128 + 4 || q == 384 + 4)   /* KERNEL_GS_BASE: 0x102 = 4 * 64 + 2 */
+            ck_assert_uint_eq(v, ~(1ull << 2));
+        else
+            ck_assert_uint_eq(v, ~0ull);
+    }
+    /* Two MSRs in one qword: STAR 0xC0000081 and LSTAR. */
+    static const uint32_t two[] = { 0xC0000081, 0xC0000082 };
+    ck_assert_uint_eq(tdx_msr_bitmap_qword(128 + 2, two, 2), ~(3ull << 1));
+    ck_assert_uint_eq(tdx_msr_bitmap_qword(2, two, 2), ~0ull);   /* not MSRs 0x81/0x82 */
+}
+END_TEST
+
 /* TDXM include/auto_gen/td_l2_vmcs_fields_lookup.c: the module's table of L2
  * VMCS fields (class 0 there, context 2, inc_size bit 50 set, element size
  * per field).  TDG.VP.RD/WR finds an entry by code and refuses a different
@@ -624,6 +648,18 @@ START_TEST(test_decode_simple_exits)
      * td_l2_to_l1_exit_with_exit_case(TDX_L2_EXIT_PENDING_INTERRUPT, reason 1). */
     e = decode(TDX_L2_EXIT_PENDING_INTERRUPT | 1, 0, 0, 0);
     ck_assert_int_eq(e.kind, VMX_INTR);
+    /* Whatever reason comes with it (td_l2_interrupt.c may end an L2 HLT,
+     * length 1 in R11): nothing for user space, L1 takes its interrupt. */
+    e = decode(TDX_L2_EXIT_PENDING_INTERRUPT | 12, 0, 0, 1);
+    ck_assert_int_eq(e.kind, VMX_INTR);
+    ck_assert_uint_eq(e.insn_len, 0);
+    /* A host-routed exit (the host resumed L1 after the L2 went to it,
+     * tdh_vp_enter.c set_l2_to_l1_async_exit_gprs()) that is not an EPT
+     * violation -- an NMI or external interrupt the host took -- is "enter
+     * again"; the EPT violation (MMIO, A5) stays NPF (test above). */
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 0, 0, 0, 0).kind, VMX_INTR);
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 1, 0, 0, 0).kind, VMX_INTR);
+    ck_assert_int_eq(decode(TDX_L2_EXIT_HOST_ROUTED_ASYNC | 48, 0, 0xFEE00000, 0).kind, VMX_NPF);
     /* Exit reason bits 31:16 other than bit 31 do not change the basic reason
      * (vm_vmexit_exit_reason_t: basic_reason 15:0, pending_mtf 28). */
     ck_assert_int_eq(decode(12 | 1u << 28, 0, 0, 1).kind, VMX_HLT);
@@ -739,6 +775,7 @@ int main(void)
     tcase_add_test(tc, test_status_codes);
     tcase_add_test(tc, test_shared_bit);
     tcase_add_test(tc, test_field_id_reference_examples);
+    tcase_add_test(tc, test_msr_bitmap);
     tcase_add_test(tc, test_vmcs_field_ids_match_module_table);
     tcase_add_test(tc, test_field_id_layout);
     tcase_add_test(tc, test_state_fields);
