@@ -276,12 +276,12 @@ static int vcpu_set_entry(struct vmm_vcpu *v, const struct vm_entry *e)
         { COPRA_STATE_GPR0 + COPRA_RBX, bsp ? e->rbx : v->index },
         { COPRA_STATE_GPR0 + COPRA_RSI, bsp ? e->rsi : 0 },
         { COPRA_STATE_RFLAGS, 2 },
-        { COPRA_STATE_TSC_OFFSET, v->vm->tsc_offset },
         /* A PC's application processors wait for INIT and SIPI (aps=sipi). */
         { COPRA_STATE_MP_STATE, v->index > 0 && v->vm->config->guest_aps == VMM_APS_SIPI ? COPRA_MP_WAIT_SIPI
                                                                                           : COPRA_MP_RUNNABLE },
+        { COPRA_STATE_TSC_OFFSET, v->vm->tsc_offset },
     };
-    unsigned n = 7;
+    unsigned n = v->vm->tsc_fixed ? 6 : 7;
 
     /* The Linux boot protocol wants a GDT with __BOOT_CS and __BOOT_DS
      * loaded and those selectors in the segment registers (the hidden
@@ -317,6 +317,13 @@ static int vcpus_create(struct vmm_vm *vm, const struct vm_entry *entry)
         if (r < 0)
             return setup_fail("IRQ_CREATE", r);
         v->irq = (copra_handle_t)r;
+        if (i == 0 && coco_vcpu_set_state(v->handle, COPRA_STATE_TSC_OFFSET, vm->tsc_offset) == COPRA_EINVAL) {
+            /* TDX keeps an L2 guest's TSC itself (the TD's): the guest's TSC
+             * is the host's, and kvm-clock says so. */
+            vm->tsc_fixed = true;
+            vm->tsc_offset = 0;
+            coco_printf("vmm: the platform keeps the guest TSC: it reads the host's\n");
+        }
         int s = vcpu_set_entry(v, entry);
         if (s != 0)
             return s;

@@ -153,6 +153,7 @@ struct vmm_vm {
     uint64_t started_tsc;
     uint64_t xcr0_mask;           /* XCR0 bits the guest may enable (CPUID 0xD, XSETBV) */
     uint64_t tsc_offset;          /* every VCPU's initial COPRA_STATE_TSC_OFFSET (msr.c) */
+    bool tsc_fixed;               /* the platform refuses TSC_OFFSET (tdx): 0 */
     unsigned phys_bits;           /* MAXPHYADDR the guest sees (CPUID 0x8000_0008) */
     int64_t wall_start;           /* wall time (s since 1970) at guest TSC 0: the rtc's start
                                      (devmodels.c), kvm-clock's wall clock (msr.c) */
