@@ -190,12 +190,12 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, cmdline '%s'\n",
             page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256, pool_end() >> 20,
             tsc_hz() / 1000000, cmdline);
+    /* The initrd before the hooks: virt/ measures its manifest on TDX. */
+    initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
     for (void (*const *init)(void) = __kinit_start; init < __kinit_end; init++)
         (*init)();
     if (cpu_init_hook)
         cpu_init_hook(&cpus[0]);
-
-    initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
     thread_init_idle(&boot_idle, &cpus[0], (uint64_t)(uintptr_t)boot_kstack);
     cpus[0].apic_id = apic_id();
     smp_init();

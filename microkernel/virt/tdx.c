@@ -14,6 +14,7 @@
 #include "virt/vm.h"
 #include "virt/fpu.h"
 #include "core/heap.h"
+#include "core/initrd.h"
 #include "core/string.h"
 #include "core/thread.h"
 #include "arch/x86_64/cpu.h"
@@ -56,6 +57,7 @@ struct tdx_vcpu {
     uint64_t tlb_gen;
 };
 
+static bool in_td;                                      /* tdx_probe() ran: measure the initrd */
 static unsigned num_vms;                                /* TDG.VM.RD NUM_L2_VMS, at most 3 */
 static uint32_t vm_used;                                /* bit n: L2 VM n is taken */
 static struct vcpu *owner[TDX_MAX_VMS + 1][COPRA_CPUS_MAX];   /* the VCPU using a CPU's L2 VMCS */
@@ -425,6 +427,7 @@ const struct platform platform_tdx = {
 bool tdx_probe(void)
 {
     serial_port_io = tdx_port_io;
+    in_td = true;
     uint64_t r[16] = { [COPRA_RAX] = TDG_VM_RD, [COPRA_RDX] = MD_TDCS_NUM_L2_VMS };
     if (tdx_call(r) || !r[COPRA_R8]) {
         kprintf("copra: tdx: the TD has no L2 VMs (num_l2_vms = 0): guests disabled\n");
@@ -433,3 +436,26 @@ bool tdx_probe(void)
     num_vms = MIN(r[COPRA_R8], TDX_MAX_VMS);
     return true;
 }
+
+/* Measured launch: the initrd manifest's SHA-384 (it names every server
+ * and its digest; initrd_init() ran before this hook) goes into RTMR 2, so
+ * a quote ties the servers that run to the TD.  A failed extension stops
+ * the boot: RTMR 2 would not describe what runs, and a verifier that
+ * accepted it would trust servers nobody measured. */
+static void tdx_measure(void)
+{
+    static uint8_t data[48] __attribute__((aligned(TDX_RTMR_DATA_ALIGN)));
+    uint64_t r[16] = { 0 };
+    if (!in_td)
+        return;
+    memcpy(data, initrd_manifest_sha384, sizeof(data));
+    if (!tdx_rtmr_extend_args(virt_to_phys(data), TDX_RTMR_OS, r) || tdx_call(r)) {
+        kprintf("copra: boot error: tdx: extending RTMR[%u] failed: status 0x%lx\n", TDX_RTMR_OS, r[COPRA_RAX]);
+        cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
+    }
+    kprintf("copra: tdx: RTMR[%u] extended with the manifest sha384 ", TDX_RTMR_OS);
+    for (unsigned i = 0; i < sizeof(data); i++)
+        kprintf("%02x", data[i]);
+    kprintf("\n");
+}
+KERNEL_INIT(tdx_measure);

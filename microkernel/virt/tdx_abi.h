@@ -36,6 +36,23 @@ enum tdx_vmcall {
 #define TDX_L2_EXIT_PENDING_INTERRUPT    0x0000110200000000ull
 #define TDX_PENDING_INTERRUPT            0x0000112000000000ull
 
+/* TDG.MR.RTMR.EXTEND: RCX = GPA of the 48-byte extension data, 64-byte
+ * aligned, private; RDX = the RTMR, below 4; RTMR = SHA-384(RTMR || data)
+ * (TDXM td_dispatcher/vm_exits/tdg_mr_rtmr_extend.c, NUM_RTMRS; Linux
+ * coco/tdx/tdx.c tdx_mcall_extend_rtmr()).  Copra measures into RTMR 2,
+ * the OS's register (UEFI 2.10 §38.4.1: RTMR[2] = PCR 8-15; 0 and 1 are
+ * the firmware's and the loader's, 3 is left to the workload). */
+#define TDX_RTMR_DATA_ALIGN 64
+#define TDX_NUM_RTMRS 4
+#define TDX_RTMR_OS 2
+static inline bool tdx_rtmr_extend_args(uint64_t data_gpa, unsigned rtmr, uint64_t r[16])
+{
+    r[COPRA_RAX] = TDG_MR_RTMR_EXTEND;
+    r[COPRA_RCX] = data_gpa;
+    r[COPRA_RDX] = rtmr;
+    return !(data_gpa % TDX_RTMR_DATA_ALIGN) && rtmr < TDX_NUM_RTMRS;
+}
+
 /* TDG.VP.INFO: RCX 5:0 is the GPA width; the shared bit is the top one
  * (Linux arch/x86/coco/tdx/tdx.c tdx_parse_tdinfo()). */
 static inline uint64_t tdx_shared_bit(uint64_t info_rcx) { return 1ull << ((info_rcx & 0x3F) - 1); }

@@ -4,7 +4,7 @@
  * the test guests' runtime that runs under tdxmodel.elf and checks each
  * TDX leaf the model emulates, the way a TD-partitioning L1 VMM uses it
  * (reference A3-A8): TDG.VP.INFO, TDG.VP.VMCALL (IO, CPUID, RDMSR/WRMSR,
- * MapGPA, HLT), TDG.VM.RD/WR, TDG.MEM.PAGE.ACCEPT, ATTR.RD/WR,
+ * MapGPA, HLT), TDG.VM.RD/WR, TDG.MEM.PAGE.ACCEPT, ATTR.RD/WR, TDG.MR.RTMR.EXTEND,
  * TDG.VP.RD/WR and TDG.VP.ENTER of a small L2 (probe_l2.S) with the exit
  * registers decoded.  Prints "N passed, 0 failed" and writes 0 to
  * isa-debug-exit if every check passed.
@@ -184,6 +184,29 @@ static void check_memory(void)
     CHECK("ATTR.RD after WR", r.rax == 0 && r.rdx == (uint64_t)(ATTR_VALID | ATTR_R) << 16 &&
           !(r.rcx & (1ull << 62)));
     CHECK_EQ("ATTR.WR remove", attr_wr(pa(p), ATTR_VALID), 0);
+}
+
+/* TDG.MR.RTMR.EXTEND (tests/tdxmodel/tdx.c tdx_rtmr_extend()): the input
+ * checks here; the values, RTMR 3 extended twice with bytes 0..47, the
+ * test greps from the model's output (tests/tdxmodel/CMakeLists.txt). */
+static void check_measurement(void)
+{
+    static uint8_t data[64] __attribute__((aligned(64)));
+    uint8_t *p = pages[PAGE_ACCEPT];
+    for (unsigned i = 0; i < 48; i++)
+        data[i] = (uint8_t)i;
+    CHECK_EQ("RTMR.EXTEND 32-byte aligned", leaf(2, pa(data) + 32, 3, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("RTMR.EXTEND shared GPA", leaf(2, pa(data) | SHARED_BIT, 3, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("RTMR.EXTEND the model's memory", leaf(2, 0x70000000, 3, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("RTMR.EXTEND RTMR 4", leaf(2, pa(data), 4, 0, 0).rax, TDX_OPERAND_INVALID | 2);
+    CHECK_EQ("RTMR.EXTEND bad GPA before bad index", leaf(2, pa(data) + 8, 4, 0, 0).rax,
+             TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("MapGPA to shared again", vmcall(0x10001, pa(p) | SHARED_BIT, 4096, 0, 0).r10, 0);
+    CHECK_EQ("MapGPA to private again", vmcall(0x10001, pa(p), 4096, 0, 0).r10, 0);
+    CHECK_EQ("RTMR.EXTEND pending page", leaf(2, pa(p), 3, 0, 0).rax, TDX_OPERAND_INVALID | 1);
+    CHECK_EQ("ACCEPT it back", leaf(6, pa(p), 0, 0, 0).rax, 0);
+    CHECK_EQ("RTMR.EXTEND RTMR 3", leaf(2, pa(data), 3, 0, 0).rax, 0);
+    CHECK_EQ("RTMR.EXTEND RTMR 3 again", leaf(2, pa(data), 3, 0, 0).rax, 0);
 }
 
 /* VM 1's L2: 64-bit flat segments, L1's own page tables. */
@@ -436,6 +459,7 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_info_and_io();
     check_cpu();
     check_memory();
+    check_measurement();
     check_vmcs();
     check_enter();
     check_events();

@@ -10,10 +10,12 @@
  * what is modelled and what is not.
  */
 #include "host.h"
+#include "core/sha384.h"   /* the kernel's SHA-384, compiled into the model too */
 
 /* TDCALL leaves (TDXM include/tdx_api_defs.h TDG_*_LEAF; reference A3). */
 #define TDG_VP_VMCALL          0
 #define TDG_VP_INFO            1
+#define TDG_MR_RTMR_EXTEND     2
 #define TDG_MEM_PAGE_ACCEPT    6
 #define TDG_VM_RD              7
 #define TDG_VM_WR              8
@@ -1005,6 +1007,37 @@ static uint64_t tdx_vp_enter(void)
     return e.status | e.reason;
 }
 
+/* ---- Measurement --------------------------------------------------------- */
+
+/* TDCS RTMR 0-3: zero at TD creation; the model has no firmware that
+ * extends 0 and 1, so every value is L1's own doing. */
+#define NUM_RTMRS 4
+static uint8_t rtmr[NUM_RTMRS][SHA384_DIGEST_SIZE];
+
+/* TDG.MR.RTMR.EXTEND (TDXM td_dispatcher/vm_exits/tdg_mr_rtmr_extend.c):
+ * RCX = GPA of 48 bytes, 64-byte aligned, mapped private in L1's view
+ * (check_walk_and_map_guest_side_gpa(PRIVATE_ONLY): a shared, pending or
+ * foreign GPA is an invalid RCX); RDX = the RTMR, checked after RCX as
+ * there.  RTMR = SHA-384(RTMR || data).  Each extension is printed, for
+ * the test that checks the value (tests/tdxmodel/measured-launch). */
+static uint64_t tdx_rtmr_extend(void)
+{
+    uint64_t gpa = l1.gpr[R_CX], index = l1.gpr[R_DX];
+    if ((gpa & 63) || !private_page(gpa & ~0xfffull) || page_state[gpa / PAGE_SIZE])
+        return TDX_OPERAND_INVALID | OPERAND_RCX;
+    if (index >= NUM_RTMRS)
+        return TDX_OPERAND_INVALID | OPERAND_RDX;
+    uint8_t cat[2 * SHA384_DIGEST_SIZE];
+    host_memcpy(cat, rtmr[index], SHA384_DIGEST_SIZE);
+    host_memcpy(cat + SHA384_DIGEST_SIZE, (const void *)(uintptr_t)gpa, SHA384_DIGEST_SIZE);
+    sha384(cat, sizeof cat, rtmr[index]);
+    host_printf("tdxmodel: RTMR[%lu] = ", index);
+    for (unsigned i = 0; i < SHA384_DIGEST_SIZE; i++)
+        host_printf("%02x", rtmr[index][i]);
+    host_printf("\n");
+    return TDX_SUCCESS;
+}
+
 /* TDG.VP.INVEPT: RCX = bitmap of VMs (bit 0 must be 0). */
 static uint64_t tdx_invept(void)
 {
@@ -1054,6 +1087,9 @@ static bool tdx_ud(const uint8_t insn[4])
         l1.gpr[R_10] = 0;
         l1.gpr[R_11] = 0;
         status = TDX_SUCCESS;
+        break;
+    case TDG_MR_RTMR_EXTEND:
+        status = tdx_rtmr_extend();
         break;
     case TDG_MEM_PAGE_ACCEPT:
         status = tdx_accept();

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "virt/tdx_abi.h"
 
@@ -37,6 +38,34 @@ START_TEST(test_leaf_numbers)
     ck_assert_int_eq(TDG_MEM_PAGE_ATTR_WR, 24); /* TDG_MEM_PAGE_ATTR_WR_LEAF = 24 */
     ck_assert_int_eq(TDG_VP_ENTER, 25);         /* TDG_VP_ENTER_LEAF = 25 */
     ck_assert_int_eq(TDG_VP_INVEPT, 26);        /* TDG_VP_INVEPT_LEAF = 26 */
+}
+END_TEST
+
+START_TEST(test_rtmr_extend_args)
+{
+    /* TDXM td_dispatcher/vm_exits/tdg_mr_rtmr_extend.c tdg_mr_rtmr_extend(
+     * extension_data_gpa = RCX, index = RDX): "Verify GPA is aligned"
+     * is_addr_aligned_pwr_of_2(gpa, 64), then index >= NUM_RTMRS (4) is
+     * TDX_OPERAND_INVALID on RDX.  Linux coco/tdx/tdx.c tdx_mcall_extend_rtmr():
+     * .rcx = virt_to_phys(data), .rdx = index, leaf TDG_MR_RTMR_EXTEND 2. */
+    uint64_t r[16];
+    memset(r, 0xAA, sizeof(r));
+    ck_assert(tdx_rtmr_extend_args(0x123440, 2, r));
+    ck_assert_uint_eq(r[COPRA_RAX], 2);
+    ck_assert_uint_eq(r[COPRA_RCX], 0x123440);
+    ck_assert_uint_eq(r[COPRA_RDX], 2);
+    ck_assert_uint_eq(r[COPRA_R8], 0xAAAAAAAAAAAAAAAAull);   /* nothing else is an input */
+    ck_assert(tdx_rtmr_extend_args(0x1000, 3, r));
+    ck_assert(tdx_rtmr_extend_args(0x1000, 0, r));
+    ck_assert(!tdx_rtmr_extend_args(0x123420, 2, r));   /* 32-byte aligned only */
+    ck_assert(!tdx_rtmr_extend_args(0x123441, 2, r));
+    ck_assert(!tdx_rtmr_extend_args(0x1000, 4, r));     /* NUM_RTMRS = 4 */
+    ck_assert_int_eq(TDX_NUM_RTMRS, 4);
+    ck_assert_int_eq(TDX_RTMR_DATA_ALIGN, 64);
+    /* UEFI 2.10 §38.4.1 (as quoted in systemd's EFI_CC_MEASUREMENT_PROTOCOL
+     * commit): RTMR[0] = PCR 1,7, RTMR[1] = PCR 2-6, RTMR[2] = PCR 8-15 (the
+     * OS), RTMR[3] reserved for special usage. */
+    ck_assert_int_eq(TDX_RTMR_OS, 2);
 }
 END_TEST
 
@@ -773,6 +802,7 @@ int main(void)
     tcase_add_test(tc, test_leaf_numbers);
     tcase_add_test(tc, test_vmcall_subfunctions);
     tcase_add_test(tc, test_status_codes);
+    tcase_add_test(tc, test_rtmr_extend_args);
     tcase_add_test(tc, test_shared_bit);
     tcase_add_test(tc, test_field_id_reference_examples);
     tcase_add_test(tc, test_msr_bitmap);
