@@ -192,7 +192,7 @@ void process_exit(int64_t status)
     /* No other thread of p runs any more: its handles and memory can go. */
     handle_table_clear(&p->handles);
     f = sched_lock();
-    process_switch_away(p, self->on_cpu);
+    aspace_deactivate(&p->as, self->on_cpu);
     paging_switch(paging_kernel_root());
     sched_unlock(f);
     aspace_destroy(&p->as);
@@ -212,16 +212,6 @@ void process_thread_exiting_locked(struct process *p)
 {
     p->nthreads--;
     waitq_wake_all_locked(&p->threads_gone);
-}
-
-void process_switch_to(struct process *p, struct cpu *cpu)
-{
-    aspace_activate(&p->as, cpu);
-}
-
-void process_switch_away(struct process *p, struct cpu *cpu)
-{
-    aspace_deactivate(&p->as, cpu);
 }
 
 int64_t process_handle_install(struct kobject *obj, uint32_t rights)
@@ -274,8 +264,49 @@ int64_t sys_close(uint64_t h)
     return err;
 }
 
+/* The rest of EXEC, once the argument block is in kernel memory. */
 static int64_t exec_checked(struct process *self, const struct copra_exec_args *a, const char *path,
-                            char *argv, const copra_handle_t *hs);
+                            char *argv, const copra_handle_t *hs)
+{
+    if (copy_from_user(argv, a->argv, a->argv_len))
+        return COPRA_EFAULT;
+    /* Packed argv: exactly argc NUL-terminated strings filling argv_len. */
+    uint32_t nuls = 0;
+    for (uint64_t i = 0; i < a->argv_len; i++)
+        nuls += argv[i] == 0;
+    if (nuls != a->argc || (a->argv_len && argv[a->argv_len - 1] != 0))
+        return COPRA_EINVAL;
+
+    /* The handle table stays locked from the checks to the move, so another
+     * thread of this process cannot close or fill it in between. */
+    int err = COPRA_OK;
+    uint64_t f = spin_lock_irqsave(&self->lock);
+    for (uint32_t i = 0; !err && i < a->nhandles; i++) {
+        err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
+        for (uint32_t j = 0; !err && j < i; j++)
+            if (hs[j] == hs[i])
+                err = COPRA_EINVAL;
+    }
+    if (!err && self->handles.used >= self->handles.capacity)
+        err = COPRA_EFULL;
+    struct process *child = NULL;
+    if (!err)
+        err = process_create(path, a->path_len, argv, a->argv_len, a->argc, a->nhandles, &child);
+    if (err) {
+        spin_unlock_irqrestore(&self->lock, f);
+        return err;
+    }
+    for (uint32_t i = 0; i < a->nhandles; i++) {
+        struct kobject *o;
+        uint32_t rights;
+        handle_remove(&self->handles, hs[i], &o, &rights);
+        handle_install(&child->handles, o, rights);
+    }
+    int64_t h = handle_install(&self->handles, &child->obj, COPRA_RIGHTS_PROCESS);
+    spin_unlock_irqrestore(&self->lock, f);
+    process_start(child);
+    return h;
+}
 
 int64_t sys_exec(uint64_t uargs)
 {
@@ -300,51 +331,6 @@ int64_t sys_exec(uint64_t uargs)
     int64_t ret = exec_checked(self, &a, path, argv, hs);
     kfree(argv);
     return ret;
-}
-
-/* The rest of EXEC, once the argument block is in kernel memory. */
-static int64_t exec_checked(struct process *self, const struct copra_exec_args *ua, const char *path,
-                            char *argv, const copra_handle_t *hs)
-{
-    struct copra_exec_args a = *ua;
-    if (copy_from_user(argv, a.argv, a.argv_len))
-        return COPRA_EFAULT;
-    /* Packed argv: exactly argc NUL-terminated strings filling argv_len. */
-    uint32_t nuls = 0;
-    for (uint64_t i = 0; i < a.argv_len; i++)
-        nuls += argv[i] == 0;
-    if (nuls != a.argc || (a.argv_len && argv[a.argv_len - 1] != 0))
-        return COPRA_EINVAL;
-
-    /* The handle table stays locked from the checks to the move, so another
-     * thread of this process cannot close or fill it in between. */
-    int err = COPRA_OK;
-    uint64_t f = spin_lock_irqsave(&self->lock);
-    for (uint32_t i = 0; !err && i < a.nhandles; i++) {
-        err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
-        for (uint32_t j = 0; !err && j < i; j++)
-            if (hs[j] == hs[i])
-                err = COPRA_EINVAL;
-    }
-    if (!err && self->handles.used >= self->handles.capacity)
-        err = COPRA_EFULL;
-    struct process *child = NULL;
-    if (!err)
-        err = process_create(path, a.path_len, argv, a.argv_len, a.argc, a.nhandles, &child);
-    if (err) {
-        spin_unlock_irqrestore(&self->lock, f);
-        return err;
-    }
-    for (uint32_t i = 0; i < a.nhandles; i++) {
-        struct kobject *o;
-        uint32_t rights;
-        handle_remove(&self->handles, hs[i], &o, &rights);
-        handle_install(&child->handles, o, rights);
-    }
-    int64_t h = handle_install(&self->handles, &child->obj, COPRA_RIGHTS_PROCESS);
-    spin_unlock_irqrestore(&self->lock, f);
-    process_start(child);
-    return h;
 }
 
 int64_t sys_dup(uint64_t h, uint64_t rights)

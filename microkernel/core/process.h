@@ -46,9 +46,6 @@ NORETURN void process_exit(int64_t status);
 void process_thread_exiting_locked(struct process *p);
 /* The reaper tells the process that one of its threads is gone. */
 void process_thread_gone(struct process *p, struct thread *t);
-/* Address-space bookkeeping of the scheduler (scheduler lock held). */
-void process_switch_to(struct process *p, struct cpu *cpu);
-void process_switch_away(struct process *p, struct cpu *cpu);
 /* Installs a new handle for the current process, taking over the caller's
  * reference; when the table is full (COPRA_EFULL) the reference is dropped. */
 int64_t process_handle_install(struct kobject *obj, uint32_t rights);

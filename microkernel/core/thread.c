@@ -34,9 +34,11 @@ static struct cpu *thread_target_cpu(struct thread *t)
     return t->home;
 }
 
+/* Makes t runnable: a queued thread is always THREAD_RUNNABLE. */
 static void runq_push(struct thread *t)
 {
     struct cpu *c = thread_target_cpu(t);
+    t->state = THREAD_RUNNABLE;
     t->home = c;
     t->run_next = NULL;
     if (c->runq_tail)
@@ -113,10 +115,11 @@ static void schedule_locked(void)
     next->home = cpu;
     cpu->current = next;
     cpu_set_kernel_stack(cpu, next->kstack + KSTACK_SIZE);
+    /* Address-space bookkeeping (aspace.c): a kernel thread runs in whatever was active. */
     if (next->proc)
-        process_switch_to(next->proc, cpu);
+        aspace_activate(&next->proc->as, cpu);
     else if (prev->proc)
-        process_switch_away(prev->proc, cpu);
+        aspace_deactivate(&prev->proc->as, cpu);
     context_switch(&prev->saved_rsp, next->saved_rsp);
     reap(thread_current()->on_cpu);
 }
@@ -189,7 +192,6 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
 void thread_start(struct thread *t)
 {
     uint64_t f = sched_lock();
-    t->state = THREAD_RUNNABLE;
     runq_push(t);
     sched_unlock(f);
 }
@@ -203,7 +205,6 @@ void thread_wake_locked(struct thread *t)
     if (t->state != THREAD_BLOCKED)
         return;
     timerq_cancel(&timers, &t->timeout);
-    t->state = THREAD_RUNNABLE;
     runq_push(t);
 }
 
@@ -222,7 +223,6 @@ void sched_yield(void)
     uint64_t f = sched_lock();
     struct thread *t = thread_current();
     if (t != t->on_cpu->idle) {
-        t->state = THREAD_RUNNABLE;
         runq_push(t);
     }
     schedule_locked();
@@ -235,7 +235,6 @@ void sched_migrate(int32_t cpu)
     struct thread *t = thread_current();
     t->affinity = cpu;
     if (t->on_cpu != &cpus[cpu]) {
-        t->state = THREAD_RUNNABLE;
         runq_push(t);
         schedule_locked();
     }
@@ -335,14 +334,6 @@ void sched_idle(void)
     }
 }
 
-/* A thread that never ran (its creation failed half-way). */
-static void thread_discard(struct thread *t)
-{
-    kstack_free(t->kstack);
-    kobject_put(&t->proc->obj);
-    kobject_put(&t->obj);
-}
-
 /* ---- syscalls ---- */
 
 int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t cpu)
@@ -361,15 +352,16 @@ int64_t sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg, uint
     if (!t)
         return COPRA_ENOMEM;
     int64_t h = process_handle_install(kobject_get(&t->obj), COPRA_RIGHTS_THREAD);
-    if (h < 0) {
-        thread_discard(t);
+    if (h < 0) {   /* t never ran: undo thread_create_user() */
+        kstack_free(t->kstack);
+        kobject_put(&p->obj);
+        kobject_put(&t->obj);
         return h;
     }
     uint64_t f = sched_lock();
     t->proc_next = p->threads;
     p->threads = t;
     p->nthreads++;
-    t->state = THREAD_RUNNABLE;
     runq_push(t);
     sched_unlock(f);
     return h;
