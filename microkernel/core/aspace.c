@@ -37,21 +37,21 @@ void aspace_deactivate(struct aspace *as, struct cpu *cpu)
     __atomic_and_fetch(&as->active_cpus, ~(1ull << cpu->index), __ATOMIC_SEQ_CST);
 }
 
-static void region_free(struct region *r)
+/* Frees a list of regions that no page table maps any more. */
+static void regions_free(struct region *r)
 {
-    memobj_mapped(r->mem, r->first_page, (r->end - r->start) / PAGE_SIZE, -1);
-    memobj_put(r->mem);
-    kfree(r);
+    while (r) {
+        struct region *next = r->next;
+        memobj_mapped(r->mem, r->first_page, (r->end - r->start) / PAGE_SIZE, -1);
+        memobj_put(r->mem);
+        kfree(r);
+        r = next;
+    }
 }
 
 void aspace_destroy(struct aspace *as)
 {
-    struct region *r = as->regions;
-    while (r) {
-        struct region *next = r->next;
-        region_free(r);
-        r = next;
-    }
+    regions_free(as->regions);
     as->regions = NULL;
     if (as->root)
         paging_user_destroy(as->root);
@@ -139,7 +139,7 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
  * take interrupts ourselves, so two CPUs shooting down at once cannot wait
  * for each other.
  */
-static void tlb_shootdown_mask(uint64_t mask)
+static void tlb_shootdown(uint64_t mask)
 {
     struct cpu *self = cpu_this();
     uint64_t targets = mask & ~(1ull << self->index);
@@ -159,10 +159,8 @@ static void tlb_shootdown_mask(uint64_t mask)
     }
 }
 
-static void tlb_shootdown(struct aspace *as) { tlb_shootdown_mask(as->active_cpus); }
-
 /* Every CPU flushes (kstack.c, before it reuses a stack's addresses). */
-void tlb_shootdown_all(void) { tlb_shootdown_mask(~0ull); }
+void tlb_shootdown_all(void) { tlb_shootdown(~0ull); }
 
 int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
 {
@@ -208,17 +206,13 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
             *pp = r->next;
             r->next = gone;
             gone = r;
-            continue;   /* region_free() drops its mapping counts */
+            continue;   /* regions_free() drops its mapping counts */
         }
         memobj_mapped(r->mem, cut_first, cut_pages, -1);
     }
     spin_unlock_irqrestore(&as->lock, f);
-    tlb_shootdown(as);
-    while (gone) {
-        struct region *next = gone->next;
-        region_free(gone);
-        gone = next;
-    }
+    tlb_shootdown(as->active_cpus);
+    regions_free(gone);
     kfree(spare);
     return COPRA_OK;
 }

@@ -8,12 +8,8 @@ void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint3
     t->capacity = capacity;
     t->used = 0;
     t->slots = slots;
-    for (uint32_t i = 0; i < capacity; i++) {
-        slots[i].obj = 0;
-        slots[i].rights = 0;
-        slots[i].gen = 1;
-        slots[i].pad = 0;
-    }
+    for (uint32_t i = 0; i < capacity; i++)
+        slots[i] = (struct handle_entry){ .gen = 1 };
 }
 
 int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rights)
@@ -70,11 +66,9 @@ int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out
 void handle_table_clear(struct handle_table *t)
 {
     for (uint32_t i = 0; i < t->capacity; i++) {
-        struct handle_entry *e = &t->slots[i];
-        if (e->obj) {
-            struct kobject *o = e->obj;
-            uint32_t gen = e->gen;
-            handle_remove(t, (gen << HANDLE_SLOT_BITS) | i, &o, 0);
+        struct kobject *o = t->slots[i].obj;
+        if (o) {
+            handle_remove(t, ((uint32_t)t->slots[i].gen << HANDLE_SLOT_BITS) | i, &o, NULL);
             kobject_put(o);
         }
     }

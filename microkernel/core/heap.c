@@ -116,8 +116,6 @@ static struct slab *slab_create(unsigned shift)
 
 void *kmalloc(size_t size)
 {
-    if (size == 0)
-        size = 1;
     if (size > (1ul << MAX_CLASS)) {
         uint64_t pages = ALIGN_UP(size + sizeof(struct large), PAGE_SIZE) / PAGE_SIZE;
         if (size > (1ull << 40))
@@ -130,7 +128,7 @@ void *kmalloc(size_t size)
         l->pages = (uint32_t)pages;
         return l + 1;
     }
-    unsigned shift = MIN_CLASS;
+    unsigned shift = MIN_CLASS;   /* also the class of size 0 */
     while ((1ul << shift) < size)
         shift++;
 

@@ -34,16 +34,6 @@ static bool name_eq(const char *a, size_t alen, const char *b)
     return strnlen(b, alen + 1) == alen && memcmp(a, b, alen) == 0;
 }
 
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 void initrd_init(const uint8_t *archive, size_t size)
 {
     struct cpio_entry e;
@@ -105,7 +95,8 @@ void initrd_init(const uint8_t *archive, size_t size)
     if (nfiles != mh->count)
         boot_error(index, off, NULL, "manifest lists files the archive does not have");
     char h[97];
-    hex(initrd_manifest_sha384, 48, h);
+    for (size_t i = 0; i < 48; i++)
+        ksnprintf(h + 2 * i, 3, "%02x", initrd_manifest_sha384[i]);
     kprintf("copra: initrd: %zu files, manifest sha384 %s\n", nfiles, h);
 }
 
@@ -139,31 +130,23 @@ int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
     struct kobject *o;
     uint32_t rights;
     int err = process_handle_lookup(h, &o, &rights);
-    if (!err && o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)
-        err = COPRA_ETYPE;
-    else if (!err && !(rights & COPRA_RIGHT_READ))
-        err = COPRA_ERIGHTS;
-    if (!err && o->type == COPRA_OBJ_CONSOLE) {
-        kobject_put(o);
-        return console_read(buf, len);
-    }
-    if (err) {
-        if (err != COPRA_EBADH)
-            kobject_put(o);
+    if (err)
         return err;
-    }
+    if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)
+        err = COPRA_ETYPE;
+    else if (!(rights & COPRA_RIGHT_READ))
+        err = COPRA_ERIGHTS;
+    kobject_put(o);   /* o stays readable below: initrd files and the console are never freed */
+    if (err)
+        return err;
+    if (o->type == COPRA_OBJ_CONSOLE)
+        return console_read(buf, len);
     struct initrd_file *f = container_of(o, struct initrd_file, obj);
-    int64_t ret;
     if (!user_range_ok(buf, len))
-        ret = COPRA_EFAULT;
-    else if (offset >= f->size)
-        ret = 0;
-    else {
-        uint64_t n = MIN(len, f->size - offset);
-        ret = copy_to_user(buf, f->data + offset, n);
-        if (!ret)
-            ret = (int64_t)n;
-    }
-    kobject_put(o);
-    return ret;
+        return COPRA_EFAULT;
+    if (offset >= f->size)
+        return 0;
+    uint64_t n = MIN(len, f->size - offset);
+    err = copy_to_user(buf, f->data + offset, n);
+    return err ? err : (int64_t)n;
 }

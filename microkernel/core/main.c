@@ -104,16 +104,14 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     uint64_t pstart = (uint64_t)(uintptr_t)__kernel_pstart;
     pmm_reserve_range(&pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
     pmm_reserve_range(&pmm, where, bytes);
-    if (mod_end > mod_start)
-        pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);
+    pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);   /* kmain: mod_end >= mod_start */
     uint64_t pool_bitmap = pmm_alloc(&pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
     if (!pool_bitmap || pool_bitmap + pmm_bitmap_bytes(pstart / PAGE_SIZE) > BOOT_MAP_LIMIT)
         boot_fail("no room for the guest pool's bitmap");
     pmm_init(&pool, phys_to_virt(pool_bitmap), pstart / PAGE_SIZE);
     for (size_t i = 0; i < nram; i++)
         pmm_release_range(&pool, ram[2 * i], ram[2 * i + 1]);
-    if (mod_end > mod_start)
-        pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
+    pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
     heap_init(&pmm, &pool);
 }
 

@@ -85,11 +85,8 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t count, uint64_t align)
             f = ((f + i) / align) * align;
         }
     }
-    if (start == UINT64_MAX)
+    if (start == UINT64_MAX || !pmm_claim(p, start << FRAME_SHIFT, count))
         return 0;
-    for (uint64_t i = 0; i < count; i++)
-        bit_set(p->bitmap, start + i);
-    p->free -= count;
     p->hint = start + count;
     return start << FRAME_SHIFT;
 }

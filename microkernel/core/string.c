@@ -62,19 +62,3 @@ size_t strnlen(const char *s, size_t max)
         n++;
     return n;
 }
-
-int strcmp(const char *a, const char *b)
-{
-    while (*a && *a == *b)
-        a++, b++;
-    return (unsigned char)*a - (unsigned char)*b;
-}
-
-int strncmp(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (a[i] != b[i] || !a[i])
-            return (unsigned char)a[i] - (unsigned char)b[i];
-    }
-    return 0;
-}

@@ -37,14 +37,11 @@ int64_t sys_timer_create(void)
     /* Each timer costs every tick it expires on: a process has a bounded
      * number, charged until the timer dies (also in another process). */
     struct process *p = process_current();
-    if (__atomic_add_fetch(&p->ntimers, 1, __ATOMIC_RELAXED) > COPRA_TIMERS_PER_PROCESS) {
-        __atomic_sub_fetch(&p->ntimers, 1, __ATOMIC_RELAXED);
-        return COPRA_EFULL;
-    }
-    struct timer *t = kmalloc(sizeof(*t));
+    bool full = __atomic_add_fetch(&p->ntimers, 1, __ATOMIC_RELAXED) > COPRA_TIMERS_PER_PROCESS;
+    struct timer *t = full ? NULL : kmalloc(sizeof(*t));
     if (!t) {
         __atomic_sub_fetch(&p->ntimers, 1, __ATOMIC_RELAXED);
-        return COPRA_ENOMEM;
+        return full ? COPRA_EFULL : COPRA_ENOMEM;
     }
     kobject_init(&t->obj, COPRA_OBJ_TIMER, timer_destroy);
     waitable_init(&t->state, false);

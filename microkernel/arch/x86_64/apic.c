@@ -57,10 +57,8 @@ void apic_init(void)
     outb(0x21, 0xFF);
     outb(0xA1, 0xFF);
 
-    uint64_t base = rdmsr(MSR_APIC_BASE);
-    wrmsr(MSR_APIC_BASE, base | (1u << 11));
-    apic = paging_map_mmio(base & ~0xFFFull);
-    apic_init_ap();
+    apic = paging_map_mmio(rdmsr(MSR_APIC_BASE) & ~0xFFFull);
+    apic_init_ap();   /* enables it */
 
     apic_write(APIC_TMR_DIV, 0x3);  /* divide by 16 */
     apic_write(APIC_LVT_TMR, APIC_LVT_MASKED);
@@ -81,9 +79,7 @@ void apic_init(void)
     }
     apic_write(APIC_TMR_INIT, 0);
     tsc_freq = best * (1000 / CALIBRATE_MS);
-    apic_ticks_per_tick = (uint32_t)((uint64_t)elapsed * (1000 / CALIBRATE_MS) / TICK_HZ);
-    if (apic_ticks_per_tick == 0)
-        apic_ticks_per_tick = 1;
+    apic_ticks_per_tick = (uint32_t)MAX((uint64_t)elapsed * (1000 / CALIBRATE_MS) / TICK_HZ, 1);
     ns_per_tsc_q32 = (1000000000ull << 32) / tsc_freq;
     tsc_boot = rdtsc();
 }

@@ -45,12 +45,6 @@ void idt_init(void)
     }
 }
 
-static void idt_load(void)
-{
-    struct descriptor_pointer p = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-    __asm__ volatile("lidt %0" : : "m"(p));
-}
-
 void cpu_set_kernel_stack(struct cpu *cpu, uint64_t rsp0)
 {
     cpu->tss.rsp[0] = rsp0;
@@ -67,8 +61,7 @@ static void cpu_enable_features(const struct cpu *cpu)
     uint64_t cr4 = read_cr4();
 
     cpuid(0, 0, r);
-    uint32_t max_leaf = r[0];
-    if (max_leaf >= 7) {
+    if (r[0] >= 7) {   /* the highest standard leaf */
         cpuid(7, 0, r);
         if (r[1] & (1u << 7))
             cr4 |= CR4_SMEP;
@@ -125,7 +118,8 @@ void cpu_init(struct cpu *cpu)
         "mov %2, %%ss\n\t"
         : : "m"(p), "i"((uint64_t)GDT_KCODE), "r"((uint64_t)GDT_KDATA) : "rax", "memory");
     __asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
-    idt_load();
+    struct descriptor_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
     cpu_enable_features(cpu);
 }
 

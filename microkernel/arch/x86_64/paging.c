@@ -156,12 +156,7 @@ int paging_user_map(uint64_t root, uint64_t va, uint64_t pa, uint32_t prot)
     uint64_t *e = paging_walk(root, va, 0, true, PTE_P | PTE_W | PTE_U);
     if (!e)
         return COPRA_ENOMEM;
-    uint64_t flags = PTE_P | PTE_U;
-    if (prot & COPRA_PROT_WRITE)
-        flags |= PTE_W;
-    if (!(prot & COPRA_PROT_EXEC))
-        flags |= PTE_NX;
-    *e = pa | flags;
+    *e = pa | PTE_P | PTE_U | (prot & COPRA_PROT_WRITE ? PTE_W : 0) | (prot & COPRA_PROT_EXEC ? 0 : PTE_NX);
     return COPRA_OK;
 }
 
