@@ -9,7 +9,6 @@
 #include <copra/abi.h>
 
 #define PAGE_SIZE   4096ull
-#define PAGE_SHIFT  12
 #define ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((uint64_t)(a) - 1)) == 0)
@@ -17,7 +16,6 @@
 #define MIN(a, b)        ((a) < (b) ? (a) : (b))
 #define MAX(a, b)        ((a) > (b) ? (a) : (b))
 #define unlikely(x)      __builtin_expect(!!(x), 0)
-#define likely(x)        __builtin_expect(!!(x), 1)
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #define NORETURN         __attribute__((noreturn))
 

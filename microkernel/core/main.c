@@ -166,11 +166,9 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     if (magic != MB_BOOT_MAGIC)
         boot_fail("not started by a multiboot loader");
     const struct mb_info *mb = phys_to_virt(info_pa);
-    if (mb->flags & MB_INFO_CMDLINE) {
+    if (mb->flags & MB_INFO_CMDLINE) {   /* cmdline[] is zeroed: its last byte stays the NUL */
         const char *c = phys_to_virt(mb->cmdline);
-        size_t n = strnlen(c, sizeof(cmdline) - 1);
-        memcpy(cmdline, c, n);
-        cmdline[n] = 0;
+        memcpy(cmdline, c, strnlen(c, sizeof(cmdline) - 1));
     }
     if (!(mb->flags & MB_INFO_MODS) || mb->mods_count < 1)
         boot_fail("no initrd module (use -initrd)");

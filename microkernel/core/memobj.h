@@ -38,10 +38,6 @@ void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
 
 /* Counts user mappings of pages [first, first + n). */
 void memobj_mapped(struct memobj *m, uint64_t first, uint64_t n, int delta);
-static inline bool memobj_page_mapped(const struct memobj *m, uint64_t page)
-{
-    return __atomic_load_n(&m->maps[page], __ATOMIC_RELAXED) != 0;
-}
 
 int64_t sys_mem_create(uint64_t pages);
 int64_t sys_set_mem_state(uint64_t mem, uint64_t offset, uint64_t len, uint64_t state);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include "core/kernel.h"
 #include "core/spinlock.h"
+#include "core/string.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/serial.h"
 
@@ -71,10 +72,7 @@ static int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             const char *s = va_arg(ap, const char *);
             if (!s)
                 s = "(null)";
-            int n = 0;
-            while (s[n])
-                n++;
-            for (int i = n; i < width; i++)
+            for (int i = (int)strlen(s); i < width; i++)
                 out_char(&o, ' ');
             while (*s)
                 out_char(&o, *s++);

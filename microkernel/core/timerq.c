@@ -62,16 +62,6 @@ static void sift_down(struct timerq *q, struct timer_node *n)
     }
 }
 
-static void heap_insert(struct timerq *q, struct timer_node *n)
-{
-    struct timer_node *parent;
-    *heap_link(q, ++q->count, &parent) = n;
-    n->parent = parent;
-    n->left = n->right = 0;
-    n->armed = true;
-    sift_up(q, n);
-}
-
 /* The last node takes n's place, then moves up or down to where it belongs. */
 static void heap_remove(struct timerq *q, struct timer_node *n)
 {
@@ -103,10 +93,16 @@ void timerq_cancel(struct timerq *q, struct timer_node *n)
 
 void timerq_arm(struct timerq *q, struct timer_node *n, uint64_t deadline, uint64_t period)
 {
+    struct timer_node *parent;
     timerq_cancel(q, n);
     n->deadline = deadline;
     n->period = period;
-    heap_insert(q, n);
+    /* A new last leaf, then up to where its deadline belongs. */
+    *heap_link(q, ++q->count, &parent) = n;
+    n->parent = parent;
+    n->left = n->right = 0;
+    n->armed = true;
+    sift_up(q, n);
 }
 
 struct timer_node *timerq_expire(struct timerq *q, uint64_t now, uint64_t *expirations)

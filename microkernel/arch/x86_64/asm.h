@@ -4,10 +4,7 @@
 #define ARCH_X86_64_ASM_H
 
 #define MSR_EFER        0xC0000080
-#define MSR_FS_BASE     0xC0000100
-#define MSR_GS_BASE     0xC0000101
 #define MSR_APIC_BASE   0x1B
-#define EFER_SCE        (1 << 0)
 #define EFER_LME        (1 << 8)
 #define EFER_NXE        (1 << 11)
 #define EFER_SVME       (1 << 12)

@@ -96,7 +96,6 @@ static inline void irq_restore(uint64_t f)
     if (f & (1u << 9))
         __asm__ volatile("sti" : : : "memory");
 }
-static inline void irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
 static inline void cpu_flush_tlb(void)

@@ -40,14 +40,19 @@ static uint64_t *paging_walk(uint64_t root, uint64_t va, int level, bool create,
     return &t[idx(va, level)];
 }
 
-static void map_kernel_range(uint64_t root, const char *start, const char *end, uint64_t flags)
+/* The kernel's entry for `va` at `level`, made if missing: failing here is fatal. */
+static uint64_t *kernel_entry(uint64_t va, int level)
 {
-    for (uint64_t va = (uint64_t)(uintptr_t)start; va < (uint64_t)(uintptr_t)end; va += PAGE_SIZE) {
-        uint64_t *e = paging_walk(root, va, 0, true, PTE_P | PTE_W);
-        if (!e)
-            panic("paging: out of memory mapping the kernel");
-        *e = (va - KERNEL_VBASE) | flags | PTE_P | PTE_G;
-    }
+    uint64_t *e = paging_walk(kernel_root, va, level, true, PTE_P | PTE_W);
+    if (!e)
+        panic("paging: cannot map %lx (out of memory, or inside a 2 MiB page)", va);
+    return e;
+}
+
+static void map_kernel_range(const char *start, const char *end, uint64_t flags)
+{
+    for (uint64_t va = (uint64_t)(uintptr_t)start; va < (uint64_t)(uintptr_t)end; va += PAGE_SIZE)
+        *kernel_entry(va, 0) = (va - KERNEL_VBASE) | flags | PTE_P | PTE_G;
 }
 
 void paging_init(const uint64_t *ram, size_t nranges)
@@ -68,16 +73,12 @@ void paging_init(const uint64_t *ram, size_t nranges)
     for (size_t r = 0; r < nranges; r++) {
         uint64_t start = ALIGN_DOWN(ram[2 * r], 1ull << 21);
         uint64_t end = ALIGN_UP(ram[2 * r] + ram[2 * r + 1], 1ull << 21);
-        for (uint64_t pa = start; pa < end; pa += 1ull << 21) {
-            uint64_t *e = paging_walk(kernel_root, PHYS_MAP_BASE + pa, 1, true, PTE_P | PTE_W);
-            if (!e)
-                panic("paging: out of memory for the direct map");
-            *e = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
-        }
+        for (uint64_t pa = start; pa < end; pa += 1ull << 21)
+            *kernel_entry(PHYS_MAP_BASE + pa, 1) = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
     }
-    map_kernel_range(kernel_root, __text_start, __text_end, 0);
-    map_kernel_range(kernel_root, __rodata_start, __rodata_end, PTE_NX);
-    map_kernel_range(kernel_root, __data_start, __data_end, PTE_W | PTE_NX);
+    map_kernel_range(__text_start, __text_end, 0);
+    map_kernel_range(__rodata_start, __rodata_end, PTE_NX);
+    map_kernel_range(__data_start, __data_end, PTE_W | PTE_NX);
     for (uint64_t va = (uint64_t)(uintptr_t)boot_kstack_guard; va < (uint64_t)(uintptr_t)boot_kstack; va += PAGE_SIZE)
         *paging_walk(kernel_root, va, 0, false, 0) = 0;
     paging_switch(kernel_root);
@@ -86,10 +87,7 @@ void paging_init(const uint64_t *ram, size_t nranges)
 void *paging_map_mmio(uint64_t pa)
 {
     uint64_t va = PHYS_MAP_BASE + ALIGN_DOWN(pa, PAGE_SIZE);
-    uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
-    if (!e)
-        panic("paging: cannot map MMIO page %lx", pa);
-    *e = ALIGN_DOWN(pa, PAGE_SIZE) | PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_NX | PTE_G;
+    *kernel_entry(va, 0) = ALIGN_DOWN(pa, PAGE_SIZE) | PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_NX | PTE_G;
     invlpg(va);
     return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
 }
@@ -118,9 +116,7 @@ void paging_map_phys(uint64_t pa, uint64_t len)
         uint64_t *pde = paging_walk(kernel_root, va, 1, true, PTE_P | PTE_W);
         if (pde && (*pde & PTE_P) && (*pde & PTE_PS))
             continue;   /* inside a 2 MiB page of the direct map */
-        uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
-        if (!e)
-            panic("paging: cannot map physical page %lx", p);
+        uint64_t *e = kernel_entry(va, 0);
         if (!(*e & PTE_P)) {
             *e = p | PTE_P | PTE_NX | PTE_G;
             invlpg(va);
@@ -130,10 +126,7 @@ void paging_map_phys(uint64_t pa, uint64_t len)
 
 void paging_identity_map(uint64_t pa, bool map)
 {
-    uint64_t *e = paging_walk(kernel_root, pa, 0, true, PTE_P | PTE_W);
-    if (!e)
-        panic("paging: cannot map the trampoline");
-    *e = map ? (pa | PTE_P | PTE_W) : 0;
+    *kernel_entry(pa, 0) = map ? (pa | PTE_P | PTE_W) : 0;
     invlpg(pa);
 }
 

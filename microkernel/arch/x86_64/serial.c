@@ -19,13 +19,13 @@ static void port_out(uint16_t port, uint8_t v)
 
 void serial_init(void)
 {
-    port_out(COM1 + 1, 0x00);   /* no interrupts */
-    port_out(COM1 + 3, 0x80);   /* DLAB */
-    port_out(COM1 + 0, 0x01);   /* 115200 baud */
-    port_out(COM1 + 1, 0x00);
-    port_out(COM1 + 3, 0x03);   /* 8N1 */
-    port_out(COM1 + 2, 0xC7);   /* FIFO on, cleared */
-    port_out(COM1 + 4, 0x03);
+    /* {register, value}, in order: no interrupts; DLAB; divisor 1 = 115200 baud
+     * (low, high byte); 8N1; FIFO on, cleared; DTR and RTS. */
+    static const uint8_t setup[][2] = {
+        { 1, 0x00 }, { 3, 0x80 }, { 0, 0x01 }, { 1, 0x00 }, { 3, 0x03 }, { 2, 0xC7 }, { 4, 0x03 },
+    };
+    for (unsigned i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+        port_out(COM1 + setup[i][0], setup[i][1]);
 }
 
 void serial_putc(char c)
