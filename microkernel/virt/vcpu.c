@@ -213,9 +213,8 @@ static int vcpu_complete(struct vcpu *v)
                                               guest_access(v, GPT_WRITE));
         if (c)
             return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
-        bool rep = v->insn.rep;
-        string_step(v, rep);
-        if (!rep || !string_count(v))
+        string_step(v, v->insn.rep);
+        if (!v->insn.rep || !string_count(v))
             step_rip(v, v->next_rip);
         return 0;
     }
@@ -578,7 +577,6 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
 static int exit_msr(struct vcpu *v, const struct vm_exit *e)
 {
     uint32_t index = (uint32_t)v->gpr[COPRA_RCX];
-    uint64_t rip = state(v, COPRA_STATE_RIP);
     if (index == MSR_EFER_INDEX) {
         /* EFER is the backend's (SVM keeps SVME set underneath); no policy here. */
         if (e->msr_write) {
@@ -590,7 +588,7 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
             v->gpr[COPRA_RAX] = (uint32_t)efer;
             v->gpr[COPRA_RDX] = efer >> 32;
         }
-        step_rip(v, rip + 2);
+        step_rip(v, state(v, COPRA_STATE_RIP) + 2);   /* RDMSR and WRMSR are 0F 32 and 0F 30 */
         return 0;
     }
     v->run->msr.index = index;
@@ -1275,14 +1273,13 @@ int64_t sys_irq_timer(uint64_t hirq, uint64_t htimer, uint64_t vector)
     if (err)
         return err;
     err = process_handle_get(htimer, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
+    if (!err && vector && (vector < 0x10 || vector > 0xff)) {
+        kobject_put(o);
+        err = COPRA_EINVAL;
+    }
     if (err) {
         kobject_put(irq);
         return err;
-    }
-    if (vector && (vector < 0x10 || vector > 0xff)) {
-        kobject_put(irq);
-        kobject_put(o);
-        return COPRA_EINVAL;
     }
     struct timer *t = container_of(o, struct timer, obj);
     uint64_t f = sched_lock();
