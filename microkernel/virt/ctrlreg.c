@@ -183,14 +183,20 @@ int ctrl_write_efer(struct vcpu *v, uint64_t value)
     return platform->set_state(v, COPRA_STATE_EFER, value) ? CTRL_GP : 0;
 }
 
+/* DR0-7 as MOV DR names them: DR4 and DR5 are aliases of DR6 and DR7
+ * while CR4.DE is clear, else #UD, as DR8 and up are. */
+static int dr_alias(struct vcpu *v, unsigned *dr)
+{
+    if (*dr > 7 || ((*dr == 4 || *dr == 5) && (get(v, COPRA_STATE_CR4) & GCR4_DE)))
+        return CTRL_UD;
+    if (*dr == 4 || *dr == 5)
+        *dr += 2;
+    return 0;
+}
+
 int ctrl_dr_read(struct vcpu *v, unsigned dr, uint64_t *value)
 {
-    if (dr == 4 || dr == 5) {
-        if (get(v, COPRA_STATE_CR4) & GCR4_DE)
-            return CTRL_UD;
-        dr += 2;   /* aliases of DR6 and DR7 while CR4.DE is clear */
-    }
-    if (dr > 7 || dr == 4 || dr == 5)
+    if (dr_alias(v, &dr))
         return CTRL_UD;
     *value = dr < 4 ? v->dr[dr] : dr == 6 ? get(v, COPRA_STATE_DR6) : v->dr7;
     return 0;
@@ -198,12 +204,7 @@ int ctrl_dr_read(struct vcpu *v, unsigned dr, uint64_t *value)
 
 int ctrl_dr_write(struct vcpu *v, unsigned dr, uint64_t value)
 {
-    if (dr == 4 || dr == 5) {
-        if (get(v, COPRA_STATE_CR4) & GCR4_DE)
-            return CTRL_UD;
-        dr += 2;
-    }
-    if (dr > 7)
+    if (dr_alias(v, &dr))
         return CTRL_UD;
     if (dr < 4) {
         v->dr[dr] = value;

@@ -56,14 +56,12 @@ static int decode_modrm16(struct cursor *c, uint8_t mod, uint8_t rm, struct deco
     out->index = index16[rm];
     if (mod == 0 && rm == 6) {          /* [disp16], no base */
         out->base = -1;
-        e = fetch_le(c, 2, &disp);
-        out->disp = sign_extend(disp, 2);
-    } else if (mod == 1) {
-        e = fetch_le(c, 1, &disp);
-        out->disp = sign_extend(disp, 1);
-    } else if (mod == 2) {
-        e = fetch_le(c, 2, &disp);
-        out->disp = sign_extend(disp, 2);
+        mod = 2;
+    }
+    unsigned n = mod == 1 ? 1 : mod == 2 ? 2 : 0;   /* disp8 or disp16 */
+    if (n) {
+        e = fetch_le(c, n, &disp);
+        out->disp = sign_extend(disp, n);
     }
     /* SDM vol. 1 §3.7.4: BP-based forms default to SS. */
     if (!out->segment_override && out->base == 5)
@@ -101,14 +99,11 @@ static int decode_modrm32(struct cursor *c, enum decode_mode mode, uint8_t rex, 
     } else {
         out->base = (int8_t)(rm | ((rex & 0x1) << 3));           /* REX.B */
     }
-    if (mod == 1) {
-        if ((e = fetch_le(c, 1, &disp)))
+    unsigned n = mod == 1 ? 1 : mod == 2 ? 4 : 0;   /* disp8 or disp32 */
+    if (n) {
+        if ((e = fetch_le(c, n, &disp)))
             return e;
-        out->disp = sign_extend(disp, 1);
-    } else if (mod == 2) {
-        if ((e = fetch_le(c, 4, &disp)))
-            return e;
-        out->disp = sign_extend(disp, 4);
+        out->disp = sign_extend(disp, n);
     }
     /* SDM vol. 1 §3.7.4: rSP/rBP as base default to SS. */
     if (!out->segment_override && (out->base == 4 || out->base == 5))
@@ -432,11 +427,6 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode,
     return 0;
 }
 
-static uint64_t address_mask(unsigned size)
-{
-    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 uint64_t decode_effective_address(const struct decoded_insn *insn, const uint64_t gpr[16],
                                   uint64_t rip)
 {
@@ -447,10 +437,10 @@ uint64_t decode_effective_address(const struct decoded_insn *insn, const uint64_
         ea += gpr[insn->index] * insn->scale;
     if (insn->rip_relative)
         ea += rip + insn->length;       /* relative to the next instruction */
-    return ea & address_mask(insn->addr_size);
+    return ea & decode_size_mask(insn->addr_size);
 }
 
 uint64_t decode_string_dst(const struct decoded_insn *insn, const uint64_t gpr[16])
 {
-    return gpr[7] & address_mask(insn->addr_size);
+    return gpr[7] & decode_size_mask(insn->addr_size);
 }

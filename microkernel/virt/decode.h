@@ -113,4 +113,10 @@ uint64_t decode_effective_address(const struct decoded_insn *insn, const uint64_
                                   uint64_t rip);
 uint64_t decode_string_dst(const struct decoded_insn *insn, const uint64_t gpr[16]);
 
+/* The low `size` bytes of a value: an operand or address size (1-8). */
+static inline uint64_t decode_size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
 #endif

@@ -7,11 +7,6 @@
  */
 #include "virt/emulate.h"
 
-static uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 static uint64_t sign_bit(unsigned size)
 {
     return 1ull << (8 * size - 1);
@@ -23,7 +18,7 @@ static uint64_t sign_bit(unsigned size)
 static uint64_t reg_read(const uint64_t gpr[16], int reg, bool high, unsigned size)
 {
     uint64_t v = gpr[reg & 15];
-    return high ? (v >> 8) & 0xFF : v & size_mask(size);
+    return high ? (v >> 8) & 0xFF : v & decode_size_mask(size);
 }
 
 void emulate_reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint64_t v)
@@ -34,13 +29,7 @@ void emulate_reg_write(uint64_t gpr[16], int reg, bool high, unsigned size, uint
     else if (size == 4)
         *r = (uint32_t)v;
     else
-        *r = (*r & ~size_mask(size)) | (v & size_mask(size));
-}
-
-/* rSI/rDI/rCX as the address size sees them (SDM vol. 2 MOVS/STOS/REP). */
-static void addr_reg_write(uint64_t gpr[16], int reg, unsigned addr_size, uint64_t v)
-{
-    emulate_reg_write(gpr, reg, false, addr_size, v);
+        *r = (*r & ~decode_size_mask(size)) | (v & decode_size_mask(size));
 }
 
 /* PF: set when the low byte of the result has an even number of 1 bits. */
@@ -57,7 +46,7 @@ static uint64_t parity_flag(uint64_t result)
 static uint64_t result_flags(uint64_t r, unsigned size)
 {
     uint64_t f = parity_flag(r);
-    if ((r & size_mask(size)) == 0)
+    if ((r & decode_size_mask(size)) == 0)
         f |= EMULATE_ZF;
     if (r & sign_bit(size))
         f |= EMULATE_SF;
@@ -73,7 +62,7 @@ static uint64_t result_flags(uint64_t r, unsigned size)
  * flag is undefined"): we clear it. */
 static uint64_t alu(enum decode_op op, unsigned size, uint64_t a, uint64_t b, uint64_t carry, uint64_t *flags)
 {
-    uint64_t m = size_mask(size), r, f = 0;
+    uint64_t m = decode_size_mask(size), r, f = 0;
     a &= m;
     b &= m;
     switch (op) {
@@ -115,14 +104,14 @@ static uint64_t alu(enum decode_op op, unsigned size, uint64_t a, uint64_t b, ui
 static uint64_t source_operand(const struct decoded_insn *insn, const uint64_t gpr[16])
 {
     if (insn->has_imm)
-        return insn->imm & size_mask(insn->op_size);
+        return insn->imm & decode_size_mask(insn->op_size);
     return reg_read(gpr, insn->reg, insn->reg_high_byte, insn->op_size);
 }
 
 /* rCX as REP counts it: its low addr_size bytes (SDM vol. 2 REP). */
 static uint64_t rep_count(const struct decoded_insn *insn, const uint64_t gpr[16])
 {
-    return gpr[1] & size_mask(insn->addr_size);
+    return gpr[1] & decode_size_mask(insn->addr_size);
 }
 
 static uint64_t byte_swap(uint64_t v, unsigned size)
@@ -191,13 +180,13 @@ static int string_step(const struct decoded_insn *insn, uint64_t gpr[16], uint64
 {
     uint64_t step = (rflags & EMULATE_DF) ? (uint64_t)-(int64_t)insn->op_size : insn->op_size;
     if (insn->op != DECODE_STOS && insn->op != DECODE_SCAS)
-        addr_reg_write(gpr, 6, insn->addr_size, gpr[6] + step);
+        emulate_reg_write(gpr, 6, false, insn->addr_size, gpr[6] + step);
     if (insn->op != DECODE_LODS)
-        addr_reg_write(gpr, 7, insn->addr_size, gpr[7] + step);
+        emulate_reg_write(gpr, 7, false, insn->addr_size, gpr[7] + step);
     if (!insn->rep)
         return EMULATE_DONE;
     uint64_t count = rep_count(insn, gpr) - 1;
-    addr_reg_write(gpr, 1, insn->addr_size, count);
+    emulate_reg_write(gpr, 1, false, insn->addr_size, count);
     bool compares = insn->op == DECODE_CMPS || insn->op == DECODE_SCAS;
     if (compares && !(rflags & EMULATE_ZF) == (insn->rep == 0xF3))
         return EMULATE_DONE;
@@ -210,7 +199,7 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
     if (!insn_valid(insn))
         return EMULATE_EINVAL;
     unsigned size = insn->op_size;
-    uint64_t mem = value_read & size_mask(insn->mem_size), other = *value_write, flags = 0, r;
+    uint64_t mem = value_read & decode_size_mask(insn->mem_size), other = *value_write, flags = 0, r;
     uint64_t status = EMULATE_STATUS_FLAGS;   /* the flags the instruction writes */
     enum decode_op op = insn->op;
     *value_write = 0;
@@ -262,7 +251,7 @@ int emulate_complete(const struct decoded_insn *insn, uint64_t gpr[16], uint64_t
         status &= ~EMULATE_CF;
         break;
     case DECODE_NOT:      /* no flags */
-        *value_write = ~mem & size_mask(size);
+        *value_write = ~mem & decode_size_mask(size);
         return EMULATE_DONE;
     case DECODE_NEG:      /* flags of 0 - mem: CF = mem != 0 */
         *value_write = alu(DECODE_SUB, size, 0, mem, 0, &flags);

@@ -87,10 +87,15 @@ static bool access_allowed(const struct walk *w)
     return true;
 }
 
-static int read_entry(gpt_read_fn read_gpa, void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
+/* Reads a paging-structure entry: GPT_EREAD if it is not RAM, the #PF of a
+ * not-present entry, else 0. */
+static int read_entry(const struct walk *w, gpt_read_fn read_gpa, void *ctx, uint64_t gpa, unsigned size,
+                      uint64_t *entry, uint64_t *err)
 {
     *entry = 0;   /* a 4-byte entry fills the low half (little-endian) */
-    return read_gpa(ctx, gpa, entry, size) ? GPT_EREAD : 0;
+    if (read_gpa(ctx, gpa, entry, size))
+        return GPT_EREAD;
+    return (*entry & PTE_P) ? 0 : fault(w, 0, err);
 }
 
 /* 32-bit paging: two levels of 4-byte entries, 4 MiB pages with CR4.PSE
@@ -99,11 +104,9 @@ static int walk_32bit(struct walk *w, uint32_t gva, gpt_read_fn read_gpa, void *
                       unsigned maxpa, uint64_t *gpa_out, uint64_t *err)
 {
     uint64_t pde, pte;
-    int e = read_entry(read_gpa, ctx, (w->r->cr3 & 0xFFFFF000ull) + (gva >> 22) * 4, 4, &pde);
+    int e = read_entry(w, read_gpa, ctx, (w->r->cr3 & 0xFFFFF000ull) + (gva >> 22) * 4, 4, &pde, err);
     if (e)
         return e;
-    if (!(pde & PTE_P))
-        return fault(w, 0, err);
     accumulate(w, pde);
     if ((pde & PTE_PS) && (w->r->cr4 & CR4_PSE)) {
         unsigned m = maxpa < 32 ? 32 : maxpa > 40 ? 40 : maxpa;
@@ -113,11 +116,9 @@ static int walk_32bit(struct walk *w, uint32_t gva, gpt_read_fn read_gpa, void *
         *gpa_out = (pde & 0xFFC00000ull) | (((pde >> 13) & 0xFF) << 32) | (gva & 0x3FFFFF);
         return 0;
     }
-    e = read_entry(read_gpa, ctx, (pde & 0xFFFFF000ull) + ((gva >> 12) & 0x3FF) * 4, 4, &pte);
+    e = read_entry(w, read_gpa, ctx, (pde & 0xFFFFF000ull) + ((gva >> 12) & 0x3FF) * 4, 4, &pte, err);
     if (e)
         return e;
-    if (!(pte & PTE_P))
-        return fault(w, 0, err);
     accumulate(w, pte);
     *gpa_out = (pte & 0xFFFFF000ull) | (gva & 0xFFF);
     return 0;
@@ -170,11 +171,9 @@ int gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access, gpt_read_f
          * on hardware; we read them now.  Bits 2:1 and 8:5 are reserved, XD
          * is reserved (no NX at this level). */
         gva &= 0xFFFFFFFFull;
-        e = read_entry(read_gpa, ctx, (r->cr3 & 0xFFFFFFE0ull) + (gva >> 30) * 8, 8, &entry);
+        e = read_entry(&w, read_gpa, ctx, (r->cr3 & 0xFFFFFFE0ull) + (gva >> 30) * 8, 8, &entry, fault_error_code);
         if (e)
             return e;
-        if (!(entry & PTE_P))
-            return fault(&w, 0, fault_error_code);
         if (entry & (reserved | PTE_XD | bits(2, 1) | bits(8, 5)))
             return fault(&w, GPT_PF_P | GPT_PF_RSVD, fault_error_code);
         table = entry & addr_mask;
@@ -184,11 +183,9 @@ int gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access, gpt_read_f
     /* At most five iterations: a self-referencing table only repeats reads. */
     for (int level = levels; level >= 1; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
-        e = read_entry(read_gpa, ctx, table + ((gva >> shift) & 511) * 8, 8, &entry);
+        e = read_entry(&w, read_gpa, ctx, table + ((gva >> shift) & 511) * 8, 8, &entry, fault_error_code);
         if (e)
             return e;
-        if (!(entry & PTE_P))
-            return fault(&w, 0, fault_error_code);
         /* PS is reserved in PML4E/PML5E; a 1 GiB (PDPTE) or 2 MiB (PDE) page
          * has reserved bits shift-1..13 (bit 12 is PAT). */
         bool large = level > 1 && (entry & PTE_PS);

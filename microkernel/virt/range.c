@@ -137,8 +137,7 @@ void range_complete_locked(struct range *r)
             continue;
         /* Only `data` is taken from the device model, cut to the access size;
          * nothing else it wrote into the slot is believed. */
-        uint8_t size = s->size <= 8 ? s->size : 8;
-        v->io_data = size == 8 ? s->data : s->data & ((1ull << (8 * size)) - 1);
+        v->io_data = s->data & decode_size_mask(s->size);
         v->io_state = IO_DONE;
         s->state = COPRA_IO_FREE;
         r->waiting[i] = NULL;

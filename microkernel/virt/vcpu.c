@@ -43,13 +43,11 @@ static int read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned size)
     return 0;
 }
 
-static void gpt_regs_of(struct vcpu *v, struct gpt_regs *r)
+/* The paging registers for gpt_walk(); maxphyaddr 0 means 52 (gpt.h). */
+static struct gpt_regs gpt_regs_of(struct vcpu *v)
 {
-    r->cr0 = state(v, COPRA_STATE_CR0);
-    r->cr3 = state(v, COPRA_STATE_CR3);
-    r->cr4 = state(v, COPRA_STATE_CR4);
-    r->efer = state(v, COPRA_STATE_EFER);
-    r->maxphyaddr = 0;
+    return (struct gpt_regs){ .cr0 = state(v, COPRA_STATE_CR0), .cr3 = state(v, COPRA_STATE_CR3),
+                              .cr4 = state(v, COPRA_STATE_CR4), .efer = state(v, COPRA_STATE_EFER) };
 }
 
 /* The access bits (gpt.h) of an access the guest's own instruction makes:
@@ -70,8 +68,7 @@ static unsigned guest_access(struct vcpu *v, unsigned access)
  * the VM may not write, as an NPF would be. */
 static int guest_copy(struct vcpu *v, uint64_t gva, void *buf, size_t n, unsigned access)
 {
-    struct gpt_regs r;
-    gpt_regs_of(v, &r);
+    struct gpt_regs r = gpt_regs_of(v);
     uint8_t *b = buf;
     bool write = access & GPT_WRITE;
     while (n) {
@@ -117,9 +114,8 @@ static int copy_failed(struct vcpu *v, int c, int reason)
 
 static bool guest_translate(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
 {
-    struct gpt_regs r;
+    struct gpt_regs r = gpt_regs_of(v);
     uint64_t err;
-    gpt_regs_of(v, &r);
     return gpt_walk(&r, gva, write ? GPT_WRITE : 0, read_gpa, v->vm, gpa, &err) == 0;
 }
 
@@ -152,8 +148,7 @@ static uint64_t seg_base(struct vcpu *v, unsigned decode_seg)
 static uint64_t stack_addr(struct vcpu *v, int64_t delta, unsigned *size)
 {
     *size = guest_mode(v) == DECODE_MODE_64 ? 8 : (state(v, COPRA_STATE_SEG(COPRA_SS, COPRA_SEG_ATTR)) & (1u << 10)) ? 4 : 2;
-    uint64_t mask = *size == 8 ? ~0ull : (1ull << (8 * *size)) - 1;
-    return seg_base(v, DECODE_SEG_SS) + ((v->gpr[COPRA_RSP] + (uint64_t)delta) & mask);
+    return seg_base(v, DECODE_SEG_SS) + ((v->gpr[COPRA_RSP] + (uint64_t)delta) & decode_size_mask(*size));
 }
 
 /* ---- completing an exit user space served ---- */
@@ -185,7 +180,19 @@ static void string_step(struct vcpu *v, bool rep)
 
 static uint64_t string_count(struct vcpu *v)
 {
-    return v->string_asize == 8 ? v->gpr[COPRA_RCX] : v->gpr[COPRA_RCX] & ((1ull << (8 * v->string_asize)) - 1);
+    return v->gpr[COPRA_RCX] & decode_size_mask(v->string_asize);
+}
+
+/* Puts the decoded instruction's next access (v->acc.size bytes) on the
+ * bus and in the run page, to wait as `p` for the device's answer. */
+static int mmio_request(struct vcpu *v, enum vcpu_pending p, bool write, uint64_t gpa, uint64_t data)
+{
+    v->pending = p;
+    v->bus = (struct bus_request){ true, true, write, v->acc.size, gpa, data };
+    v->run->mmio.gpa = gpa;
+    v->run->mmio.write = write;
+    v->run->mmio.data = data;
+    return COPRA_EXIT_MMIO;
 }
 
 /* Finishes the instruction behind the last exit.  Returns an exit reason
@@ -206,9 +213,8 @@ static int vcpu_complete(struct vcpu *v)
                                               guest_access(v, GPT_WRITE));
         if (c)
             return copy_failed(v, c, COPRA_EXIT_UNHANDLED);
-        bool rep = v->insn.rep;
-        string_step(v, rep);
-        if (!rep || !string_count(v))
+        string_step(v, v->insn.rep);
+        if (!v->insn.rep || !string_count(v))
             step_rip(v, v->next_rip);
         return 0;
     }
@@ -225,11 +231,7 @@ static int vcpu_complete(struct vcpu *v)
             if ((v->vec_done += acc.size) < v->insn.mem_size) {
                 uint64_t data = 0;
                 memcpy(&data, v->vec + v->vec_done, p == PENDING_MMIO_WRITE ? acc.size : 0);
-                v->bus = (struct bus_request){ true, true, p == PENDING_MMIO_WRITE, acc.size, v->bus.addr + acc.size, data };
-                v->pending = p;
-                run->mmio.gpa = v->bus.addr;
-                run->mmio.data = data;
-                return COPRA_EXIT_MMIO;
+                return mmio_request(v, p, p == PENDING_MMIO_WRITE, v->bus.addr + acc.size, data);
             }
             if (p == PENDING_MMIO_READ)
                 fpu_vector(v, (unsigned)v->insn.reg, v->vec, v->insn.mem_size, true, v->insn.vex);
@@ -268,13 +270,8 @@ static int vcpu_complete(struct vcpu *v)
             uint64_t gpa = v->bus.addr;
             if (op == DECODE_MOVS && !guest_translate(v, dst, true, &gpa))
                 return COPRA_EXIT_UNHANDLED;
-            v->pending = PENDING_MMIO_WRITEBACK;
             v->next_rip = st == EMULATE_DONE ? v->next_rip : state(v, COPRA_STATE_RIP);
-            v->bus = (struct bus_request){ true, true, true, acc.size, gpa, wval };
-            run->mmio.gpa = gpa;
-            run->mmio.write = 1;
-            run->mmio.data = wval;
-            return COPRA_EXIT_MMIO;
+            return mmio_request(v, PENDING_MMIO_WRITEBACK, true, gpa, wval);
         }
         if (st == EMULATE_DONE)
             step_rip(v, v->next_rip);
@@ -291,14 +288,13 @@ static int vcpu_complete(struct vcpu *v)
 /* ---- exits ---- */
 
 /* Legacy prefixes (and a REX in 64-bit mode) before the opcode of b[0..n):
- * their count; *asize67 and *lock say whether 0x67 and LOCK were among them. */
-static unsigned insn_prefixes(const uint8_t *b, unsigned n, enum decode_mode mode, bool *asize67, bool *lock)
+ * their count; *asize67 says whether 0x67 was among them. */
+static unsigned insn_prefixes(const uint8_t *b, unsigned n, enum decode_mode mode, bool *asize67)
 {
     unsigned i = 0;
-    *asize67 = *lock = false;
+    *asize67 = false;
     for (; i < n; i++) {
         *asize67 |= b[i] == 0x67;
-        *lock |= b[i] == 0xF0;
         if (!(b[i] == 0x67 || b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x66 || b[i] == 0x2E || b[i] == 0x36 ||
               b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF0 ||
               (mode == DECODE_MODE_64 && (b[i] & 0xF0) == 0x40)))
@@ -312,13 +308,10 @@ static unsigned string_addr_size(struct vcpu *v)
     enum decode_mode mode = guest_mode(v);
     unsigned size = mode == DECODE_MODE_64 ? 8 : mode == DECODE_MODE_32 ? 4 : 2;
     uint8_t b[15];
-    bool a67, lock;
-    if (guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), 0))
-        return size;
-    insn_prefixes(b, sizeof(b), mode, &a67, &lock);
-    if (a67)
-        return mode == DECODE_MODE_64 ? 4 : mode == DECODE_MODE_32 ? 2 : 4;
-    return size;
+    bool a67 = false;
+    if (!guest_copy(v, linear_rip(v, mode, state(v, COPRA_STATE_RIP)), b, sizeof(b), 0))
+        insn_prefixes(b, sizeof(b), mode, &a67);
+    return !a67 ? size : mode == DECODE_MODE_32 ? 2 : 4;   /* 0x67 switches 16 and 32, 64 to 32 */
 }
 
 static int exit_io(struct vcpu *v, const struct vm_exit *e)
@@ -343,8 +336,7 @@ static int exit_io(struct vcpu *v, const struct vm_exit *e)
     /* QEMU leaves EXITINFO1's address-size bits clear (reference, pitfall
      * 12): take the mode's default, switched by a 0x67 prefix. */
     v->string_asize = string_addr_size(v);
-    unsigned mask_bits = v->string_asize * 8;
-    uint64_t amask = mask_bits >= 64 ? ~0ull : (1ull << mask_bits) - 1;
+    uint64_t amask = decode_size_mask(v->string_asize);
     if (e->io.rep && !string_count(v)) {
         step_rip(v, v->next_rip);
         return 0;
@@ -432,8 +424,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
      * SMEP, 32-bit wrap outside long mode, the second page only if the
      * instruction crosses; what could be read is what the decoder gets, and
      * a fault on bytes it needs is the guest's #PF. */
-    struct gpt_regs r;
-    gpt_regs_of(v, &r);
+    struct gpt_regs r = gpt_regs_of(v);
     int fetch = gpt_fetch(&r, linear_rip(v, mode, rip), guest_access(v, GPT_FETCH), read_gpa, v->vm, run->mmio.insn, 15,
                           &got, &v->fault_gva, &v->fault_code);
     run->mmio.insn_len = (uint8_t)got;
@@ -447,7 +438,7 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
         (op == DECODE_POP && !e->write))
         return COPRA_EXIT_MMIO;
     v->next_rip = rip + v->insn.length;
-    if (acc->none) {
+    if (acc->none || (op == DECODE_MOV_STORE && acc->size >= 4 && vapic_eoi(v, e->gpa))) {
         step_rip(v, v->next_rip);
         v->pending = PENDING_NONE;
         return 0;
@@ -475,18 +466,10 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
             return copy_failed(v, c, COPRA_EXIT_MMIO);
         acc->read = false;
     }
-    if (op == DECODE_MOV_STORE && acc->size >= 4 && vapic_eoi(v, e->gpa)) {
-        step_rip(v, v->next_rip);
-        v->pending = PENDING_NONE;
-        return 0;
-    }
     run->mmio.decoded = 1;
     run->mmio.size = acc->size;
-    run->mmio.write = !acc->read;
-    run->mmio.data = acc->read ? 0 : acc->value;
-    v->bus = (struct bus_request){ true, true, !acc->read, acc->size, e->gpa, run->mmio.data };
-    v->pending = acc->read ? PENDING_MMIO_READ : PENDING_MMIO_WRITE;
-    return COPRA_EXIT_MMIO;
+    return mmio_request(v, acc->read ? PENDING_MMIO_READ : PENDING_MMIO_WRITE, !acc->read, e->gpa,
+                        acc->read ? 0 : acc->value);
 }
 
 /*
@@ -494,28 +477,28 @@ static int exit_mmio(struct vcpu *v, const struct vm_exit *e)
  * platform when it decodes (decode assists, TDX exit qualification), else
  * from the instruction bytes, 0F 20-23 /r with the register in ModRM.rm.
  */
-/* The two-byte instruction 0F op ModRM at `rip`, as MOV CR/DR (0F 20-23)
- * and LTR (0F 00 /3) are encoded: its op, ModRM, ModRM.reg with REX.R and
- * length; returns the GPR ModRM.rm names (with REX.B), or -1 if the bytes
- * are something else or cannot be read. */
-static int insn_0f(struct vcpu *v, uint64_t rip, enum decode_mode mode, uint8_t *op, uint8_t *modrm,
-                   unsigned *reg, unsigned *len)
+/* The two-byte instruction 0F op ModRM, as MOV CR/DR (0F 20-23) and LTR
+ * (0F 00 /3) are encoded: its op, ModRM, ModRM.reg with REX.R and length. */
+struct insn_0f {
+    uint8_t op, modrm;
+    unsigned reg, len;
+};
+
+/* Reads that instruction at `rip` into *in; returns the GPR ModRM.rm names
+ * (with REX.B), or -1 if the bytes are something else or cannot be read. */
+static int insn_0f(struct vcpu *v, uint64_t rip, enum decode_mode mode, struct insn_0f *in)
 {
     uint8_t b[15];
     size_t got = 0;
     uint64_t fault_gva, fault_err;
-    bool a67, lock;
-    struct gpt_regs r;
-    gpt_regs_of(v, &r);
+    bool a67;
+    struct gpt_regs r = gpt_regs_of(v);
     gpt_fetch(&r, linear_rip(v, mode, rip), 0, read_gpa, v->vm, b, sizeof(b), &got, &fault_gva, &fault_err);
-    unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67, &lock);
+    unsigned i = insn_prefixes(b, (unsigned)got, mode, &a67);
     uint8_t rex = i && mode == DECODE_MODE_64 && (b[i - 1] & 0xF0) == 0x40 ? b[i - 1] : 0;
     if (i + 3 > got || b[i] != 0x0F)
         return -1;
-    *op = b[i + 1];
-    *modrm = b[i + 2];
-    *reg = ((b[i + 2] >> 3) & 7) | ((rex & 4u) << 1);
-    *len = i + 3;
+    *in = (struct insn_0f){ b[i + 1], b[i + 2], ((b[i + 2] >> 3) & 7) | ((rex & 4u) << 1), i + 3 };
     return (b[i + 2] & 7) | ((rex & 1) << 3);
 }
 
@@ -525,10 +508,9 @@ static int vcpu_route(struct vcpu *v, int reason);
 static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 {
     enum decode_mode mode = guest_mode(v);
-    unsigned len = 0, reg;
-    uint8_t op, modrm;
+    struct insn_0f in = { .len = 0 };
     int gpr = e->ctl_gpr < 0 ? -1 : (int)(uint8_t)e->ctl_gpr;
-    if (gpr < 0 && ((gpr = insn_0f(v, e->rip, mode, &op, &modrm, &reg, &len)) < 0 || op < 0x20 || op > 0x23))
+    if (gpr < 0 && ((gpr = insn_0f(v, e->rip, mode, &in)) < 0 || in.op < 0x20 || in.op > 0x23))
         return COPRA_EXIT_UNHANDLED;   /* LMSW, CLTS, or bytes gone: the VMM decides */
     uint64_t value = v->gpr[gpr], width = mode == DECODE_MODE_64 ? ~0ull : 0xFFFFFFFFull;
     int fault;
@@ -540,7 +522,7 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
         v->gpr[gpr] = value & width;
     if (fault)
         return vcpu_fault(v, fault);
-    step_rip(v, e->rip + (len ? len : e->insn_len));
+    step_rip(v, e->rip + (in.len ? in.len : e->insn_len));
     if (e->kind == VMX_CR_WRITE && e->ctl_reg == 8) {
         /* CR8 is the LAPIC's TPR[7:4]: the interrupt controller (a device
          * model, if one serves the LAPIC) takes it as the write to TPR it is. */
@@ -561,10 +543,9 @@ static int exit_ctl(struct vcpu *v, const struct vm_exit *e)
 static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
 {
     bool lma = state(v, COPRA_STATE_EFER) & (1u << 10);
-    unsigned reg, len;
-    uint8_t op, modrm;
-    int gpr = insn_0f(v, e->rip, guest_mode(v), &op, &modrm, &reg, &len);
-    if (gpr < 0 || op != 0x00 || (modrm & 0xF8) != 0xD8)
+    struct insn_0f in;
+    int gpr = insn_0f(v, e->rip, guest_mode(v), &in);
+    if (gpr < 0 || in.op != 0x00 || (in.modrm & 0xF8) != 0xD8)
         return COPRA_EXIT_UNHANDLED;   /* LTR from memory: the VMM decides */
     uint16_t sel = (uint16_t)v->gpr[gpr], err = sel & 0xFFFC;
     unsigned size = lma ? 16 : 8;
@@ -589,14 +570,13 @@ static int exit_ltr(struct vcpu *v, const struct vm_exit *e)
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_LIMIT),
                         (d[1] & (1u << 23)) ? limit << 12 | 0xFFF : limit);
     platform->set_state(v, COPRA_STATE_SEG(COPRA_TR, COPRA_SEG_ATTR), ((d[1] >> 8) & 0xFF) | ((d[1] >> 12) & 0xF00));
-    step_rip(v, e->rip + len);
+    step_rip(v, e->rip + in.len);
     return 0;
 }
 
 static int exit_msr(struct vcpu *v, const struct vm_exit *e)
 {
     uint32_t index = (uint32_t)v->gpr[COPRA_RCX];
-    uint64_t rip = state(v, COPRA_STATE_RIP);
     if (index == MSR_EFER_INDEX) {
         /* EFER is the backend's (SVM keeps SVME set underneath); no policy here. */
         if (e->msr_write) {
@@ -608,7 +588,7 @@ static int exit_msr(struct vcpu *v, const struct vm_exit *e)
             v->gpr[COPRA_RAX] = (uint32_t)efer;
             v->gpr[COPRA_RDX] = efer >> 32;
         }
-        step_rip(v, rip + 2);
+        step_rip(v, state(v, COPRA_STATE_RIP) + 2);   /* RDMSR and WRMSR are 0F 32 and 0F 30 */
         return 0;
     }
     v->run->msr.index = index;
@@ -702,12 +682,11 @@ static int vcpu_route(struct vcpu *v, int reason)
  */
 static bool exit_bad_cr3(struct vcpu *v, const struct vm_exit *e)
 {
-    unsigned reg, len;
-    uint8_t op, modrm;
+    struct insn_0f in;
     if (!(state(v, COPRA_STATE_EFER) & (1u << 10)) || guest_mode(v) != DECODE_MODE_64)
         return false;
-    int gpr = insn_0f(v, e->rip, DECODE_MODE_64, &op, &modrm, &reg, &len);
-    return gpr >= 0 && op == 0x22 && reg == 3 && ctrl_check_state(COPRA_STATE_CR3, v->gpr[gpr]);
+    int gpr = insn_0f(v, e->rip, DECODE_MODE_64, &in);
+    return gpr >= 0 && in.op == 0x22 && in.reg == 3 && ctrl_check_state(COPRA_STATE_CR3, v->gpr[gpr]);
 }
 
 /*
@@ -1294,14 +1273,13 @@ int64_t sys_irq_timer(uint64_t hirq, uint64_t htimer, uint64_t vector)
     if (err)
         return err;
     err = process_handle_get(htimer, COPRA_OBJ_TIMER, COPRA_RIGHT_MANAGE, &o);
+    if (!err && vector && (vector < 0x10 || vector > 0xff)) {
+        kobject_put(o);
+        err = COPRA_EINVAL;
+    }
     if (err) {
         kobject_put(irq);
         return err;
-    }
-    if (vector && (vector < 0x10 || vector > 0xff)) {
-        kobject_put(irq);
-        kobject_put(o);
-        return COPRA_EINVAL;
     }
     struct timer *t = container_of(o, struct timer, obj);
     uint64_t f = sched_lock();
