@@ -37,7 +37,7 @@
 #define UART_PORTS      8u
 #define UART_FIFO_SIZE  16u
 #define UART_LINE_MAX   200u
-#define UART_FLUSH_NS   20000000ull   /* a partial line waits this long for its '\n' */
+#define UART_FLUSH_NS   50000000ull   /* a partial line idle this long is sent without its '\n' */
 #define UART_CRASH_MAGIC 0xDEu
 
 #define REG_DATA 0u
@@ -88,6 +88,7 @@ struct uart {
     unsigned line_len;
     struct devmodel_deadline flush;   /* sends a partial line */
     bool has_flush;
+    unsigned flush_len;           /* line_len when the deadline was armed */
 
     bool has_console;
     copra_handle_t console;
@@ -185,16 +186,26 @@ static void uart_transmit(struct uart *u, uint8_t byte)
     if (u->line_len == UART_LINE_MAX)
         line_flush(u);
     u->line[u->line_len++] = (byte >= 0x20 && byte < 0x7f) || byte == '\t' ? (char)byte : '?';
-    if (u->has_flush && u->flush.armed == 0)
+    if (u->has_flush && u->flush.armed == 0) {
+        u->flush_len = u->line_len;
         devmodel_deadline_set(&u->flush, (uint64_t)coco_clock() + UART_FLUSH_NS);
+    }
 }
 
-/* No '\n' came for UART_FLUSH_NS: send what there is of the line. */
+/* UART_FLUSH_NS passed since the deadline was armed.  A line that grew
+ * meanwhile is still being written (a guest slowed down by other VMs on its
+ * CPU): wait again rather than cut it, which would interleave it with other
+ * VMs' lines on the console.  One that did not is a prompt: send it. */
 static void flush_expired(void *state, uint64_t value)
 {
     struct uart *u = state;
     (void)value;
     devmodel_deadline_expired(&u->flush);
+    if (u->line_len > u->flush_len) {
+        u->flush_len = u->line_len;
+        devmodel_deadline_set(&u->flush, (uint64_t)coco_clock() + UART_FLUSH_NS);
+        return;
+    }
     line_flush(u);
 }
 
