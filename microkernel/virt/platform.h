@@ -16,7 +16,7 @@
  *   - With `identity`, vm_map succeeds only for hpa == gpa: the platform
  *     grants the guest pages of the kernel's own physical space and cannot
  *     translate (TDG.MEM.PAGE.ATTR.WR, RMPADJUST).
- *   - At most `max_vms` VMs exist at once (0: no limit).
+ *   - vm_init refuses a VM beyond the platform's limit (COPRA_EFULL).
  *   - Only the exit kinds in `exit_kinds` (a bit per enum vm_exit_kind)
  *     can happen: on SNP without ReflectVC the guest's port I/O and MMIO
  *     never reach the kernel.
@@ -75,10 +75,11 @@ struct platform {
     const char *name;
     bool identity;                 /* guest-physical = host-physical (above) */
     bool state_on_cpu;             /* vcpu_init, get/set_state only on the VCPU's CPU (above) */
-    unsigned max_vms;              /* 0: no limit */
     uint32_t exit_kinds;           /* 1 << enum vm_exit_kind for each kind it reports */
     /* Per-CPU set-up (enable virtualization); false if this CPU cannot. */
     bool (*cpu_init)(struct cpu *cpu);
+    /* COPRA_EFULL when the platform's VMs are all in use (TD partitioning:
+     * NUM_L2_VMS, at most 3; SNP: VMPL1-3); the backend owns the slots. */
     int (*vm_init)(struct vm *vm);
     void (*vm_destroy)(struct vm *vm);
     /* Guest-physical -> host-physical, one 4 KiB page; COPRA_GUEST_* prot. */

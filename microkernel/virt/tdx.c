@@ -402,7 +402,6 @@ const struct platform platform_tdx = {
     .name = "tdx",
     .identity = true,
     .state_on_cpu = true,
-    .max_vms = TDX_MAX_VMS,
     .exit_kinds = TDX_EXIT_KINDS,
     .cpu_init = tdx_cpu_init,
     .vm_init = tdx_vm_init,

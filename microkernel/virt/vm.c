@@ -48,15 +48,12 @@ static void vm_reap(struct vm *vm)
     mappings_free(dead);
 }
 
-static unsigned live_vms;   /* against platform->max_vms */
-
 static void vm_destroy(struct kobject *o)
 {
     struct vm *vm = container_of(o, struct vm, obj);
     platform->vm_destroy(vm);   /* it may walk vm->maps (tdx.c revokes each page) */
     mappings_free(vm->maps);
     mappings_free(vm->retired);
-    __atomic_sub_fetch(&live_vms, 1, __ATOMIC_RELAXED);
     kfree(vm);
 }
 
@@ -87,13 +84,11 @@ int64_t sys_vm_create(uint64_t hctl)
     struct vm *vm = kmalloc(sizeof(*vm));
     if (!vm)
         return COPRA_ENOMEM;
-    unsigned live = __atomic_add_fetch(&live_vms, 1, __ATOMIC_RELAXED);
     kobject_init(&vm->obj, COPRA_OBJ_VM, vm_destroy);
     vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
-    if ((platform->max_vms && live > platform->max_vms) || (err = platform->vm_init(vm))) {
-        __atomic_sub_fetch(&live_vms, 1, __ATOMIC_RELAXED);
+    if ((err = platform->vm_init(vm))) {   /* COPRA_EFULL: the platform's VM slots are taken */
         kfree(vm);
-        return err ? err : COPRA_EFULL;   /* the platform's VM slots are all taken */
+        return err;
     }
     return process_handle_install(&vm->obj, COPRA_RIGHTS_VM);
 }
