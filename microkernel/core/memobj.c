@@ -6,10 +6,24 @@
 static void memobj_destroy(struct kobject *o)
 {
     struct memobj *m = container_of(o, struct memobj, obj);
-    for (uint64_t i = 0; i < m->npages; i++)
-        if (m->pages[i])
+    if (m->pool_vm)   /* one range of the guest pool, which may start at page 0 */
+        page_free(m->pages[0], m->npages);
+    for (uint64_t i = 0; !m->pool_vm && i < m->npages; i++)
+        if (m->pages[i])   /* 0: not allocated (memobj_create ran out) */
             page_free(m->pages[i], 1);
     kfree(m);
+}
+
+/* An object of `npages` pages, none allocated yet (all 0). */
+static struct memobj *memobj_alloc(uint64_t npages)
+{
+    struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
+    if (m) {
+        kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
+        m->npages = npages;
+        m->maps = (uint32_t *)&m->pages[npages];
+    }
+    return m;
 }
 
 struct memobj *memobj_create(uint64_t npages)
@@ -18,12 +32,9 @@ struct memobj *memobj_create(uint64_t npages)
      * one page would otherwise cost a pass over all free memory). */
     if (npages == 0 || npages > MEMOBJ_MAX_PAGES || npages > page_free_count())
         return NULL;
-    struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
+    struct memobj *m = memobj_alloc(npages);
     if (!m)
         return NULL;
-    kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
-    m->npages = npages;
-    m->maps = (uint32_t *)&m->pages[npages];
     for (uint64_t i = 0; i < npages; i++) {
         m->pages[i] = page_alloc(1, 1);
         if (!m->pages[i]) {
@@ -36,14 +47,12 @@ struct memobj *memobj_create(uint64_t npages)
 
 int memobj_create_at(uint64_t phys, uint64_t npages, struct memobj **out)
 {
-    struct memobj *m = kmalloc(sizeof(*m) + npages * (sizeof(uint64_t) + sizeof(uint32_t)));
+    struct memobj *m = memobj_alloc(npages);
     if (!m || !pool_claim(phys, npages)) {
         kfree(m);
         return m ? COPRA_EBUSY : COPRA_ENOMEM;
     }
-    kobject_init(&m->obj, COPRA_OBJ_MEMORY, memobj_destroy);
-    m->npages = npages;
-    m->maps = (uint32_t *)&m->pages[npages];
+    m->pool_vm = UINT64_MAX;   /* no VM yet (VM ids start at 1) */
     for (uint64_t i = 0; i < npages; i++)
         m->pages[i] = phys + i * PAGE_SIZE;
     *out = m;
@@ -76,8 +85,6 @@ uint64_t memobj_pte_bits(const struct memobj *m, uint64_t i)
 {
     return __atomic_load_n(&m->maps[i], __ATOMIC_ACQUIRE) & MEMOBJ_SHARED ? mem_shared_mask : 0;
 }
-
-
 
 /* ---- syscalls ---- */
 

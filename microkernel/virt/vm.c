@@ -214,7 +214,6 @@ int64_t sys_guest_mem(uint64_t hctl, uint64_t gpa, uint64_t pages)
     err = memobj_create_at(gpa, pages, &m);
     if (err)
         return err;
-    m->pool_vm = UINT64_MAX;   /* no VM yet (VM ids start at 1) */
     return process_handle_install(&m->obj, COPRA_RIGHTS_MEMORY);
 }
 

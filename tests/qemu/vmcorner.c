@@ -373,6 +373,12 @@ static void test_guest_pool(void)
     CHECK("claimed again: zeroed, nothing of the last owner's", m > 0 && zero);
     coco_munmap(p, 4 * 4096);
     coco_close((copra_handle_t)m);
+    /* Physical page 0 is a pool page like any other (a guest's RAM at 0). */
+    before = pool_free();
+    m = coco_guest_mem(ctl, 0, 2);
+    CHECK("GUEST_MEM at 0", m > 0);
+    coco_close((copra_handle_t)m);
+    CHECK_EQUAL("closed: page 0 back in the pool too", pool_free(), before);
 }
 
 static void test_mem_state(void)
