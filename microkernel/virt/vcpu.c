@@ -371,6 +371,7 @@ static inline int bits_highest(const uint64_t *bits)
 
 static bool bits_test(const uint64_t *bits, int v) { return (__atomic_load_n(&bits[v / 64], __ATOMIC_RELAXED) >> (v % 64)) & 1; }
 static void bits_clear(uint64_t *bits, int v) { __atomic_and_fetch(&bits[v / 64], ~(1ull << (v % 64)), __ATOMIC_ACQ_REL); }
+static void bits_set(uint64_t *bits, int v) { __atomic_or_fetch(&bits[v / 64], 1ull << (v % 64), __ATOMIC_ACQ_REL); }
 
 /* The posted vector the guest takes next, -1 if none beats the processor
  * priority (SDM vol. 3A §10.8.3.1; struct copra_vapic_page). */
@@ -641,7 +642,7 @@ static void vcpu_inject(struct vcpu *v)
     if (platform->irq_window_open(v) || skip_shadowed_hlt(v)) {   /* IF=1 and no shadow */
         bits_clear(posted ? v->vapic->irr : v->irq_pending, vec);
         if (posted)
-            __atomic_or_fetch(&v->vapic->isr[vec / 64], 1ull << (vec % 64), __ATOMIC_ACQ_REL);
+            bits_set(v->vapic->isr, vec);
         platform->inject(v, COPRA_EVENT_VALID | COPRA_EVENT_TYPE_INTR | (uint64_t)vec);
     } else {
         platform->request_window(v, true);
@@ -1246,8 +1247,7 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
         if (v->mp_state == COPRA_MP_WAIT_SIPI && v->sipi_vector < 0)
             v->sipi_vector = (int16_t)(vector & 0xFF);
     } else {
-        unsigned word = (unsigned)vector / 64;
-        __atomic_or_fetch(&v->irq_pending[word & 3], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+        bits_set(v->irq_pending, (int)vector);   /* 0x10..0xFF: checked above */
     }
     waitq_wake_all_locked(&v->irq_waiters);
     sched_unlock(f);
@@ -1261,7 +1261,7 @@ int64_t sys_irq_inject(uint64_t h, uint64_t vector)
 static void irq_timer_post(struct kobject *o, unsigned vector)
 {
     struct vcpu *v = container_of(o, struct irq, obj)->vcpu;
-    __atomic_or_fetch(&v->vapic->irr[vector / 64], 1ull << (vector % 64), __ATOMIC_ACQ_REL);
+    bits_set(v->vapic->irr, (int)vector);
     waitq_wake_all_locked(&v->irq_waiters);
     vcpu_kick_cpu_locked(v);
 }

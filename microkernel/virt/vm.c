@@ -72,13 +72,21 @@ uint64_t vm_gpa_to_hpa(struct vm *vm, uint64_t gpa, uint32_t *prot)
     return hpa;
 }
 
-int64_t sys_vm_create(uint64_t hctl)
+/* The caller holds the right to create VMs (MANAGE on the VM-creation handle). */
+static int vmctl_check(uint64_t hctl)
 {
     struct kobject *ctl;
     int err = process_handle_get(hctl, COPRA_OBJ_VMCTL, COPRA_RIGHT_MANAGE, &ctl);
+    if (!err)
+        kobject_put(ctl);   /* vm_control lives forever */
+    return err;
+}
+
+int64_t sys_vm_create(uint64_t hctl)
+{
+    int err = vmctl_check(hctl);
     if (err)
         return err;
-    kobject_put(ctl);   /* vm_control lives forever */
     if (!platform)
         return COPRA_ENOSYS;   /* no virtualization on this CPU */
     struct vm *vm = kmalloc(sizeof(*vm));
@@ -199,11 +207,9 @@ int64_t sys_vm_map(uint64_t hvm, uint64_t hmem, uint64_t gpa, uint64_t offset, u
 
 int64_t sys_guest_mem(uint64_t hctl, uint64_t gpa, uint64_t pages)
 {
-    struct kobject *ctl;
-    int err = process_handle_get(hctl, COPRA_OBJ_VMCTL, COPRA_RIGHT_MANAGE, &ctl);
+    int err = vmctl_check(hctl);
     if (err)
         return err;
-    kobject_put(ctl);   /* vm_control lives forever */
     if (pages == 0)
         return COPRA_EINVAL;
     if (!IS_ALIGNED(gpa, PAGE_SIZE))
