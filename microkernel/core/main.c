@@ -65,6 +65,15 @@ NORETURN static void boot_fail(const char *why)
     cpu_poweroff(COPRA_STATUS_BOOT_ERROR);
 }
 
+/* An allocator of the first `nframes` frames, its bitmap at `bitmap_pa`,
+ * with every RAM frame of the memory map among them free. */
+static void ram_allocator(struct pmm *p, uint64_t bitmap_pa, uint64_t nframes)
+{
+    pmm_init(p, phys_to_virt(bitmap_pa), nframes);
+    for (size_t i = 0; i < nram; i++)
+        pmm_release_range(p, ram[2 * i], ram[2 * i + 1]);
+}
+
 /* The physical page allocator over the multiboot memory map. */
 static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t mod_end)
 {
@@ -96,9 +105,7 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     }
     if (!where)
         boot_fail("no room for the page bitmap");
-    pmm_init(&pmm, phys_to_virt(where), nframes);
-    for (size_t i = 0; i < nram; i++)
-        pmm_release_range(&pmm, ram[2 * i], ram[2 * i + 1]);
+    ram_allocator(&pmm, where, nframes);
     /* Below the kernel image: the guest pool, never the kernel's own (the
      * AP trampoline borrows a page of it before any guest exists). */
     uint64_t pstart = (uint64_t)(uintptr_t)__kernel_pstart;
@@ -108,9 +115,7 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     uint64_t pool_bitmap = pmm_alloc(&pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
     if (!pool_bitmap || pool_bitmap + pmm_bitmap_bytes(pstart / PAGE_SIZE) > BOOT_MAP_LIMIT)
         boot_fail("no room for the guest pool's bitmap");
-    pmm_init(&pool, phys_to_virt(pool_bitmap), pstart / PAGE_SIZE);
-    for (size_t i = 0; i < nram; i++)
-        pmm_release_range(&pool, ram[2 * i], ram[2 * i + 1]);
+    ram_allocator(&pool, pool_bitmap, pstart / PAGE_SIZE);
     pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
     heap_init(&pmm, &pool);
 }
