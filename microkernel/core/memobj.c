@@ -6,6 +6,14 @@
 static void memobj_destroy(struct kobject *o)
 {
     struct memobj *m = container_of(o, struct memobj, obj);
+    /* Shared pages turn private before anything reuses them: the kernel
+     * reaches its memory through the private alias.  An object the platform
+     * will not take back is left allocated, not handed out half-shared. */
+    for (uint64_t i = 0; mem_state_hook && i < m->npages; i++)
+        if ((m->maps[i] & MEMOBJ_SHARED) && mem_state_hook(m->pages[i], false)) {
+            kprintf("copra: memobj: page 0x%lx stays shared: %lu pages leaked\n", m->pages[i], m->npages);
+            return;
+        }
     if (m->pool_vm)   /* one range of the guest pool, which may start at page 0 */
         page_free(m->pages[0], m->npages);
     for (uint64_t i = 0; !m->pool_vm && i < m->npages; i++)
@@ -131,9 +139,13 @@ int64_t sys_set_mem_state(uint64_t h, uint64_t offset, uint64_t len, uint64_t st
                                                                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
             err = COPRA_EBUSY;   /* mapped, or a mapping was being made */
         else if (old != want) {
-            memset(phys_to_virt(m->pages[i]), 0, PAGE_SIZE);
+            /* Zeroed while private: the kernel reaches it only through the private alias. */
+            if (state)
+                memset(phys_to_virt(m->pages[i]), 0, PAGE_SIZE);
             if (mem_state_hook && (err = mem_state_hook(m->pages[i], state)))
                 __atomic_store_n(&m->maps[i], old, __ATOMIC_RELEASE);
+            else if (!state)
+                memset(phys_to_virt(m->pages[i]), 0, PAGE_SIZE);
         }
     }
     kobject_put(o);

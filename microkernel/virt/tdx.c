@@ -14,6 +14,7 @@
 #include "virt/vm.h"
 #include "virt/fpu.h"
 #include "core/heap.h"
+#include "core/memobj.h"
 #include "core/initrd.h"
 #include "core/string.h"
 #include "core/thread.h"
@@ -134,14 +135,38 @@ static bool attr_wr(unsigned vm, uint64_t gpa, uint16_t attr, bool invept)
     return false;
 }
 
-/* vm.c checked hpa == gpa (identity).  A page not yet accepted is accepted
- * first; TDX_PAGE_ALREADY_ACCEPTED is the common answer (A3). */
+/* A private page is usable once accepted (accepting zeroes it);
+ * TDX_PAGE_ALREADY_ACCEPTED is the common answer (A3). */
+static bool tdx_accept(uint64_t gpa)
+{
+    uint64_t r[16] = { [COPRA_RAX] = TDG_MEM_PAGE_ACCEPT, [COPRA_RCX] = gpa };   /* level 0: 4 KiB */
+    uint64_t status = tdx_call(r);
+    return !status || (status & ~0xFFFFFFFFull) == TDX_PAGE_ALREADY_ACCEPTED;
+}
+
+/* SET_MEM_STATE (memobj.c): MapGPA moves the page to its shared alias (the
+ * GPA with the shared bit) or back, and a page made private is accepted
+ * before the kernel touches it again.  The host may answer RETRY, and does
+ * nothing then (GHCI MapGPA; Linux tdx_map_gpa()). */
+static int tdx_mem_state(uint64_t pa, bool shared)
+{
+    for (unsigned tries = 0; tries < 4; tries++) {
+        uint64_t r[16] = { [COPRA_RAX] = TDG_VP_VMCALL, [COPRA_RCX] = TDVMCALL_REGS,
+                           [COPRA_R11] = TDVMCALL_MAP_GPA, [COPRA_R12] = pa | (shared ? mem_shared_mask : 0),
+                           [COPRA_R13] = PAGE_SIZE };
+        if (tdx_call(r) || (r[COPRA_R10] && r[COPRA_R10] != TDVMCALL_STATUS_RETRY))
+            return COPRA_ENOMEM;
+        if (!r[COPRA_R10])
+            return shared || tdx_accept(pa) ? COPRA_OK : COPRA_ENOMEM;
+    }
+    return COPRA_ENOMEM;
+}
+
+/* vm.c checked hpa == gpa (identity) and that the page is private. */
 static int tdx_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint32_t prot)
 {
     (void)hpa;
-    uint64_t r[16] = { [COPRA_RAX] = TDG_MEM_PAGE_ACCEPT, [COPRA_RCX] = gpa };   /* level 0: 4 KiB */
-    uint64_t status = tdx_call(r);
-    if (status && (status & ~0xFFFFFFFFull) != TDX_PAGE_ALREADY_ACCEPTED)
+    if (!tdx_accept(gpa))
         return COPRA_EINVAL;
     /* Readable always, as on svm (NPT has no write- or execute-only pages;
      * the module refuses W without R). */
@@ -433,6 +458,14 @@ bool tdx_probe(void)
         return false;
     }
     num_vms = MIN(r[COPRA_R8], TDX_MAX_VMS);
+    /* TDG.VP.INFO RCX 5:0: the GPA width; its top bit selects the shared alias (A6). */
+    uint64_t info[16] = { [COPRA_RAX] = TDG_VP_INFO };
+    if (tdx_call(info) || (info[COPRA_RCX] & 0x3F) < 32 || (info[COPRA_RCX] & 0x3F) > 52) {
+        kprintf("copra: tdx: TDG.VP.INFO failed: guests disabled\n");
+        return false;
+    }
+    mem_shared_mask = 1ull << ((info[COPRA_RCX] & 0x3F) - 1);
+    mem_state_hook = tdx_mem_state;
     return true;
 }
 
