@@ -87,10 +87,12 @@ static int watchdog(void *arg)
     }
 }
 
+/* The kernel's free pages and the guest pool's (hvmm's RAM comes from it
+ * where it can): both must all come back. */
 static uint64_t free_pages(void)
 {
     struct copra_sysinfo info;
-    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages : 0;
+    return coco_sysinfo(&info, sizeof(info)) == 0 ? info.free_pages + info.guest_pool_free_pages : 0;
 }
 
 static void sleep_ms(uint64_t ms)

@@ -62,6 +62,15 @@ static void verdict(int status, const char *what, uint64_t a, uint64_t b)
 /* The one place that creates the VM, with the VM-creation capability the
  * first process received as its handle 1 and hfuzz handed on as our
  * handle 0 (`cap`, or COPRA_HANDLE_NONE). */
+/* Guest RAM as the VMM makes it: the guest pool's own pages at their
+ * address (GUEST_MEM; all an identity platform, tdx or snp, maps), else
+ * ordinary memory, which svm maps at any address. */
+static int64_t ram_create(copra_handle_t cap, uint64_t gpa, uint64_t size)
+{
+    int64_t r = cap ? coco_guest_mem(cap, gpa, size / 4096) : COPRA_EBADH;
+    return r > 0 ? r : coco_mem_create(size / 4096);
+}
+
 static int64_t vm_create(copra_handle_t cap)
 {
     return coco_vm_create(cap);
@@ -479,8 +488,8 @@ int main(int argc, char **argv)
     int64_t vm = vm_create(cap);
     NEED(vm > 0, "VM_CREATE");
     C.vm = (copra_handle_t)vm;
-    int64_t ram = coco_mem_create(G_RAM_SIZE / 4096), ro = coco_mem_create(G_RO_SIZE / 4096);
-    int64_t hot = coco_mem_create(1);
+    int64_t ram = ram_create(cap, 0, G_RAM_SIZE), ro = ram_create(cap, G_RO, G_RO_SIZE);
+    int64_t hot = ram_create(cap, G_HOTPLUG, 4096);
     NEED(ram > 0 && ro > 0 && hot > 0, "MEM_CREATE");
     C.hot = (copra_handle_t)hot;
     uint8_t *ramp = map((copra_handle_t)ram, G_RAM_SIZE);
@@ -544,6 +553,10 @@ int main(int argc, char **argv)
         v->cpu = (unsigned)hf_below(&rng, C.ncpus);
         v->rng = hf_case_seed(C.seed, C.index, 3 + i);
         int64_t vh = coco_vcpu_create(C.vm, i, v->cpu);
+        if (vh == COPRA_ENOMEM && i > 0 && v->cpu == C.v[0].cpu) {
+            C.nvcpus = i;   /* tdx: a VM has one VCPU per CPU (abi/README.md VCPU_CREATE) */
+            break;
+        }
         NEED(vh > 0, "VCPU_CREATE");
         v->vcpu = (copra_handle_t)vh;
         v->run = map(v->vcpu, 4096);

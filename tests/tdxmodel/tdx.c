@@ -152,6 +152,9 @@
 #define F_SYSENTER_EIP   0x6826
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_CR3_LOAD    (1u << 15)
+#define PROC_CR8_LOAD    (1u << 19)   /* SDM table 25-6: MOV to CR8 exits */
+#define PROC_CR8_STORE   (1u << 20)   /* MOV from CR8 exits */
+#define VAPIC_TPR        0x80         /* TPR in the virtual-APIC page (SDM 30.1.1) */
 #define ENTRY_IA32E      (1u << 9)
 #define CR4_VMXE         (1ull << 13)
 #define CR4_SMXE         (1ull << 14)
@@ -599,6 +602,10 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
         s->attr = ar_to_attr(*vmcs(vm, F_GUEST_ES_AR + 2 * i));
         s->base = *vmcs(vm, F_GUEST_ES_BASE + 2 * i);
     }
+    /* VMX wants TR busy; QEMU 7.2 aborts ("invalid tss type") on a ring
+     * transition with a busy TR cached, so SVM gets it available (as
+     * Copra's svm backend does) and l2_vmcb_store() sets busy again. */
+    v->tr.attr &= (uint16_t)~2u;
     v->gdtr = (struct vmcb_seg){ .limit = (uint32_t)*vmcs(vm, F_GUEST_GDTR_LIMIT),
                                  .base = *vmcs(vm, F_GUEST_GDTR_BASE) };
     v->idtr = (struct vmcb_seg){ .limit = (uint32_t)*vmcs(vm, F_GUEST_IDTR_LIMIT),
@@ -640,7 +647,8 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
      * with CR3-load exiting: l2_cr_access(). */
     v->cr_intercepts = (*vmcs(vm, F_CR0_MASK) ? 1u << 0 | 1u << 16 : 0) |
                        (*vmcs(vm, F_CR4_MASK) ? 1u << 4 | 1u << 20 : 0) |
-                       ((*vmcs(vm, F_PROC_CTLS) & PROC_CR3_LOAD) ? 1u << 19 : 0);
+                       ((*vmcs(vm, F_PROC_CTLS) & PROC_CR3_LOAD) ? 1u << 19 : 0) |
+                       1u << 8 | 1u << 24;   /* CR8 always: l2_cr8() */
     v->int_ctl = INT_CTL_V_INTR_MASKING;
     if (*vmcs(vm, F_PROC_CTLS) & PROC_INTR_WINDOW) {
         v->misc1 |= MISC1_VINTR;
@@ -677,6 +685,8 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
         *vmcs(vm, F_GUEST_ES_AR + 2 * i) = attr_to_ar(s->attr);
         *vmcs(vm, F_GUEST_ES_BASE + 2 * i) = s->base;
     }
+    if (v->tr.attr & 0x80)
+        *vmcs(vm, F_GUEST_ES_AR + 2 * 7) |= 2;   /* TR busy, as l2_vmcb_load() found it */
     *vmcs(vm, F_GUEST_GDTR_LIMIT) = v->gdtr.limit;
     *vmcs(vm, F_GUEST_GDTR_BASE) = v->gdtr.base;
     *vmcs(vm, F_GUEST_IDTR_LIMIT) = v->idtr.limit;
@@ -708,12 +718,14 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     l1.vmcb->cr2 = v->cr2;
 }
 
-/* Read up to n instruction bytes at the guest's RIP (0 on failure). */
+/* Read up to n instruction bytes at the guest's CS:RIP (0 on failure);
+ * CS's base counts outside 64-bit mode. */
 static unsigned guest_fetch(const struct vmcb *v, uint8_t *bytes, unsigned n)
 {
+    uint64_t base = (v->efer & EFER_LMA) && (v->cs.attr & (1u << 9)) ? 0 : v->cs.base;
     for (unsigned i = 0; i < n; i++) {
         uint64_t gpa;
-        if (!host_translate(v, v->rip + i, &gpa) || !host_l1_owns(gpa, 1))
+        if (!host_translate(v, base + v->rip + i, &gpa) || !host_l1_owns(gpa, 1))
             return i;
         bytes[i] = *(volatile uint8_t *)(uintptr_t)gpa;
     }
@@ -740,9 +752,86 @@ struct vmx_exit {
  * bits where L1 owns them; a write that changes an owned bit against the
  * shadow, and any CR3 load with CR3-load exiting, exits to L1 (reason 28,
  * qualification: CR 3:0, access type 5:4, GPR 11:8); other writes are
- * applied to the bits L2 owns.  Not modelled: LMSW, the module's own #GP
- * for illegal values.
+ * applied to the bits L2 owns; LMSW in l2_lmsw().  Not modelled: the
+ * module's own #GP for illegal values.
  */
+/* The length of a ModRM operand's bytes from the ModRM byte on (SDM vol. 2
+ * §2.1.5: SIB, displacement), for 16-bit addressing or 32/64-bit. */
+static unsigned modrm_len(const uint8_t *m, unsigned avail, bool addr16)
+{
+    unsigned mod = m[0] >> 6, rm = m[0] & 7;
+    if (mod == 3)
+        return 1;
+    if (addr16)
+        return 1 + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0);
+    unsigned len = 1;
+    if (rm == 4) {   /* SIB; base 5 with mod 0 takes a disp32 */
+        if (avail < 2)
+            return 0;
+        if (mod == 0 && (m[1] & 7) == 5)
+            len += 4;
+        len++;
+    }
+    return len + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 5) ? 4 : 0);
+}
+
+/*
+ * LMSW (0F 01 /6) with CR0 bits L1 owns (SDM vol. 3 §25.1.3): it exits if
+ * it would set PE against a clear shadow or change MP, EM or TS against
+ * the shadow; else it writes bits 3:0 L2 owns (and cannot clear PE).
+ * Qualification: type 3, bit 6 memory operand, source data 31:16.  A
+ * memory operand always exits here (the model does not compute its
+ * address; L1 decodes the instruction itself either way).
+ */
+static bool l2_lmsw(struct l2_vm *x, const uint8_t *b, unsigned n, unsigned k, unsigned rex, uint64_t mask,
+                    uint64_t shadow, struct vmx_exit *e)
+{
+    struct vmcb *v = x->g.vmcb;
+    bool mem = (b[k + 2] >> 6) != 3, addr16 = !(v->cs.attr & (1u << 9)) && !(v->cs.attr & (1u << 10));
+    unsigned len = k + 2 + modrm_len(b + k + 2, n - k - 2, addr16 != (k && b[0] == 0x67));
+    unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0);
+    uint16_t src = mem ? 0 : (uint16_t)(gpr == R_AX ? v->rax : gpr == R_SP ? v->rsp : x->g.gpr[gpr]);
+    if (mem || ((mask & 1) && (src & 1) && !(shadow & 1)) || ((src ^ shadow) & mask & 0xE)) {
+        e->reason = VMX_CR_ACCESS;
+        e->qual = 3u << 4 | (mem ? 1u << 6 : 0) | (uint64_t)src << 16;
+        e->len = len;
+        return false;
+    }
+    uint64_t own = 0xF & ~mask;
+    v->cr0 = (v->cr0 & ~own) | (src & own) | (v->cr0 & 1);
+    v->rip += len;
+    return true;
+}
+
+/*
+ * MOV to/from CR8 with the TPR shadow (SDM vol. 3 §30.3): with CR8-load
+ * (store) exiting it exits (qualification CR 8, type 0 to / 1 from, GPR
+ * 11:8), else it reaches the virtual-APIC page's TPR 7:4.  Intercepted
+ * always: the L2's own V_TPR is not the VMX TPR, and QEMU 7.2's MOV to
+ * CR8 under V_INTR_MASKING calls cpu_interrupt() without the BQL and
+ * aborts.  Not modelled: the TPR threshold.
+ */
+static bool l2_cr8(unsigned vm, bool write, unsigned gpr, unsigned len, struct vmx_exit *e)
+{
+    struct l2_vm *x = &l2[vm];
+    struct vmcb *v = x->g.vmcb;
+    uint64_t *r = gpr == R_AX ? &v->rax : gpr == R_SP ? &v->rsp : &x->g.gpr[gpr];
+    uint64_t page = *vmcs(vm, F_VAPIC_ADDR);
+    uint32_t *tpr = host_l1_owns(page, PAGE_SIZE) ? (uint32_t *)(uintptr_t)(page + VAPIC_TPR) : NULL;
+    if ((*vmcs(vm, F_PROC_CTLS) & (write ? PROC_CR8_LOAD : PROC_CR8_STORE)) || !tpr) {
+        e->reason = VMX_CR_ACCESS;
+        e->qual = 8u | (write ? 0 : 1u << 4) | gpr << 8;
+        e->len = len;
+        return false;
+    }
+    if (write)
+        *tpr = (uint32_t)(*r & 0xF) << 4;
+    else
+        *r = (*tpr >> 4) & 0xF;
+    v->rip += len;
+    return true;
+}
+
 static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
 {
     struct l2_vm *x = &l2[vm];
@@ -751,7 +840,11 @@ static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
     bool write = code >= 0x10;
     uint8_t b[4] = { 0 };
     unsigned n = guest_fetch(v, b, 4);
-    if (n && (b[0] & 0xf0) == 0x40)
+    if (n && b[0] == 0xf0)   /* LOCK MOV CR0: CR8 outside long mode (AMD AltMovCr8) */
+        k++;
+    bool p66 = n > k && b[k] == 0x66;   /* operand size (SMSW) */
+    k += p66;
+    if (n > k && (b[k] & 0xf0) == 0x40)
         rex = b[k++];
     uint64_t mask = cr == 0 ? *vmcs(vm, F_CR0_MASK) : cr == 4 ? *vmcs(vm, F_CR4_MASK) : ALL;
     uint64_t shadow = cr == 0 ? *vmcs(vm, F_CR0_SHADOW) : cr == 4 ? *vmcs(vm, F_CR4_SHADOW) : 0;
@@ -768,11 +861,30 @@ static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
         v->rip += k + 2;
         return true;
     }
+    if (cr == 0 && write && n >= k + 3 && b[k] == 0x0f && b[k + 1] == 0x01 && ((b[k + 2] >> 3) & 7) == 6)
+        return l2_lmsw(x, b, n, k, rex, mask, shadow, e);
+    if (cr == 0 && !write && n >= k + 3 && b[k] == 0x0f && b[k + 1] == 0x01 && b[k + 2] >= 0xe0 &&
+        b[k + 2] < 0xe8) {
+        /* SMSW to a register never exits on VMX: the shadow's bits where
+         * L1 owns them, all of CR0's low 32 bits unless the operand is
+         * 16 bits wide (SDM vol. 2 "SMSW"; 0x66 flips 16/32). */
+        unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0);
+        uint64_t *r = gpr == R_AX ? &v->rax : gpr == R_SP ? &v->rsp : &x->g.gpr[gpr];
+        uint64_t val = (uint32_t)((v->cr0 & ~mask) | (shadow & mask));
+        bool d32 = ((v->efer & EFER_LMA) && (v->cs.attr & (1u << 9))) || (v->cs.attr & (1u << 10));
+        bool op16 = !(rex & 8) && d32 == p66;
+        *r = op16 ? (*r & ~0xFFFFull) | (val & 0xFFFF) : val;
+        v->rip += k + 3;
+        return true;
+    }
     if (n < k + 3 || b[k] != 0x0f || (b[k + 1] != 0x20 && b[k + 1] != 0x22) || (b[k + 2] >> 6) != 3) {
-        host_printf("tdxmodel: L2 CR%u access at rip 0x%lx: form not modelled (LMSW?)\n", cr, v->rip);
+        host_printf("tdxmodel: L2 CR%u access at %x:0x%lx (base 0x%lx): form not modelled (%02x %02x %02x %02x)\n",
+                    cr, v->cs.sel, v->rip, v->cs.base, b[0], b[1], b[2], b[3]);
         host_stop(MODEL_STATUS_ERROR);
     }
     unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0), len = k + 3;
+    if (cr == 8)
+        return l2_cr8(vm, write, gpr, len, e);
     uint64_t *r = gpr == R_AX ? &v->rax : gpr == R_SP ? &v->rsp : &x->g.gpr[gpr];
     bool long_mode = (v->efer & EFER_LMA) && (v->cs.attr & (1u << 9));
     if (!write) {
@@ -829,8 +941,10 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
         }
     }
     switch (code) {
-    case 0x000:   /* MOV from CR0, CR4; MOV to CR0 (and CLTS), CR3, CR4 */
+    case 0x000:   /* MOV from CR0, CR4, CR8; MOV to CR0 (and CLTS, LMSW), CR3, CR4, CR8 */
     case 0x004:
+    case 0x008:
+    case 0x018:
     case 0x010:
     case 0x013:
     case 0x014:
@@ -954,6 +1068,26 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
     }
 }
 
+/*
+ * The checks of the guest's control registers and EFER that VM entry makes
+ * (SDM vol. 3 §26.3.1.1) and SVM's VMRUN does not (or QEMU 7.2 does not:
+ * it runs a long-mode EFER with paging off).  The module enables
+ * unrestricted guest, so PE and PG may be clear, but PG needs PE; the
+ * IA-32e mode control must agree with EFER.LMA and needs PG and PAE; with
+ * PG, LME must equal LMA.  A failure is exit reason 33 with bit 31.
+ */
+static bool l2_state_valid(unsigned vm)
+{
+    const struct vmcb *v = l2[vm].g.vmcb;
+    bool ia32e = *vmcs(vm, F_ENTRY_CTLS) & ENTRY_IA32E, pg = v->cr0 & (1ull << 31);
+    bool lma = v->efer & EFER_LMA, lme = v->efer & (1ull << 8);
+    if (pg && !(v->cr0 & 1))
+        return false;
+    if (ia32e != lma || (ia32e && (!pg || !(v->cr4 & (1u << 5)))))
+        return false;
+    return !pg || lme == lma;
+}
+
 /* TDG.VP.ENTER (reference A4, TDXM tdg_vp_enter()). */
 static uint64_t tdx_vp_enter(void)
 {
@@ -973,12 +1107,13 @@ static uint64_t tdx_vp_enter(void)
 
     struct vmx_exit e;
     l2_vmcb_load(vm, st);
-    for (;;) {
+    host_memset(&e, 0, sizeof e);
+    e.reason = VMX_ENTRY_INVALID_STATE | VMX_ENTRY_FAILURE;
+    for (bool run = l2_state_valid(vm); run;) {
         host_run(&x->g);
         x->g.vmcb->tlb_control = 0;
         x->g.vmcb->eventinj = 0;
-        if (!l2_exit_translate(vm, &e))
-            break;
+        run = l2_exit_translate(vm, &e);
     }
     if (e.reason != (VMX_ENTRY_INVALID_STATE | VMX_ENTRY_FAILURE))
         l2_vmcb_store(vm, st);   /* after a failed VMRUN the save area is garbage */
