@@ -85,6 +85,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define MISC1_VINTR     (1u << 4)
 #define MISC1_CR0_SEL   (1u << 5)
 #define MISC1_CPUID     (1u << 18)
+#define MISC1_IRET      (1u << 20)
 #define MISC1_INVD      (1u << 22)
 #define MISC1_HLT       (1u << 24)
 #define MISC1_IOIO      (1u << 27)
@@ -104,6 +105,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define EXIT_VINTR      0x064u
 #define EXIT_CR0_SEL    0x065u
 #define EXIT_CPUID      0x072u
+#define EXIT_IRET       0x074u
 #define EXIT_HLT        0x078u
 #define EXIT_INVD       0x076u
 #define EXIT_IOIO       0x07bu

@@ -230,6 +230,7 @@ struct l2_vm {
     uint64_t *npt;
     struct guest g;
     bool flush;
+    bool nmi_blocked;         /* interruptibility bit 3: an NMI's handler runs until its IRET */
 };
 
 /* Per tracked 4 KiB page of L1 RAM. */
@@ -669,6 +670,12 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
                       (info & (1u << 11) ? *vmcs(vm, F_ENTRY_ERR) << 32 : 0);
         *vmcs(vm, F_ENTRY_INTR) = info & ~(1ull << 31);   /* consumed by the entry */
     }
+    /* Virtual NMIs (the module's pin-based controls): blocked from the
+     * NMI's delivery to the guest's next IRET (SDM vol. 3 §25.3), which
+     * SVM does not report: the IRET is intercepted instead, as KVM does. */
+    x->nmi_blocked = (*vmcs(vm, F_INTERRUPTIBILITY) & 8) || (v->eventinj & 0x700) == 0x200;
+    if (x->nmi_blocked)
+        v->misc1 |= MISC1_IRET;
     v->tlb_control = x->flush ? 1 : 0;
     x->flush = false;
 }
@@ -700,7 +707,7 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     *vmcs(vm, F_SYSENTER_CS) = v->sysenter_cs;
     *vmcs(vm, F_SYSENTER_ESP) = v->sysenter_esp;
     *vmcs(vm, F_SYSENTER_EIP) = v->sysenter_eip;
-    *vmcs(vm, F_INTERRUPTIBILITY) = v->int_state & 1;
+    *vmcs(vm, F_INTERRUPTIBILITY) = (v->int_state & 1) | (x->nmi_blocked ? 8 : 0);
     *vmcs(vm, F_GUEST_RIP) = v->rip;
     *vmcs(vm, F_GUEST_RSP) = v->rsp;
     *vmcs(vm, F_GUEST_RFLAGS) = v->rflags;
@@ -1056,6 +1063,11 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
         }
         if (code >= EXIT_VMRUN && code <= EXIT_VMRUN + 6) {   /* no SVM in L2 either */
             v->eventinj = 6 | EVENTINJ_VALID | EVENTINJ_EXCP;
+            return true;
+        }
+        if (code == EXIT_IRET) {   /* the NMI handler's IRET: NMIs open once it ran */
+            x->nmi_blocked = false;
+            v->misc1 &= ~MISC1_IRET;
             return true;
         }
         if (code == EXIT_INVALID) {
