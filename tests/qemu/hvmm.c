@@ -59,9 +59,6 @@ static void verdict(int status, const char *what, uint64_t a, uint64_t b)
                     (unsigned long)b);
 }
 
-/* The one place that creates the VM, with the VM-creation capability the
- * first process received as its handle 1 and hfuzz handed on as our
- * handle 0 (`cap`, or COPRA_HANDLE_NONE). */
 /* Guest RAM as the VMM makes it: the guest pool's own pages at their
  * address (GUEST_MEM; all an identity platform, tdx or snp, maps), else
  * ordinary memory, which svm maps at any address. */
@@ -71,6 +68,9 @@ static int64_t ram_create(copra_handle_t cap, uint64_t gpa, uint64_t size)
     return r > 0 ? r : coco_mem_create(size / 4096);
 }
 
+/* The one place that creates the VM, with the VM-creation capability the
+ * first process received as its handle 1 and hfuzz handed on as our
+ * handle 0 (`cap`, or COPRA_HANDLE_NONE). */
 static int64_t vm_create(copra_handle_t cap)
 {
     return coco_vm_create(cap);

@@ -311,28 +311,38 @@ static void l1_npt_build(void)
 
 bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa)
 {
-    la += v->cs.base * !(v->efer & (1u << 10));   /* CS base counts outside long mode */
+    bool lma = v->efer & (1u << 10);
+    if (!lma || !(v->cs.attr & (1u << 9)))   /* CS base counts outside 64-bit code */
+        la = (la + v->cs.base) & 0xffffffffu;
     if (!(v->cr0 & (1ull << 31))) {
-        *gpa = la & 0xffffffffu;
+        *gpa = la;
         return true;
     }
-    if (!(v->efer & (1u << 10)))   /* 32-bit paging: L1 makes no TDCALLs there */
-        return false;
-    uint64_t table = v->cr3 & NPT_ADDR;
-    for (int level = 3; level >= 0; level--) {
-        uint64_t e;
-        uint64_t at = (table & ~SHARED_BIT) + ((la >> (12 + 9 * level)) & 511) * 8;
-        if (!host_l1_owns(at, 8))
+    /* 4-level (long mode), PAE (3 levels, the PDPT from CR3 31:5) or
+     * 32-bit paging (2 levels of 4-byte entries, 4 MiB pages with PSE). */
+    bool pae = v->cr4 & (1u << 5);
+    unsigned width = pae ? 8 : 4, bits = pae ? 9 : 10;
+    int top = lma ? 3 : pae ? 2 : 1;
+    uint64_t table = lma ? v->cr3 & NPT_ADDR : pae ? v->cr3 & 0xffffffe0u : v->cr3 & 0xfffff000u;
+    for (int level = top; level >= 0; level--) {
+        unsigned shift = 12 + bits * (unsigned)level;
+        uint64_t index = (la >> shift) & (level == 2 && !lma ? 3 : (1u << bits) - 1), e;
+        uint64_t at = (table & ~SHARED_BIT) + index * width;
+        if (!host_l1_owns(at, width))
             return false;
-        e = *(volatile uint64_t *)(uintptr_t)at;
+        e = width == 8 ? *(volatile uint64_t *)(uintptr_t)at : *(volatile uint32_t *)(uintptr_t)at;
         if (!(e & 1))
             return false;
-        if (level == 0 || (level <= 2 && (e & NPT_PS))) {
-            uint64_t size = 1ull << (12 + 9 * level);
-            *gpa = ((e & NPT_ADDR & ~(size - 1)) | (la & (size - 1))) & ~SHARED_BIT;
+        bool leaf = level == 0 || (level == 1 && (e & NPT_PS) && (pae || (v->cr4 & (1u << 4)))) ||
+                    (level == 2 && lma && (e & NPT_PS));
+        if (leaf) {
+            uint64_t size = 1ull << shift, addr = width == 8 ? e & NPT_ADDR : e & 0xfffff000u;
+            if (size == (1u << 22))   /* a 4 MiB page: bits 20:13 are physical 39:32 */
+                addr = (e & 0xffc00000u) | ((e & 0x1fe000u) << 19);
+            *gpa = ((addr & ~(size - 1)) | (la & (size - 1))) & ~SHARED_BIT;
             return true;
         }
-        table = e & NPT_ADDR;
+        table = width == 8 ? e & NPT_ADDR : e & 0xfffff000u;
     }
     return false;
 }

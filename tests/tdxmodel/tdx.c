@@ -725,14 +725,12 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     l1.vmcb->cr2 = v->cr2;
 }
 
-/* Read up to n instruction bytes at the guest's CS:RIP (0 on failure);
- * CS's base counts outside 64-bit mode. */
+/* Read up to n instruction bytes at the guest's CS:RIP (0 on failure). */
 static unsigned guest_fetch(const struct vmcb *v, uint8_t *bytes, unsigned n)
 {
-    uint64_t base = (v->efer & EFER_LMA) && (v->cs.attr & (1u << 9)) ? 0 : v->cs.base;
     for (unsigned i = 0; i < n; i++) {
         uint64_t gpa;
-        if (!host_translate(v, base + v->rip + i, &gpa) || !host_l1_owns(gpa, 1))
+        if (!host_translate(v, v->rip + i, &gpa) || !host_l1_owns(gpa, 1))
             return i;
         bytes[i] = *(volatile uint8_t *)(uintptr_t)gpa;
     }
@@ -885,8 +883,8 @@ static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
         return true;
     }
     if (n < k + 3 || b[k] != 0x0f || (b[k + 1] != 0x20 && b[k + 1] != 0x22) || (b[k + 2] >> 6) != 3) {
-        host_printf("tdxmodel: L2 CR%u access at %x:0x%lx (base 0x%lx): form not modelled (%02x %02x %02x %02x)\n",
-                    cr, v->cs.sel, v->rip, v->cs.base, b[0], b[1], b[2], b[3]);
+        host_printf("tdxmodel: L2 CR%u %s at %x:0x%lx (base 0x%lx): form not modelled (%02x %02x %02x %02x)\n",
+                    cr, write ? "write" : "read", v->cs.sel, v->rip, v->cs.base, b[0], b[1], b[2], b[3]);
         host_stop(MODEL_STATUS_ERROR);
     }
     unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0), len = k + 3;
