@@ -3,7 +3,7 @@
  * The platform model's generic SVM host (host.c): boots under QEMU TCG at
  * CPL0, loads the multiboot kernel given as module 0 as its SVM guest "L1"
  * and runs it with nested paging and passthrough devices.  A platform
- * model (tdx.c; an SNP model later) plugs in through struct model: it
+ * model (tdx.c here, tests/snpmodel/snp.c) plugs in through struct model: it
  * sees the instructions that trap to the host as #UD or VMMCALL intercepts
  * and may run further guests (L2) with the services below.
  *
@@ -145,10 +145,15 @@ struct model {
     const char *name;
     void (*init)(void);
     bool (*ud)(const uint8_t insn[4]);          /* #UD intercept: the bytes at RIP */
-    bool (*vmmcall)(void);                      /* VMMCALL intercept */
+    bool (*vmmcall)(void);                      /* VMMCALL intercept (NULL: #UD) */
     void (*cpuid)(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);   /* adjust L1's CPUID */
+    /* Optional: sees every L1 exit first (exit code; L1 stopped as above)
+     * and returns true if it handled it, false for the host's handling. */
+    bool (*exit)(uint32_t code);
 };
-extern const struct model tdx_model;
+/* The model linked into this host (tdx.c, snp.c); MODEL_TAG (a compile
+ * definition, "tdxmodel" or "snpmodel") starts the host's messages. */
+extern const struct model host_model;
 
 /* L1, the guest the host booted. */
 extern struct guest l1;
@@ -187,5 +192,12 @@ void host_out(uint16_t port, unsigned size, uint32_t value);
 uint64_t host_rdmsr(uint32_t msr);
 void host_wrmsr(uint32_t msr, uint64_t value);
 void host_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
+/* The 4 bytes at L1's RIP (false: not mapped to L1 memory). */
+bool host_l1_fetch(uint8_t insn[4]);
+/* L1's intercepts beyond the host's own: an MSR (both directions), all ports. */
+void host_msr_intercept(uint32_t msr, bool on);
+void host_io_intercept(bool on);
+/* Does the model's command line (QEMU -append) hold this word? */
+bool host_option(const char *word);
 
 #endif

@@ -1171,7 +1171,7 @@ static void tdx_init(void)
     }
 }
 
-const struct model tdx_model = {
+const struct model host_model = {
     .name = "TDX-partitioning",
     .init = tdx_init,
     .ud = tdx_ud,
