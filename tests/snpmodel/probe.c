@@ -236,7 +236,7 @@ static void check_msr_protocol(void)
     CHECK_EQ("SEV_INFO response", ghcb_msr_info(info), GHCB_MSR_SEV_INFO_RESP);
     CHECK_EQ("SEV_INFO max protocol", ghcb_msr_proto_max(info), 2);
     CHECK_EQ("SEV_INFO min protocol", ghcb_msr_proto_min(info), 2);
-    CHECK_EQ("SEV_INFO C-bit", (info >> 24) & 0xFF, 47);
+    CHECK_EQ("SEV_INFO C-bit", (info >> 24) & 0xFF, 39);
     uint64_t r = msr_protocol(ghcb_msr_cpuid_req(0x8000001Fu, 0));
     CHECK_EQ("CPUID response", ghcb_msr_info(r), GHCB_MSR_CPUID_RESP);
     CHECK("CPUID 8000001F EAX: SEV, SEV-ES, SNP", (ghcb_msr_value(r) & 0x1A) == 0x1A);
@@ -258,7 +258,7 @@ static void check_vc(void)
     cpuid(0x8000001Fu, 0, c);
     CHECK_EQ("CPUID raises #VC(0x72)", vc_count[0], n + 1);
     CHECK("CPUID through the GHCB: SNP bit", c[0] & (1u << 4));
-    CHECK_EQ("CPUID through the GHCB: C-bit", c[1] & 0x3F, 47);
+    CHECK_EQ("CPUID through the GHCB: C-bit", c[1] & 0x3F, 39);
     CHECK("port I/O went through #VC(0x7b)", vc_count[1] > 100);
     n = vc_count[2];
     uint64_t apic_base = rdmsr(0x1B);
@@ -492,6 +492,18 @@ static void check_run_vmpl(void)
     CHECK_EQ("NPF GPA: the data page", *vq(VMSA_EXITINFO2), pa(vmpl_data) + 16);
     CHECK("NPF EXITINFO1: a write", *vq(VMSA_EXITINFO1) & 2);
 
+    /* 6: Alternate Injection: VMPL0 writes EVENTINJ.  Delivering vector 0x20
+     * reads VMPL1's IDT gate at GPA 0x100 (IDTR base 0, 8-byte gates), a page
+     * VMPL1 may not read: NPF, with the event in EXITINTINFO for VMPL0 to
+     * inject again. */
+    *vq(VMSA_EVENTINJ) = 0x80000020u;   /* valid, type 0 (INTR), vector 0x20 */
+    ghcb_begin();
+    CHECK_EQ("Run-VMPL 1 with an injected interrupt", ghcb_call(SNP_NAE_RUN_VMPL, 1, 0), 0);
+    CHECK_EQ("VMPL1 exit: NPF during delivery", vmsa_exit(), SVM_EXIT_NPF);
+    CHECK_EQ("NPF GPA: IDT gate 0x20", *vq(VMSA_EXITINFO2), 0x100);
+    CHECK_EQ("EXITINTINFO: the event being delivered", *vq(VMSA_EXITINTINFO) & 0x80000FFFu, 0x80000020u);
+    CHECK_EQ("EVENTINJ no longer valid", *vq(VMSA_EVENTINJ) & 0x80000000u, 0);
+
     /* Errors: VMPL 0 and 4, a busy VMSA, and the VMSA bit cleared. */
     ghcb_begin();
     CHECK_EQ("Run-VMPL 0: error", ghcb_call(SNP_NAE_RUN_VMPL, 0, 0), GHCB_RESULT_ERROR);
@@ -504,6 +516,60 @@ static void check_run_vmpl(void)
     CHECK_EQ("clear the VMSA bit", rmpadjust(vmsa_pair[1], 0, snp_rmpadjust_attrs(1, 0)), 0);
     r = msr_protocol(ghcb_msr_vmpl_req(1));
     CHECK("Run-VMPL of a page no longer a VMSA: error", ghcb_msr_value(r) != 0);
+}
+
+/* L1's page tables with the C-bit: a 2 MiB PDE for VA 0xFFE00000 (pd3's
+ * last, unused by the probe) maps RAM at 2 MiB with a bit set.  With the
+ * C-bit the model reports (CPUID 0x8000001F EBX 5:0) the access reaches
+ * the same RAM (the model maps GPA | 2^C to it).  Measured beside it: bit
+ * 47, beyond QEMU TCG's physical-address width, is a reserved bit (#PF). */
+static volatile uint64_t pf_error;
+static uint64_t *pf_fix;
+
+static void pf_handler(struct guest_frame *f)
+{
+    pf_error = f->error | 1ull << 63;
+    *pf_fix = 0x200000 | 0x83;   /* the same RAM without the bit: the access is retried */
+    __asm__ volatile("invlpg (%0)" :: "r"(0xFFE00000ull) : "memory");
+}
+
+/* Read VA 0xFFE00000 through a PDE for RAM at 2 MiB with `bit` set; 0 if it faulted. */
+static uint64_t read_with_pde_bit(uint64_t *pde, unsigned bit)
+{
+    pf_error = 0;
+    *pde = 0x200000 | 0x83 | 1ull << bit;
+    __asm__ volatile("invlpg (%0)" :: "r"(0xFFE00000ull) : "memory");
+    return *(volatile uint64_t *)0xFFE00000ull;
+}
+
+static void check_cbit_in_page_tables(void)
+{
+    uint32_t c[4];
+    cpuid(0x80000008u, 0, c);
+    unsigned phys_bits = c[0] & 0xFF;
+    cpuid(0x8000001Fu, 0, c);
+    unsigned cbit = c[1] & 0x3F;
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(cr3 & ~0xFFFull);
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000FFFFFFFFFF000ull);
+    uint64_t *pd3 = (uint64_t *)(uintptr_t)(pdpt[3] & 0x000FFFFFFFFFF000ull);
+    uint64_t saved = pd3[511];
+    *(volatile uint64_t *)0x200000 = 0xC0B17C0B17ull;
+    pf_fix = &pd3[511];
+    idt_set_handler(14, pf_handler);
+    uint64_t v = read_with_pde_bit(&pd3[511], cbit);
+    CHECK("C-bit below the physical-address width", cbit < phys_bits);
+    CHECK_EQ("a PDE with the C-bit: no #PF", pf_error, 0);
+    CHECK_EQ("a PDE with the C-bit: the same RAM", v, 0xC0B17C0B17ull);
+    read_with_pde_bit(&pd3[511], 47);
+    guest_printf("probe: CPUID 80000008: %u physical-address bits; a PDE with bit 47: %s, error 0x%llx\n",
+                 phys_bits, pf_error ? "#PF" : "no fault", (unsigned long long)(pf_error & 0xFF));
+    if (phys_bits < 48)
+        CHECK("bit 47 in a PDE: reserved-bit #PF (error bit 3)", pf_error & 8);
+    pd3[511] = saved;
+    __asm__ volatile("invlpg (%0)" :: "r"(0xFFE00000ull) : "memory");
+    idt_set_handler(14, NULL);
 }
 
 int guest_main(unsigned cpu, uint32_t multiboot_info)
@@ -523,5 +589,6 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_psc();
     check_rmpadjust();
     check_run_vmpl();
+    check_cbit_in_page_tables();
     return guest_finish();
 }

@@ -29,7 +29,7 @@
 #define MSR_GHCB        0xC0010130u    /* LNX msr-index.h MSR_AMD64_SEV_ES_GHCB */
 #define MSR_SEV_STATUS  0xC0010131u    /* LNX MSR_AMD64_SEV */
 #define SEV_STATUS_L1   0x7ul          /* SEV 0, SEV-ES 1, SNP 2 (LNX MSR_AMD64_SEV_*_BIT) */
-#define C_BIT           47             /* reported C-bit position: the host's alias bit (README) */
+#define C_BIT           39             /* reported C-bit: below QEMU TCG's 40 address bits (README) */
 #define GHCB_VERSION    2u             /* the one protocol version the model speaks */
 #define VC_VECTOR       29             /* LNX trapnr.h X86_TRAP_VC */
 #define EXIT_PAGE_NOT_VALIDATED 0x404u /* APM vol. 2 §15.36.10 */
@@ -835,6 +835,7 @@ static void snp_init(void)
 
 const struct model host_model = {
     .name = "SEV-SNP",
+    .alias_bit = C_BIT,
     .init = snp_init,
     .ud = snp_ud,
     .cpuid = snp_cpuid,

@@ -6,9 +6,9 @@
  * 2 MiB (linked at 1.75 GiB, model.ld).  L1 gets everything else below
  * 4 GiB through an identity nested page table: guest-physical =
  * host-physical, so a GPA L1 passes in a TDCALL is the page the model
- * reads.  The same memory appears a second time at GPA | 2^47, the shared
- * alias of a TD whose GPA width is 48.  L1's multiboot memory map leaves
- * the model out.
+ * reads.  The same memory appears a second time at GPA | 2^alias_bit
+ * (struct model): the shared alias of a TD whose GPA width is 48 (bit 47),
+ * or an SNP guest's C-bit.  L1's multiboot memory map leaves the model out.
  *
  * Devices (COM1, PIT, PIC, LAPIC, IOAPIC, isa-debug-exit) are L1's: no I/O
  * intercepts, and L1 runs without V_INTR_MASKING and without the INTR
@@ -36,11 +36,11 @@
 #define EFER_LMA        (1ull << 10)
 #define EFER_NXE        (1ull << 11)
 #define EFER_SVME       (1ull << 12)
-#define SHARED_BIT      (1ull << 47)    /* GPAW 48: shared bit = GPAW - 1 (reference A3) */
 #define POOL_PAGES      1024            /* nested page tables and VMCBs */
 #define TRACK_MAX       (4ull << 30)    /* tracked L1 RAM: below 4 GiB (tdx.c TRACK_PAGES) */
 #define GiB             (1ull << 30)
 #define MiB2            (2ull << 20)
+#define ALIAS_BIT       (1ull << host_model.alias_bit)
 
 struct mb_info {
     uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -253,7 +253,7 @@ void *host_page_alloc(void)
 
 bool host_l1_owns(uint64_t gpa, uint64_t n)
 {
-    gpa &= ~SHARED_BIT;
+    gpa &= ~ALIAS_BIT;
     if (n == 0 || gpa + n < gpa || gpa + n > 4 * GiB)
         return false;
     return gpa + n <= model_lo || gpa >= model_hi;
@@ -306,7 +306,7 @@ static void l1_npt_build(void)
             continue;
         uint64_t pde = pa | NPT_P | NPT_W | NPT_U | NPT_PS;
         *npt_entry(l1_npt, pa, 1) = pde;
-        *npt_entry(l1_npt, pa | SHARED_BIT, 1) = pde;
+        *npt_entry(l1_npt, pa | ALIAS_BIT, 1) = pde;
     }
 }
 
@@ -322,7 +322,7 @@ bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa)
     uint64_t table = v->cr3 & NPT_ADDR;
     for (int level = 3; level >= 0; level--) {
         uint64_t e;
-        uint64_t at = (table & ~SHARED_BIT) + ((la >> (12 + 9 * level)) & 511) * 8;
+        uint64_t at = (table & ~ALIAS_BIT) + ((la >> (12 + 9 * level)) & 511) * 8;
         if (!host_l1_owns(at, 8))
             return false;
         e = *(volatile uint64_t *)(uintptr_t)at;
@@ -330,7 +330,7 @@ bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa)
             return false;
         if (level == 0 || (level <= 2 && (e & NPT_PS))) {
             uint64_t size = 1ull << (12 + 9 * level);
-            *gpa = ((e & NPT_ADDR & ~(size - 1)) | (la & (size - 1))) & ~SHARED_BIT;
+            *gpa = ((e & NPT_ADDR & ~(size - 1)) | (la & (size - 1))) & ~ALIAS_BIT;
             return true;
         }
         table = e & NPT_ADDR;
@@ -697,7 +697,7 @@ static void l1_run_loop(void)
             host_printf(MODEL_TAG ": L1 shut down (triple fault) at rip 0x%lx\n", v->rip);
             host_stop(MODEL_STATUS_SHUTDOWN);
         case EXIT_NPF:
-            if (strict_ve && (v->exitinfo2 & ~(1ull << 47)) >= l1_track_top) {
+            if (strict_ve && (v->exitinfo2 & ~ALIAS_BIT) >= l1_track_top) {
                 host_printf(MODEL_TAG ": L1 accessed MMIO at GPA 0x%lx at rip 0x%lx: a #VE in a real "
                             "TD (strict-ve)\n", v->exitinfo2, v->rip);
                 host_stop(MODEL_STATUS_VE);

@@ -143,6 +143,9 @@ struct guest {
  * (and advanced RIP); false makes the host inject #UD into L1. */
 struct model {
     const char *name;
+    /* L1's RAM appears at GPA and again at GPA | 2^alias_bit (TDX: the
+     * shared bit of GPAW 48; SNP: the C-bit the model reports). */
+    unsigned alias_bit;
     void (*init)(void);
     bool (*ud)(const uint8_t insn[4]);          /* #UD intercept: the bytes at RIP */
     bool (*vmmcall)(void);                      /* VMMCALL intercept (NULL: #UD) */
@@ -175,7 +178,7 @@ bool host_l1_owns(uint64_t gpa, uint64_t n);
 bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa);
 /* Inject an exception into L1 (vector, error code if has_error). */
 void host_l1_inject(unsigned vector, bool has_error, uint32_t error);
-/* L1's nested page table root (private alias at GPA, shared alias at GPA | 2^47). */
+/* L1's nested page table root (RAM at GPA and at GPA | 2^alias_bit). */
 uint64_t *host_l1_npt(void);
 /* Set the 4 KiB leaf for gpa in the nested table rooted at root (0 clears). */
 void host_npt_set(uint64_t *root, uint64_t gpa, uint64_t pte);

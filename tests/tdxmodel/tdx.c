@@ -1172,6 +1172,7 @@ static void tdx_init(void)
 }
 
 const struct model host_model = {
+    .alias_bit = TD_GPAW - 1,
     .name = "TDX-partitioning",
     .init = tdx_init,
     .ud = tdx_ud,
