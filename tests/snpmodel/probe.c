@@ -367,6 +367,50 @@ static void check_rmpadjust(void)
     pvalidate(p, 0, 1, &cf);
 }
 
+/* Hostile input: the model's own memory (1.75 GiB, host.c) and GPAs
+ * without RAM must give defined errors, never touch the model. */
+static volatile unsigned gp_count;
+
+static void gp_handler(struct guest_frame *f)
+{
+    gp_count++;
+    f->rip += 4;   /* the probe only lets PVALIDATE/RMPADJUST fault here */
+}
+
+static void check_hostile(void)
+{
+    bool cf;
+    const uint64_t model = 0x70000000ull;
+    idt_set_handler(13, gp_handler);
+    /* VA 0x70000000 is the alias of GPA 0xF0000000 (boot.S): no RAM. */
+    pvalidate((void *)0x70000000ull, 0, 1, &cf);
+    CHECK_EQ("PVALIDATE of a GPA without RAM: #GP", gp_count, 1);
+    rmpadjust((void *)0x70000000ull, 0, snp_rmpadjust_attrs(1, RMP_READ));
+    CHECK_EQ("RMPADJUST of a GPA without RAM: #GP", gp_count, 2);
+    idt_set_handler(13, NULL);
+    uint64_t r = msr_protocol(ghcb_msr_psc_req(model, SNP_PSC_SHARED));
+    CHECK("PSC of the model's memory: error", ghcb_msr_value(r) != 0);
+    r = msr_protocol(ghcb_msr_reg_gpa_req(model));
+    CHECK_EQ("REG_GPA of the model's memory: refused (GFN all ones)", r, ~0xFFFull | GHCB_MSR_REG_GPA_RESP);
+    ghcb_begin();
+    ghcb_put(&ghcb.rax, 0);
+    CHECK_EQ("AP creation with a VMSA in the model's memory: error",
+             ghcb_call(SNP_NAE_AP_CREATION, snp_ap_creation_info(0, 1, SNP_AP_CREATE), model),
+             GHCB_RESULT_ERROR);
+    uint16_t *hdr = (uint16_t *)ghcb.shared;
+    ghcb_begin();
+    hdr[0] = 0;
+    hdr[1] = 0;
+    *(uint64_t *)(ghcb.shared + 8) = snp_psc_entry(model, SNP_PSC_SHARED, false);
+    CHECK_EQ("PSC NAE of the model's memory", ghcb_call(SNP_NAE_PSC, 0, 0), 0);
+    CHECK("PSC NAE of the model's memory: error", ghcb_info2 != 0);
+    ghcb_begin();
+    hdr[0] = 0;
+    hdr[1] = 253;
+    CHECK_EQ("PSC NAE end_entry 253", ghcb_call(SNP_NAE_PSC, 0, 0), 0);
+    CHECK_EQ("PSC NAE end_entry 253: bad header", ghcb_info2, PSC_INVALID_HDR);
+}
+
 /* ---- Run-VMPL ------------------------------------------------------------------------ */
 
 static uint64_t *vq(unsigned off)
@@ -588,6 +632,7 @@ int guest_main(unsigned cpu, uint32_t multiboot_info)
     check_pvalidate();
     check_psc();
     check_rmpadjust();
+    check_hostile();
     check_run_vmpl();
     check_cbit_in_page_tables();
     return guest_finish();
