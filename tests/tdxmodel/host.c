@@ -6,9 +6,9 @@
  * 2 MiB (linked at 1.75 GiB, model.ld).  L1 gets everything else below
  * 4 GiB through an identity nested page table: guest-physical =
  * host-physical, so a GPA L1 passes in a TDCALL is the page the model
- * reads.  The same memory appears a second time at GPA | 2^47, the shared
- * alias of a TD whose GPA width is 48.  L1's multiboot memory map leaves
- * the model out.
+ * reads.  The same memory appears a second time at GPA | 2^alias_bit
+ * (struct model): the shared alias of a TD whose GPA width is 48 (bit 47),
+ * or an SNP guest's C-bit.  L1's multiboot memory map leaves the model out.
  *
  * Devices (COM1, PIT, PIC, LAPIC, IOAPIC, isa-debug-exit) are L1's: no I/O
  * intercepts, and L1 runs without V_INTR_MASKING and without the INTR
@@ -36,11 +36,11 @@
 #define EFER_LMA        (1ull << 10)
 #define EFER_NXE        (1ull << 11)
 #define EFER_SVME       (1ull << 12)
-#define SHARED_BIT      (1ull << 47)    /* GPAW 48: shared bit = GPAW - 1 (reference A3) */
 #define POOL_PAGES      1024            /* nested page tables and VMCBs */
 #define TRACK_MAX       (4ull << 30)    /* tracked L1 RAM: below 4 GiB (tdx.c TRACK_PAGES) */
 #define GiB             (1ull << 30)
 #define MiB2            (2ull << 20)
+#define ALIAS_BIT       (1ull << host_model.alias_bit)
 
 struct mb_info {
     uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -66,6 +66,7 @@ uint64_t l1_track_top;
  * a #VE that a TD-aware L1 avoids: native port I/O, HLT, and MMIO (any
  * access beyond tracked RAM).  Without it, devices are passed through. */
 static bool strict_ve;
+static const char *model_cmdline;   /* the model's own (QEMU -append) */
 static uint64_t *l1_npt;
 static struct guest halt_guest;
 static uint8_t pool[POOL_PAGES][4096] __attribute__((aligned(4096)));
@@ -167,7 +168,7 @@ _Noreturn void host_stop(int status)
 void host_exception(const uint64_t *frame);
 void host_exception(const uint64_t *frame)
 {
-    host_printf("tdxmodel: host exception %u error 0x%lx at rip 0x%lx\n", (unsigned)frame[0],
+    host_printf(MODEL_TAG ": host exception %u error 0x%lx at rip 0x%lx\n", (unsigned)frame[0],
                 frame[1], frame[2]);
     host_stop(MODEL_STATUS_ERROR);
 }
@@ -242,7 +243,7 @@ void host_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 void *host_page_alloc(void)
 {
     if (pool_used == POOL_PAGES) {
-        host_printf("tdxmodel: out of page-table pages\n");
+        host_printf(MODEL_TAG ": out of page-table pages\n");
         host_stop(MODEL_STATUS_ERROR);
     }
     void *p = pool[pool_used++];
@@ -252,7 +253,7 @@ void *host_page_alloc(void)
 
 bool host_l1_owns(uint64_t gpa, uint64_t n)
 {
-    gpa &= ~SHARED_BIT;
+    gpa &= ~ALIAS_BIT;
     if (n == 0 || gpa + n < gpa || gpa + n > 4 * GiB)
         return false;
     return gpa + n <= model_lo || gpa >= model_hi;
@@ -305,7 +306,7 @@ static void l1_npt_build(void)
             continue;
         uint64_t pde = pa | NPT_P | NPT_W | NPT_U | NPT_PS;
         *npt_entry(l1_npt, pa, 1) = pde;
-        *npt_entry(l1_npt, pa | SHARED_BIT, 1) = pde;
+        *npt_entry(l1_npt, pa | ALIAS_BIT, 1) = pde;
     }
 }
 
@@ -327,7 +328,7 @@ bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa)
     for (int level = top; level >= 0; level--) {
         unsigned shift = 12 + bits * (unsigned)level;
         uint64_t index = (la >> shift) & (level == 2 && !lma ? 3 : (1u << bits) - 1), e;
-        uint64_t at = (table & ~SHARED_BIT) + index * width;
+        uint64_t at = (table & ~ALIAS_BIT) + index * width;
         if (!host_l1_owns(at, width))
             return false;
         e = width == 8 ? *(volatile uint64_t *)(uintptr_t)at : *(volatile uint32_t *)(uintptr_t)at;
@@ -339,7 +340,7 @@ bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa)
             uint64_t size = 1ull << shift, addr = width == 8 ? e & NPT_ADDR : e & 0xfffff000u;
             if (size == (1u << 22))   /* a 4 MiB page: bits 20:13 are physical 39:32 */
                 addr = (e & 0xffc00000u) | ((e & 0x1fe000u) << 19);
-            *gpa = ((addr & ~(size - 1)) | (la & (size - 1))) & ~SHARED_BIT;
+            *gpa = ((addr & ~(size - 1)) | (la & (size - 1))) & ~ALIAS_BIT;
             return true;
         }
         table = width == 8 ? e & NPT_ADDR : e & 0xfffff000u;
@@ -415,7 +416,7 @@ void host_wait_for_interrupt(void)
     v->tlb_control = 1;
     host_run(&halt_guest);
     if ((uint32_t)v->exitcode != EXIT_INTR) {
-        host_printf("tdxmodel: halt guest: unexpected exit 0x%lx\n", v->exitcode);
+        host_printf(MODEL_TAG ": halt guest: unexpected exit 0x%lx\n", v->exitcode);
         host_stop(MODEL_STATUS_ERROR);
     }
 }
@@ -436,7 +437,7 @@ static void l1_place(uint64_t dst, const void *src, uint64_t filesz, uint64_t me
                      uint64_t mods_lo, uint64_t mods_hi)
 {
     if (!host_l1_owns(dst, memsz) || (dst < mods_hi && dst + memsz > mods_lo)) {
-        host_printf("tdxmodel: L1 segment 0x%lx+0x%lx overlaps the model or the modules\n", dst,
+        host_printf(MODEL_TAG ": L1 segment 0x%lx+0x%lx overlaps the model or the modules\n", dst,
                     memsz);
         host_stop(MODEL_STATUS_ERROR);
     }
@@ -458,7 +459,7 @@ static uint32_t l1_load(const uint8_t *image, uint32_t size, uint64_t mods_lo, u
         }
     }
     if (hdr == NULL) {
-        host_printf("tdxmodel: module 0 has no multiboot header\n");
+        host_printf(MODEL_TAG ": module 0 has no multiboot header\n");
         host_stop(MODEL_STATUS_ERROR);
     }
     if (hdr[1] & MB_AOUT_KLUDGE) {
@@ -471,7 +472,7 @@ static uint32_t l1_load(const uint8_t *image, uint32_t size, uint64_t mods_lo, u
     }
     /* ELF32: e_entry 0x18, e_phoff 0x1c, e_phentsize 0x2a, e_phnum 0x2c. */
     if (size < 0x34 || image[0] != 0x7f || image[1] != 'E' || image[4] != 1) {
-        host_printf("tdxmodel: module 0 is neither ELF32 nor a.out-kludge multiboot\n");
+        host_printf(MODEL_TAG ": module 0 is neither ELF32 nor a.out-kludge multiboot\n");
         host_stop(MODEL_STATUS_ERROR);
     }
     uint32_t entry = *(const uint32_t *)(image + 0x18), phoff = *(const uint32_t *)(image + 0x1c);
@@ -484,7 +485,7 @@ static uint32_t l1_load(const uint8_t *image, uint32_t size, uint64_t mods_lo, u
             continue;
         uint32_t offset = ph[1], paddr = ph[3], filesz = ph[4], memsz = ph[5];
         if (offset + filesz > size || filesz > memsz) {
-            host_printf("tdxmodel: module 0: bad program header %u\n", i);
+            host_printf(MODEL_TAG ": module 0: bad program header %u\n", i);
             host_stop(MODEL_STATUS_ERROR);
         }
         l1_place(paddr, image + offset, filesz, memsz, mods_lo, mods_hi);
@@ -552,7 +553,7 @@ static uint32_t l1_boot_info(const struct mb_info *mbi, uint64_t at)
     info->mods_count = nmods;
     info->mods_addr = nmods ? (uint32_t)(uintptr_t)lmods : 0;
     if (!host_l1_owns(at, (uintptr_t)p - at) || (uintptr_t)p > 0x90000) {
-        host_printf("tdxmodel: no room for L1's multiboot information\n");
+        host_printf(MODEL_TAG ": no room for L1's multiboot information\n");
         host_stop(MODEL_STATUS_ERROR);
     }
     return (uint32_t)at;
@@ -590,16 +591,23 @@ static void l1_vmcb_init(uint32_t entry, uint32_t info)
     l1.gpr[R_BX] = info;
 }
 
-static void msrpm_intercept(uint32_t msr)
+void host_msr_intercept(uint32_t msr, bool on)
 {
     uint32_t base = msr >= 0xC0010000u ? 0x1000 : msr >= 0xC0000000u ? 0x800 : 0;
     uint32_t n = msr & 0x1fff;
-    msrpm[base + n / 4] |= (uint8_t)(3u << (2 * (n % 4)));
+    uint8_t bits = (uint8_t)(3u << (2 * (n % 4)));
+    msrpm[base + n / 4] = on ? msrpm[base + n / 4] | bits : msrpm[base + n / 4] & (uint8_t)~bits;
 }
+
+void host_io_intercept(bool on)
+{
+    host_memset(iopm, on ? 0xff : 0, sizeof iopm);
+}
+
 
 /* ---- L1's exits -------------------------------------------------------------- */
 
-static const struct model *model = &tdx_model;
+static const struct model *model = &host_model;
 
 static void l1_cpuid(void)
 {
@@ -637,18 +645,21 @@ static void l1_msr(void)
     l1.vmcb->rip += 2;
 }
 
+bool host_l1_fetch(uint8_t insn[4])
+{
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t gpa;
+        if (!host_translate(l1.vmcb, l1.vmcb->rip + i, &gpa) || !host_l1_owns(gpa, 1))
+            return false;
+        insn[i] = *(volatile uint8_t *)(uintptr_t)gpa;
+    }
+    return true;
+}
+
 static void l1_ud(void)
 {
     uint8_t insn[4];
-    for (unsigned i = 0; i < 4; i++) {
-        uint64_t gpa;
-        if (!host_translate(l1.vmcb, l1.vmcb->rip + i, &gpa) || !host_l1_owns(gpa, 1)) {
-            host_l1_inject(6, false, 0);
-            return;
-        }
-        insn[i] = *(volatile uint8_t *)(uintptr_t)gpa;
-    }
-    if (!model->ud(insn))
+    if (!host_l1_fetch(insn) || !model->ud(insn))
         host_l1_inject(6, false, 0);
 }
 
@@ -659,6 +670,8 @@ static void l1_run_loop(void)
         struct vmcb *v = l1.vmcb;
         v->tlb_control = 0;
         uint32_t code = (uint32_t)v->exitcode;
+        if (model->exit != NULL && model->exit(code))
+            continue;
         switch (code) {
         case EXIT_EXCP_BASE + 6:
             l1_ud();
@@ -670,7 +683,7 @@ static void l1_run_loop(void)
             l1_msr();
             break;
         case EXIT_VMMCALL:
-            if (!model->vmmcall())
+            if (model->vmmcall == NULL || !model->vmmcall())
                 host_l1_inject(6, false, 0);
             break;
         case EXIT_VMRUN:
@@ -682,28 +695,28 @@ static void l1_run_loop(void)
             host_l1_inject(6, false, 0);
             break;
         case EXIT_IOIO:
-            host_printf("tdxmodel: L1 executed %s port 0x%x at rip 0x%lx: a #VE in a real TD "
+            host_printf(MODEL_TAG ": L1 executed %s port 0x%x at rip 0x%lx: a #VE in a real TD "
                         "(strict-ve)\n", (v->exitinfo1 & 1) ? "IN from" : "OUT to",
                         (unsigned)(v->exitinfo1 >> 16), v->rip);
             host_stop(MODEL_STATUS_VE);
         case EXIT_HLT:
-            host_printf("tdxmodel: L1 executed HLT at rip 0x%lx: a #VE in a real TD (strict-ve)\n",
+            host_printf(MODEL_TAG ": L1 executed HLT at rip 0x%lx: a #VE in a real TD (strict-ve)\n",
                         v->rip);
             host_stop(MODEL_STATUS_VE);
         case EXIT_SHUTDOWN:
-            host_printf("tdxmodel: L1 shut down (triple fault) at rip 0x%lx\n", v->rip);
+            host_printf(MODEL_TAG ": L1 shut down (triple fault) at rip 0x%lx\n", v->rip);
             host_stop(MODEL_STATUS_SHUTDOWN);
         case EXIT_NPF:
-            if (strict_ve && (v->exitinfo2 & ~(1ull << 47)) >= l1_track_top) {
-                host_printf("tdxmodel: L1 accessed MMIO at GPA 0x%lx at rip 0x%lx: a #VE in a real "
+            if (strict_ve && (v->exitinfo2 & ~ALIAS_BIT) >= l1_track_top) {
+                host_printf(MODEL_TAG ": L1 accessed MMIO at GPA 0x%lx at rip 0x%lx: a #VE in a real "
                             "TD (strict-ve)\n", v->exitinfo2, v->rip);
                 host_stop(MODEL_STATUS_VE);
             }
-            host_printf("tdxmodel: L1 accessed GPA 0x%lx (error 0x%lx) at rip 0x%lx: not L1 memory, "
+            host_printf(MODEL_TAG ": L1 accessed GPA 0x%lx (error 0x%lx) at rip 0x%lx: not L1 memory, "
                         "or a private page not accepted\n", v->exitinfo2, v->exitinfo1, v->rip);
             host_stop(MODEL_STATUS_NPF);
         default:
-            host_printf("tdxmodel: unexpected L1 exit 0x%x (info 0x%lx 0x%lx) at rip 0x%lx\n", code,
+            host_printf(MODEL_TAG ": unexpected L1 exit 0x%x (info 0x%lx 0x%lx) at rip 0x%lx\n", code,
                         v->exitinfo1, v->exitinfo2, v->rip);
             host_stop(MODEL_STATUS_ERROR);
         }
@@ -725,17 +738,22 @@ static bool cmdline_has(const char *cmd, const char *word)
     return false;
 }
 
+bool host_option(const char *word)
+{
+    return cmdline_has(model_cmdline, word);
+}
+
 void host_main(uint32_t magic, uint32_t info);
 void host_main(uint32_t magic, uint32_t info)
 {
     const struct mb_info *mbi = (const struct mb_info *)(uintptr_t)info;
-    host_printf("tdxmodel: %s platform model (test infrastructure: our reading of the "
-                "specification)\n", tdx_model.name);
+    host_printf(MODEL_TAG ": %s platform model (test infrastructure: our reading of the "
+                "specification)\n", host_model.name);
     if (magic != MB_BOOT_MAGIC || !(mbi->flags & MB_INFO_MODS) || mbi->mods_count == 0 ||
         !(mbi->flags & MB_INFO_MMAP)) {
-        host_printf("tdxmodel: magic 0x%x, flags 0x%x, %u modules\n", magic, mbi->flags,
+        host_printf(MODEL_TAG ": magic 0x%x, flags 0x%x, %u modules\n", magic, mbi->flags,
                     mbi->mods_count);
-        host_printf("tdxmodel: need a multiboot loader with modules and a memory map "
+        host_printf(MODEL_TAG ": need a multiboot loader with modules and a memory map "
                     "(-initrd \"kernel.elf args,module,...\")\n");
         host_stop(MODEL_STATUS_ERROR);
     }
@@ -744,7 +762,7 @@ void host_main(uint32_t magic, uint32_t info)
     bool svm = r[2] & (1u << 2);
     host_cpuid(0x8000000Au, 0, r);
     if (!svm || !(r[3] & 1)) {
-        host_printf("tdxmodel: the CPU has no SVM with nested paging (use -cpu EPYC)\n");
+        host_printf(MODEL_TAG ": the CPU has no SVM with nested paging (use -cpu EPYC)\n");
         host_stop(MODEL_STATUS_ERROR);
     }
     host_wrmsr(MSR_EFER, host_rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
@@ -763,12 +781,13 @@ void host_main(uint32_t magic, uint32_t info)
         l1_track_top = TRACK_MAX;
 
     if (mbi->flags & MB_INFO_CMDLINE)
-        strict_ve = cmdline_has((const char *)(uintptr_t)mbi->cmdline, "strict-ve");
+        model_cmdline = (const char *)(uintptr_t)mbi->cmdline;
+    strict_ve = host_option("strict-ve");
     host_memset(iopm, strict_ve ? 0xff : 0, sizeof iopm);
     host_memset(msrpm, 0, sizeof msrpm);
-    msrpm_intercept(MSR_EFER);
-    msrpm_intercept(MSR_VM_CR);
-    msrpm_intercept(MSR_VM_HSAVE_PA);
+    host_msr_intercept(MSR_EFER, true);
+    host_msr_intercept(MSR_VM_CR, true);
+    host_msr_intercept(MSR_VM_HSAVE_PA, true);
     l1_npt_build();
     halt_guest_init();
 
@@ -783,7 +802,7 @@ void host_main(uint32_t magic, uint32_t info)
     uint32_t entry = l1_load((const uint8_t *)(uintptr_t)mods[0].start,
                              mods[0].end - mods[0].start, mods_lo, mods_hi);
     uint32_t l1_info = l1_boot_info(mbi, L1_INFO_AT);
-    host_printf("tdxmodel: model memory 0x%lx-0x%lx, L1 entry 0x%x, %u L1 modules, "
+    host_printf(MODEL_TAG ": model memory 0x%lx-0x%lx, L1 entry 0x%x, %u L1 modules, "
                 "tracked RAM 0x%lx%s\n", model_lo, model_hi, entry, mbi->mods_count - 1, l1_track_top,
                 strict_ve ? ", strict-ve" : "");
     l1_vmcb_init(entry, l1_info);

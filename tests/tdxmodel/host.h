@@ -3,7 +3,7 @@
  * The platform model's generic SVM host (host.c): boots under QEMU TCG at
  * CPL0, loads the multiboot kernel given as module 0 as its SVM guest "L1"
  * and runs it with nested paging and passthrough devices.  A platform
- * model (tdx.c; an SNP model later) plugs in through struct model: it
+ * model (tdx.c here, tests/snpmodel/snp.c) plugs in through struct model: it
  * sees the instructions that trap to the host as #UD or VMMCALL intercepts
  * and may run further guests (L2) with the services below.
  *
@@ -145,12 +145,20 @@ struct guest {
  * (and advanced RIP); false makes the host inject #UD into L1. */
 struct model {
     const char *name;
+    /* L1's RAM appears at GPA and again at GPA | 2^alias_bit (TDX: the
+     * shared bit of GPAW 48; SNP: the C-bit the model reports). */
+    unsigned alias_bit;
     void (*init)(void);
     bool (*ud)(const uint8_t insn[4]);          /* #UD intercept: the bytes at RIP */
-    bool (*vmmcall)(void);                      /* VMMCALL intercept */
+    bool (*vmmcall)(void);                      /* VMMCALL intercept (NULL: #UD) */
     void (*cpuid)(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);   /* adjust L1's CPUID */
+    /* Optional: sees every L1 exit first (exit code; L1 stopped as above)
+     * and returns true if it handled it, false for the host's handling. */
+    bool (*exit)(uint32_t code);
 };
-extern const struct model tdx_model;
+/* The model linked into this host (tdx.c, snp.c); MODEL_TAG (a compile
+ * definition, "tdxmodel" or "snpmodel") starts the host's messages. */
+extern const struct model host_model;
 
 /* L1, the guest the host booted. */
 extern struct guest l1;
@@ -172,7 +180,7 @@ bool host_l1_owns(uint64_t gpa, uint64_t n);
 bool host_translate(const struct vmcb *v, uint64_t la, uint64_t *gpa);
 /* Inject an exception into L1 (vector, error code if has_error). */
 void host_l1_inject(unsigned vector, bool has_error, uint32_t error);
-/* L1's nested page table root (private alias at GPA, shared alias at GPA | 2^47). */
+/* L1's nested page table root (RAM at GPA and at GPA | 2^alias_bit). */
 uint64_t *host_l1_npt(void);
 /* Set the 4 KiB leaf for gpa in the nested table rooted at root (0 clears). */
 void host_npt_set(uint64_t *root, uint64_t gpa, uint64_t pte);
@@ -189,5 +197,12 @@ void host_out(uint16_t port, unsigned size, uint32_t value);
 uint64_t host_rdmsr(uint32_t msr);
 void host_wrmsr(uint32_t msr, uint64_t value);
 void host_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
+/* The 4 bytes at L1's RIP (false: not mapped to L1 memory). */
+bool host_l1_fetch(uint8_t insn[4]);
+/* L1's intercepts beyond the host's own: an MSR (both directions), all ports. */
+void host_msr_intercept(uint32_t msr, bool on);
+void host_io_intercept(bool on);
+/* Does the model's command line (QEMU -append) hold this word? */
+bool host_option(const char *word);
 
 #endif

@@ -1316,7 +1316,8 @@ static void tdx_init(void)
     }
 }
 
-const struct model tdx_model = {
+const struct model host_model = {
+    .alias_bit = TD_GPAW - 1,
     .name = "TDX-partitioning",
     .init = tdx_init,
     .ud = tdx_ud,
