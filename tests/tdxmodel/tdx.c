@@ -90,6 +90,7 @@
 #define VMX_INVD          13
 #define VMX_VMCALL        18
 #define VMX_CR_ACCESS     28
+#define VMX_DR_ACCESS     29
 #define VMX_IO            30
 #define VMX_RDMSR         31
 #define VMX_WRMSR         32
@@ -154,6 +155,7 @@
 #define PROC_CR3_LOAD    (1u << 15)
 #define PROC_CR8_LOAD    (1u << 19)   /* SDM table 25-6: MOV to CR8 exits */
 #define PROC_CR8_STORE   (1u << 20)   /* MOV from CR8 exits */
+#define PROC_MOV_DR      (1u << 23)   /* MOV to/from DR exits */
 #define VAPIC_TPR        0x80         /* TPR in the virtual-APIC page (SDM 30.1.1) */
 #define ENTRY_IA32E      (1u << 9)
 #define CR4_VMXE         (1ull << 13)
@@ -231,6 +233,7 @@ struct l2_vm {
     struct guest g;
     bool flush;
     bool nmi_blocked;         /* interruptibility bit 3: an NMI's handler runs until its IRET */
+    uint64_t dr[7];           /* DR0-3 and DR6 without MOV-DR exiting (l2_dr_access) */
 };
 
 /* Per tracked 4 KiB page of L1 RAM. */
@@ -617,7 +620,7 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
     v->cr4 = *vmcs(vm, F_GUEST_CR4) & ~(CR4_VMXE | CR4_SMXE);   /* VMX-only bits */
     v->efer = (*vmcs(vm, F_GUEST_EFER) & ~EFER_LMA) | EFER_SVME |
               ((*vmcs(vm, F_ENTRY_CTLS) & ENTRY_IA32E) ? EFER_LMA : 0);
-    v->dr7 = *vmcs(vm, F_GUEST_DR7);
+    v->dr7 = 0x400;   /* the L2's DR7 stays in the VMCS field: no breakpoint reaches QEMU */
     v->dr6 = 0xffff0ff0;
     v->g_pat = *vmcs(vm, F_GUEST_PAT);
     v->sysenter_cs = *vmcs(vm, F_SYSENTER_CS);
@@ -650,6 +653,7 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
                        (*vmcs(vm, F_CR4_MASK) ? 1u << 4 | 1u << 20 : 0) |
                        ((*vmcs(vm, F_PROC_CTLS) & PROC_CR3_LOAD) ? 1u << 19 : 0) |
                        1u << 8 | 1u << 24;   /* CR8 always: l2_cr8() */
+    v->dr_intercepts = 0xffffffffu;   /* every MOV DR: l2_dr_access() */
     v->int_ctl = INT_CTL_V_INTR_MASKING;
     if (*vmcs(vm, F_PROC_CTLS) & PROC_INTR_WINDOW) {
         v->misc1 |= MISC1_VINTR;
@@ -702,7 +706,6 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     *vmcs(vm, F_GUEST_CR3) = v->cr3;
     *vmcs(vm, F_GUEST_CR4) = v->cr4 | (*vmcs(vm, F_GUEST_CR4) & (CR4_VMXE | CR4_SMXE));
     *vmcs(vm, F_GUEST_EFER) = v->efer & ~EFER_SVME;
-    *vmcs(vm, F_GUEST_DR7) = v->dr7;
     *vmcs(vm, F_GUEST_PAT) = v->g_pat;
     *vmcs(vm, F_SYSENTER_CS) = v->sysenter_cs;
     *vmcs(vm, F_SYSENTER_ESP) = v->sysenter_esp;
@@ -793,7 +796,12 @@ static bool l2_lmsw(struct l2_vm *x, const uint8_t *b, unsigned n, unsigned k, u
 {
     struct vmcb *v = x->g.vmcb;
     bool mem = (b[k + 2] >> 6) != 3, addr16 = !(v->cs.attr & (1u << 9)) && !(v->cs.attr & (1u << 10));
-    unsigned len = k + 2 + modrm_len(b + k + 2, n - k - 2, addr16 != (k && b[0] == 0x67));
+    bool a67 = false;   /* an address-size prefix flips 16 and 32 bits (64-bit code: 64 and 32) */
+    for (unsigned i = 0; i < k; i++)
+        a67 |= b[i] == 0x67;
+    if (!(v->cs.attr & (1u << 9)))
+        addr16 ^= a67;
+    unsigned len = k + 2 + modrm_len(b + k + 2, n - k - 2, addr16);
     unsigned gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0);
     uint16_t src = mem ? 0 : (uint16_t)(gpr == R_AX ? v->rax : gpr == R_SP ? v->rsp : x->g.gpr[gpr]);
     if (mem || ((mask & 1) && (src & 1) && !(shadow & 1)) || ((src ^ shadow) & mask & 0xE)) {
@@ -837,20 +845,77 @@ static bool l2_cr8(unsigned vm, bool write, unsigned gpr, unsigned len, struct v
     return true;
 }
 
+/* Skips legacy prefixes and, in 64-bit code, a REX prefix (the last
+ * one before the opcode counts); returns the opcode's offset. */
+static unsigned skip_prefixes(const struct vmcb *v, const uint8_t *b, unsigned n, unsigned *rex)
+{
+    static const uint8_t legacy[] = { 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+    bool code64 = (v->efer & EFER_LMA) && (v->cs.attr & (1u << 9));
+    unsigned k = 0;
+    *rex = 0;
+    while (k < n) {
+        bool is_legacy = false;
+        for (unsigned i = 0; i < sizeof legacy; i++)
+            is_legacy |= b[k] == legacy[i];
+        if (code64 && (b[k] & 0xf0) == 0x40)
+            *rex = b[k];
+        else if (is_legacy)
+            *rex = 0;
+        else
+            break;
+        k++;
+    }
+    return k;
+}
+
+/*
+ * MOV to/from DR0-7 (0F 23 / 0F 21, register operand): with MOV-DR exiting
+ * it exits (SDM table 28-4: DR 2:0, bit 4 = from DR, GPR 11:8); without,
+ * the L2's own debug registers (shadows in the model: they never reach
+ * QEMU's, where an L2 breakpoint would trap the model or L1 itself;
+ * breakpoints do not fire, DR6 and DR7 keep their fixed bits).
+ */
+static bool l2_dr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
+{
+    struct l2_vm *x = &l2[vm];
+    struct vmcb *v = x->g.vmcb;
+    uint8_t b[15] = { 0 };
+    unsigned rex, n = guest_fetch(v, b, sizeof b), k = skip_prefixes(v, b, n, &rex);
+    if (n < k + 3 || b[k] != 0x0f || (b[k + 1] != 0x21 && b[k + 1] != 0x23)) {
+        host_printf("tdxmodel: L2 DR access at %x:0x%lx: form not modelled\n", v->cs.sel, v->rip);
+        host_stop(MODEL_STATUS_ERROR);
+    }
+    unsigned dr = code & 7, gpr = (b[k + 2] & 7) | ((rex & 1) ? 8 : 0), len = k + 3;
+    bool write = code >= 0x30;
+    if (*vmcs(vm, F_PROC_CTLS) & PROC_MOV_DR) {
+        e->reason = VMX_DR_ACCESS;
+        e->qual = dr | (write ? 0 : 1u << 4) | gpr << 8;
+        e->len = len;
+        return false;
+    }
+    uint64_t *r = gpr == R_AX ? &v->rax : gpr == R_SP ? &v->rsp : &x->g.gpr[gpr];
+    bool dr7 = dr == 7 || dr == 5;   /* DR4/DR5 alias DR6/DR7 (CR4.DE = 0) */
+    uint64_t *d = dr7 ? vmcs(vm, F_GUEST_DR7) : &x->dr[dr < 4 ? dr : 6];
+    if (write)
+        *d = dr7 ? (*r & ~0x2000ull) | 0x400 : dr >= 4 ? (*r | 0xffff0ff0ull) & 0xffffffffull : *r;
+    else
+        *r = *d;
+    v->rip += len;
+    return true;
+}
+
 static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
 {
     struct l2_vm *x = &l2[vm];
     struct vmcb *v = x->g.vmcb;
-    unsigned cr = code & 0xf, k = 0, rex = 0;
+    unsigned cr = code & 0xf, rex;
     bool write = code >= 0x10;
-    uint8_t b[4] = { 0 };
-    unsigned n = guest_fetch(v, b, 4);
-    if (n && b[0] == 0xf0)   /* LOCK MOV CR0: CR8 outside long mode (AMD AltMovCr8) */
-        k++;
-    bool p66 = n > k && b[k] == 0x66;   /* operand size (SMSW) */
-    k += p66;
-    if (n > k && (b[k] & 0xf0) == 0x40)
-        rex = b[k++];
+    uint8_t b[15] = { 0 };
+    /* (LOCK MOV CR0 is CR8 outside long mode, AMD AltMovCr8: the exit code says so) */
+    unsigned n = guest_fetch(v, b, sizeof b), k = skip_prefixes(v, b, n, &rex);
+    bool p66 = false;   /* operand size (SMSW) */
+    for (unsigned i = 0; i < k; i++)
+        p66 |= b[i] == 0x66;
     uint64_t mask = cr == 0 ? *vmcs(vm, F_CR0_MASK) : cr == 4 ? *vmcs(vm, F_CR4_MASK) : ALL;
     uint64_t shadow = cr == 0 ? *vmcs(vm, F_CR0_SHADOW) : cr == 4 ? *vmcs(vm, F_CR4_SHADOW) : 0;
     uint64_t *real = cr == 0 ? &v->cr0 : cr == 4 ? &v->cr4 : &v->cr3;
@@ -946,6 +1011,8 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
         }
     }
     switch (code) {
+    case 0x020 ... 0x03f:   /* MOV from/to DR0-15 */
+        return l2_dr_access(vm, code, e);
     case 0x000:   /* MOV from CR0, CR4, CR8; MOV to CR0 (and CLTS, LMSW), CR3, CR4, CR8 */
     case 0x004:
     case 0x008:
