@@ -161,6 +161,7 @@
 #define CR4_VMXE         (1ull << 13)
 #define CR4_SMXE         (1ull << 14)
 #define EFER_LMA         (1ull << 10)
+#define EFER_LME         (1ull << 8)
 #define EFER_SVME        (1ull << 12)
 
 /* The L2 VMCS fields L1 can reach with TDG.VP.RD/WR, with the bits it may
@@ -233,6 +234,7 @@ struct l2_vm {
     struct guest g;
     bool flush;
     bool nmi_blocked;         /* interruptibility bit 3: an NMI's handler runs until its IRET */
+    bool lme_hidden;          /* EFER.LME kept out of the VMCB while paging is off (l2_vmcb_load) */
     uint64_t dr[7];           /* DR0-3 and DR6 without MOV-DR exiting (l2_dr_access) */
 };
 
@@ -620,6 +622,13 @@ static void l2_vmcb_load(unsigned vm, const struct l2_enter_state *st)
     v->cr4 = *vmcs(vm, F_GUEST_CR4) & ~(CR4_VMXE | CR4_SMXE);   /* VMX-only bits */
     v->efer = (*vmcs(vm, F_GUEST_EFER) & ~EFER_LMA) | EFER_SVME |
               ((*vmcs(vm, F_ENTRY_CTLS) & ENTRY_IA32E) ? EFER_LMA : 0);
+    /* QEMU 7.2's #VMEXIT reloads the host's CR0 while the guest's EFER is
+     * still loaded: with LME set and paging off it keeps the guest's CR0,
+     * and the model ran on with paging off (README.md, the svm backend's
+     * lme_hidden).  LME waits outside the VMCB until paging goes on. */
+    x->lme_hidden = (v->efer & EFER_LME) && !(v->cr0 & (1ull << 31));
+    if (x->lme_hidden)
+        v->efer &= ~EFER_LME;
     v->dr7 = 0x400;   /* the L2's DR7 stays in the VMCS field: no breakpoint reaches QEMU */
     v->dr6 = 0xffff0ff0;
     v->g_pat = *vmcs(vm, F_GUEST_PAT);
@@ -705,7 +714,7 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     *vmcs(vm, F_GUEST_CR0) = v->cr0;
     *vmcs(vm, F_GUEST_CR3) = v->cr3;
     *vmcs(vm, F_GUEST_CR4) = v->cr4 | (*vmcs(vm, F_GUEST_CR4) & (CR4_VMXE | CR4_SMXE));
-    *vmcs(vm, F_GUEST_EFER) = v->efer & ~EFER_SVME;
+    *vmcs(vm, F_GUEST_EFER) = (v->efer & ~EFER_SVME) | (x->lme_hidden ? EFER_LME : 0);
     *vmcs(vm, F_GUEST_PAT) = v->g_pat;
     *vmcs(vm, F_SYSENTER_CS) = v->sysenter_cs;
     *vmcs(vm, F_SYSENTER_ESP) = v->sysenter_esp;
@@ -977,6 +986,10 @@ static bool l2_cr_access(unsigned vm, uint32_t code, struct vmx_exit *e)
     if (cr == 4)
         *real &= ~(CR4_VMXE | CR4_SMXE);
     if (cr == 0) {   /* what MOV to CR0 does to EFER.LMA */
+        if (x->lme_hidden && (v->cr0 & (1ull << 31))) {
+            v->efer |= EFER_LME;
+            x->lme_hidden = false;
+        }
         bool lma = (v->cr0 & (1ull << 31)) && (v->efer & (1ull << 8));
         v->efer = lma ? v->efer | EFER_LMA : v->efer & ~EFER_LMA;
     }
