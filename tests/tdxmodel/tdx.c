@@ -235,6 +235,7 @@ struct l2_vm {
     bool flush;
     bool nmi_blocked;         /* interruptibility bit 3: an NMI's handler runs until its IRET */
     bool lme_hidden;          /* EFER.LME kept out of the VMCB while paging is off (l2_vmcb_load) */
+    uint64_t last_eventinj;   /* what the last VMRUN was to inject (trace-entries) */
     uint64_t dr[7];           /* DR0-3 and DR6 without MOV-DR exiting (l2_dr_access) */
 };
 
@@ -737,6 +738,9 @@ static void l2_vmcb_store(unsigned vm, struct l2_enter_state *st)
     l1.vmcb->cr2 = v->cr2;
 }
 
+/* `-append trace-entries` (the model's command line): say why an L2 entry failed. */
+static bool trace_entries;
+
 /* Read up to n instruction bytes at the guest's CS:RIP (0 on failure). */
 static unsigned guest_fetch(const struct vmcb *v, uint8_t *bytes, unsigned n)
 {
@@ -1149,6 +1153,10 @@ static bool l2_exit_translate(unsigned vm, struct vmx_exit *e)
             return true;
         }
         if (code == EXIT_INVALID) {
+            if (trace_entries)
+                host_printf("tdxmodel: VM %u: VMRUN refused the L2: cr0 0x%lx cr3 0x%lx cr4 0x%lx efer 0x%lx cs 0x%x/0x%x "
+                            "tr 0x%x eventinj 0x%lx pat 0x%lx dr6 0x%lx dr7 0x%lx asid %u ss 0x%x rflags 0x%lx\n", vm, v->cr0, v->cr3, v->cr4, v->efer, v->cs.sel, v->cs.attr,
+                            v->tr.attr, x->last_eventinj, v->g_pat, v->dr6, v->dr7, (unsigned)v->asid, v->ss.attr, v->rflags);
             e->reason = VMX_ENTRY_INVALID_STATE | VMX_ENTRY_FAILURE;
             return false;
         }
@@ -1199,7 +1207,13 @@ static uint64_t tdx_vp_enter(void)
     l2_vmcb_load(vm, st);
     host_memset(&e, 0, sizeof e);
     e.reason = VMX_ENTRY_INVALID_STATE | VMX_ENTRY_FAILURE;
-    for (bool run = l2_state_valid(vm); run;) {
+    bool run = l2_state_valid(vm);
+    if (!run && trace_entries)
+        host_printf("tdxmodel: VM %u: entry refused: cr0 0x%lx cr4 0x%lx efer 0x%lx ia32e %u\n", vm,
+                    x->g.vmcb->cr0, x->g.vmcb->cr4, x->g.vmcb->efer,
+                    !!(*vmcs(vm, F_ENTRY_CTLS) & ENTRY_IA32E));
+    while (run) {
+        x->last_eventinj = x->g.vmcb->eventinj;
         host_run(&x->g);
         x->g.vmcb->tlb_control = 0;
         x->g.vmcb->eventinj = 0;
@@ -1377,6 +1391,7 @@ static void tdx_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 
 static void tdx_init(void)
 {
+    trace_entries = host_option("trace-entries");
     host_memset(l2_iopm, 0xff, sizeof l2_iopm);     /* every L2 port exits (reference A7) */
     host_memset(l2_msrpm, 0xff, sizeof l2_msrpm);   /* every L2 MSR: then L1's bitmap decides */
     for (unsigned vm = 1; vm <= NUM_L2_VMS; vm++) {
