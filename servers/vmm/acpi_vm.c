@@ -106,22 +106,25 @@ int acpi_vm_write(struct vmm_vm *vm, uint64_t *rsdp_gpa)
     int s = acpi_vm_describe(vm, &d);
     if (s != 0)
         return s;
-    if (vm->ram_size < ACPI_TABLES_GPA + ACPI_TABLES_SIZE || vm->mem_low[1] == COPRA_HANDLE_NONE) {
-        /* (No RAM in the legacy hole: a platform that maps only the guest
-         * pool's own pages, whose pool has none there.) */
+    /* At 0xE0000, where a guest scanning for the RSDP looks; a platform
+     * that maps only the guest pool's own pages (tdx, snp) has no RAM in
+     * the legacy hole: then at the top of RAM, which the initramfs leaves
+     * free (vm.c) and the e820 reserves (bzimage_e820()), found through
+     * boot_params.acpi_rsdp_addr. */
+    bool legacy = vm->mem_low[1] != COPRA_HANDLE_NONE;
+    uint64_t gpa = legacy ? ACPI_TABLES_GPA : vm->ram_size - ACPI_TABLES_SIZE;
+    if (vm->ram_size < VMM_RAM_HIGH + ACPI_TABLES_SIZE) {
         coco_printf("vmm: ACPI: the tables' region 0x%llx-0x%llx is not in guest RAM\n",
-                    (unsigned long long)ACPI_TABLES_GPA,
-                    (unsigned long long)(ACPI_TABLES_GPA + ACPI_TABLES_SIZE - 1));
+                    (unsigned long long)gpa, (unsigned long long)(gpa + ACPI_TABLES_SIZE - 1));
         return VMM_STATUS_VM_SETUP;
     }
-    uint8_t *region = vm->ram + ACPI_TABLES_GPA;
+    uint8_t *region = vm->ram + gpa;
     memset(region, 0, ACPI_TABLES_SIZE);
-    if (acpi_build(&d, region, ACPI_TABLES_SIZE, ACPI_TABLES_GPA, rsdp_gpa, &used, &why) !=
-        ACPI_BUILD_OK) {
+    if (acpi_build(&d, region, ACPI_TABLES_SIZE, gpa, rsdp_gpa, &used, &why) != ACPI_BUILD_OK) {
         coco_printf("vmm: ACPI: cannot build the tables: %s\n", why);
         return VMM_STATUS_VM_SETUP;
     }
-    if (d.power_port != 0)
+    if (d.power_port != 0 && legacy)   /* the reset vector lives in the legacy hole too */
         acpi_reset_vector((uint16_t)(d.power_port + ACPIPM_RESET), ACPIPM_RESET_VALUE,
                         vm->ram + ACPI_RESET_VECTOR_GPA);
     coco_printf("vmm: ACPI tables at 0x%llx, %zu bytes: %u cpu(s)%s%s%s%s, %u virtio-mmio\n",

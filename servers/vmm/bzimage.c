@@ -170,15 +170,19 @@ enum loader_status bzimage_place_initrd(struct bzimage_plan *plan, uint64_t ram_
     return LOADER_OK;
 }
 
-unsigned bzimage_e820(uint64_t ram_size, struct bzimage_e820 *map)
+unsigned bzimage_e820(uint64_t ram_size, uint64_t acpi_gpa, struct bzimage_e820 *map)
 {
     unsigned n = 0;
+    bool top = acpi_gpa >= HIGH_START && acpi_gpa < ram_size;   /* else at BZIMAGE_ACPI_GPA */
 
     map[n++] = (struct bzimage_e820){ 0, LEGACY_START, E820_RAM };
     map[n++] = (struct bzimage_e820){ LEGACY_START, 0xA0000 - LEGACY_START, E820_RESERVED };
-    map[n++] = (struct bzimage_e820){ BZIMAGE_ACPI_GPA, BZIMAGE_ACPI_SIZE, E820_RESERVED };
+    if (!top)
+        map[n++] = (struct bzimage_e820){ BZIMAGE_ACPI_GPA, BZIMAGE_ACPI_SIZE, E820_RESERVED };
     if (ram_size > HIGH_START)
-        map[n++] = (struct bzimage_e820){ HIGH_START, ram_size - HIGH_START, E820_RAM };
+        map[n++] = (struct bzimage_e820){ HIGH_START, (top ? acpi_gpa : ram_size) - HIGH_START, E820_RAM };
+    if (top)
+        map[n++] = (struct bzimage_e820){ acpi_gpa, ram_size - acpi_gpa, E820_RESERVED };
     return n;
 }
 
@@ -228,7 +232,7 @@ uint64_t bzimage_load(const struct bzimage_plan *plan, const uint8_t *image, siz
     put32(bp + BZ_RAMDISK_SIZE, (uint32_t)plan->initrd_size);
     put32(bp + BZ_CMD_LINE_PTR, BZIMAGE_CMDLINE_GPA);
     put64(bp + BP_ACPI_RSDP_ADDR, rsdp_gpa);
-    unsigned n = bzimage_e820(ram_size, map);
+    unsigned n = bzimage_e820(ram_size, rsdp_gpa, map);   /* the RSDP starts the tables' region */
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     memcpy(bp + BP_E820_TABLE, map, n * sizeof map[0]);
     return BZIMAGE_PARAMS_GPA;

@@ -128,7 +128,9 @@ uint64_t bzimage_load(const struct bzimage_plan *plan, const uint8_t *image, siz
                       const uint8_t *initrd, uint8_t *ram, uint64_t ram_size,
                       const char *cmdline, uint64_t rsdp_gpa);
 
-/* The e820 map for `ram_size` bytes; returns the number of entries (<= 4). */
-unsigned bzimage_e820(uint64_t ram_size, struct bzimage_e820 *map);
+/* The e820 map for `ram_size` bytes with the ACPI tables at `acpi_gpa`
+ * (BZIMAGE_ACPI_SIZE bytes at the top of RAM, if it is above 1 MiB; else
+ * at BZIMAGE_ACPI_GPA); returns the number of entries (<= 4). */
+unsigned bzimage_e820(uint64_t ram_size, uint64_t acpi_gpa, struct bzimage_e820 *map);
 
 #endif

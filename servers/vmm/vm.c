@@ -173,7 +173,9 @@ static int linux_read(const struct vmm_config *config, const char *image, size_t
             return VMM_STATUS_BAD_IMAGE;
         }
     }
-    if (bzimage_place_initrd(bz, config->memory_bytes, initrd_size, &error) != LOADER_OK) {
+    /* The top ACPI_TABLES_SIZE bytes stay free: the ACPI tables go there
+     * where the legacy hole is no RAM (acpi_vm_write()). */
+    if (bzimage_place_initrd(bz, config->memory_bytes - ACPI_TABLES_SIZE, initrd_size, &error) != LOADER_OK) {
         coco_printf("vmm: guest %s: %s\n", config->guest_path, error.message);
         free(*initrd);
         *initrd = NULL;

@@ -300,7 +300,8 @@ int fwcfg_files_create(struct vmm_vm *vm, const struct vmm_config_device *d);
  * acpi_vm_describe() fills *d: 0, or VMM_STATUS_VM_SETUP with a message
  * (no irqd, a virtio device with irq=none, more than ACPI_VIRTIO_MAX).  acpi_vm_write() describes, then builds the tables into
  * guest RAM at ACPI_TABLES_GPA (0xE0000, ACPI_TABLES_SIZE = 128 KiB, which
- * the guest's e820 must list as reserved), RSDP first, and sets *rsdp_gpa
+ * the guest's e820 must list as reserved; at the top of RAM where the
+ * legacy hole has no RAM), RSDP first, and sets *rsdp_gpa
  * (boot_params.acpi_rsdp_addr); 0 or VMM_STATUS_VM_SETUP with a message.
  * Call it after devmodels_configure() and once vm->ram is mapped. */
 int acpi_vm_describe(const struct vmm_vm *vm, struct acpi_desc *d);

@@ -233,6 +233,29 @@ START_TEST(load_boot_params)
 }
 END_TEST
 
+/* No RAM in the legacy hole (tdx, snp): the tables at the top of RAM, the
+ * e820 map ends usable RAM below them and reserves them. */
+START_TEST(e820_tables_at_top)
+{
+    struct bzimage_e820 map[4];
+    uint64_t acpi = 64 * MIB - BZIMAGE_ACPI_SIZE;
+    ck_assert_uint_eq(bzimage_e820(64 * MIB, acpi, map), 4);
+    ck_assert_uint_eq(map[0].addr, 0);
+    ck_assert_uint_eq(map[0].size, 0x9FC00);
+    ck_assert_uint_eq(map[1].type, 2);
+    ck_assert_uint_eq(map[2].addr, 0x100000);
+    ck_assert_uint_eq(map[2].size, acpi - 0x100000);
+    ck_assert_uint_eq(map[2].type, 1);
+    ck_assert_uint_eq(map[3].addr, acpi);
+    ck_assert_uint_eq(map[3].size, BZIMAGE_ACPI_SIZE);
+    ck_assert_uint_eq(map[3].type, 2);
+    /* At 0xE0000 (or none given): the legacy layout of load_boot_params. */
+    ck_assert_uint_eq(bzimage_e820(64 * MIB, 0xE0000, map), 4);
+    ck_assert_uint_eq(map[2].addr, BZIMAGE_ACPI_GPA);
+    ck_assert_uint_eq(map[3].size, 63 * MIB);
+}
+END_TEST
+
 START_TEST(load_rejects_bad_plan)
 {
     ck_assert_int_eq(parse(64 * MIB, ""), LOADER_OK);
@@ -257,6 +280,7 @@ int main(void)
     TCase *tc = tcase_create("bzimage");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, parse_valid);
+    tcase_add_test(tc, e820_tables_at_top);
     tcase_add_test(tc, parse_placement);
     tcase_add_test(tc, parse_errors);
     tcase_add_test(tc, parse_cmdline);
