@@ -31,18 +31,8 @@ tramp_pm32:
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
-    movl %cr4, %eax
-    orl $CR4_PAE, %eax
-    movl %eax, %cr4
     movl T(trampoline_cr3), %eax
-    movl %eax, %cr3
-    movl $MSR_EFER, %ecx
-    rdmsr
-    orl $(EFER_LME | EFER_NXE), %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $(CR0_PG | CR0_WP), %eax
-    movl %eax, %cr0
+    enter_long_mode
     ljmpl $0x18, $T(tramp_lm64)
 
     .code64
