@@ -61,14 +61,8 @@ int cpio_next(const uint8_t *a, size_t size, size_t *offset, struct cpio_entry *
     if (data_off > size || size - data_off < f[F_FILESIZE])
         FAIL("file data runs past the end of the archive");
 
-    static const char trailer[] = "TRAILER!!!";
-    if (name_len == sizeof(trailer) - 1) {
-        size_t i = 0;
-        while (i < name_len && name[i] == trailer[i])
-            i++;
-        if (i == name_len)
-            return CPIO_END;
-    }
+    if (name_len == 10 && __builtin_memcmp(name, "TRAILER!!!", 10) == 0)
+        return CPIO_END;
 
     uint32_t type = f[F_MODE] & CPIO_MODE_TYPE;
     if (type != CPIO_MODE_FILE && type != CPIO_MODE_DIR)
