@@ -62,16 +62,11 @@ uint64_t kstack_alloc(void)
     uint64_t base = KSTACK_VBASE + (uint64_t)slot * 2 * KSTACK_SIZE + KSTACK_SIZE;
     for (unsigned i = 0; i < KSTACK_PAGES; i++) {
         uint64_t pa = page_alloc(1, 1);
-        if (!pa || !paging_map_kernel(base + i * PAGE_SIZE, pa)) {
-            if (pa)
-                page_free(pa, 1);
-            while (i--)
-                page_free(paging_unmap_kernel(base + i * PAGE_SIZE), 1);
-            f = spin_lock_irqsave(&kstack_lock);
-            used[slot / 64] &= ~(1ull << (slot % 64));
-            spin_unlock_irqrestore(&kstack_lock, f);
+        if (!pa) {
+            kstack_free(base);   /* the pages mapped so far */
             return 0;
         }
+        paging_map_kernel(base + i * PAGE_SIZE, pa);   /* cannot fail: kstack_init() made the tables */
     }
     return base;
 }
@@ -79,8 +74,11 @@ uint64_t kstack_alloc(void)
 void kstack_free(uint64_t base)
 {
     unsigned slot = (unsigned)((base - KSTACK_VBASE) / (2 * KSTACK_SIZE));
-    for (unsigned i = 0; i < KSTACK_PAGES; i++)
-        page_free(paging_unmap_kernel(base + i * PAGE_SIZE), 1);
+    for (unsigned i = 0; i < KSTACK_PAGES; i++) {
+        uint64_t pa = paging_unmap_kernel(base + i * PAGE_SIZE);
+        if (pa)   /* 0: never mapped (kstack_alloc ran out of pages) */
+            page_free(pa, 1);
+    }
     uint64_t f = spin_lock_irqsave(&kstack_lock);
     used[slot / 64] &= ~(1ull << (slot % 64));
     stale[slot / 64] |= 1ull << (slot % 64);
