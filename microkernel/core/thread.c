@@ -51,17 +51,6 @@ static void runq_push(struct thread *t)
         apic_send_ipi(c->apic_id, VECTOR_WAKEUP);
 }
 
-static struct thread *runq_pop(struct cpu *c)
-{
-    struct thread *t = c->runq_head;
-    if (t) {
-        c->runq_head = t->run_next;
-        if (!c->runq_head)
-            c->runq_tail = NULL;
-    }
-    return t;
-}
-
 static bool runq_remove(struct cpu *c, struct thread *t)
 {
     struct thread *prev = NULL;
@@ -101,8 +90,10 @@ static void schedule_locked(void)
 {
     struct thread *prev = thread_current();
     struct cpu *cpu = prev->on_cpu;
-    struct thread *next = runq_pop(cpu);
-    if (!next)
+    struct thread *next = cpu->runq_head;
+    if (next)
+        runq_remove(cpu, next);
+    else
         next = cpu->idle;
     if (next == prev) {
         prev->state = THREAD_RUNNING;
@@ -222,9 +213,8 @@ void sched_yield(void)
 {
     uint64_t f = sched_lock();
     struct thread *t = thread_current();
-    if (t != t->on_cpu->idle) {
+    if (t != t->on_cpu->idle)
         runq_push(t);
-    }
     schedule_locked();
     sched_unlock(f);
 }
