@@ -66,10 +66,8 @@ int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out
 void handle_table_clear(struct handle_table *t)
 {
     for (uint32_t i = 0; i < t->capacity; i++) {
-        struct kobject *o = t->slots[i].obj;
-        if (o) {
-            handle_remove(t, ((uint32_t)t->slots[i].gen << HANDLE_SLOT_BITS) | i, &o, NULL);
+        struct kobject *o;
+        if (handle_remove(t, ((uint32_t)t->slots[i].gen << HANDLE_SLOT_BITS) | i, &o, NULL) == COPRA_OK)
             kobject_put(o);
-        }
     }
 }
