@@ -18,7 +18,4 @@ struct event {
 /* Adds one signal and wakes the waiters (any context that may take the scheduler lock). */
 void event_signal(struct event *e);
 
-int64_t sys_event_create(uint64_t pages);
-int64_t sys_signal(uint64_t h);
-
 #endif
