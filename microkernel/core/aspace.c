@@ -178,37 +178,36 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
             pp = &r->next;
             continue;
         }
-        uint64_t cut_start = MAX(r->start, addr), cut_end = MIN(r->end, end);
-        for (uint64_t va = cut_start; va < cut_end; va += PAGE_SIZE)
-            paging_user_unmap(as->root, va);
-        uint64_t cut_first = r->first_page + (cut_start - r->start) / PAGE_SIZE;
-        uint64_t cut_pages = (cut_end - cut_start) / PAGE_SIZE;
-        if (cut_start > r->start && cut_end < r->end) {
-            /* Hole in the middle: the tail becomes a new region. */
-            struct region *tail = spare;   /* one range splits one region at most */
-            ASSERT(tail);
+        if (r->start < addr) {
+            /* Keep the part below `addr`; the rest becomes a region of its
+             * own, which the next round cuts.  Only the first region a range
+             * touches can start below it: one split at most. */
+            struct region *rest = spare;
+            ASSERT(rest);
             spare = NULL;
-            *tail = *r;
-            tail->start = cut_end;
-            tail->first_page = r->first_page + (cut_end - r->start) / PAGE_SIZE;
+            *rest = *r;
+            rest->start = addr;
+            rest->first_page += (addr - r->start) / PAGE_SIZE;
             kobject_get(&r->mem->obj);
-            r->end = cut_start;
-            r->next = tail;
-            pp = &tail->next;
-        } else if (cut_start > r->start) {
-            r->end = cut_start;
+            r->end = addr;
+            r->next = rest;
             pp = &r->next;
-        } else if (cut_end < r->end) {
-            r->first_page += cut_pages;
+            continue;
+        }
+        uint64_t cut_end = MIN(r->end, end);
+        for (uint64_t va = r->start; va < cut_end; va += PAGE_SIZE)
+            paging_user_unmap(as->root, va);
+        if (cut_end < r->end) {
+            uint64_t cut = (cut_end - r->start) / PAGE_SIZE;
+            memobj_mapped(r->mem, r->first_page, cut, -1);
+            r->first_page += cut;
             r->start = cut_end;
             pp = &r->next;
         } else {
             *pp = r->next;
             r->next = gone;
-            gone = r;
-            continue;   /* regions_free() drops its mapping counts */
+            gone = r;   /* regions_free() drops its mapping counts */
         }
-        memobj_mapped(r->mem, cut_first, cut_pages, -1);
     }
     spin_unlock_irqrestore(&as->lock, f);
     tlb_shootdown(as->active_cpus);
