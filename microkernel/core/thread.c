@@ -25,7 +25,7 @@ void thread_trampoline(void);
 void thread_started(void);
 
 struct spinlock sched_spin;
-static struct timerq timers;
+struct timerq sched_timers;
 
 static struct cpu *thread_target_cpu(struct thread *t)
 {
@@ -195,7 +195,7 @@ void thread_wake_locked(struct thread *t)
         apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
     if (t->state != THREAD_BLOCKED)
         return;
-    timerq_cancel(&timers, &t->timeout);
+    timerq_cancel(&sched_timers, &t->timeout);
     runq_push(t);
 }
 
@@ -205,7 +205,7 @@ void sched_block_locked(uint64_t deadline_ns)
     t->state = THREAD_BLOCKED;
     t->timed_out = false;
     if (deadline_ns)
-        timerq_arm(&timers, &t->timeout, deadline_ns, 0);
+        timerq_arm(&sched_timers, &t->timeout, deadline_ns, 0);
     schedule_locked();
 }
 
@@ -243,21 +243,11 @@ int sched_set_affinity(struct thread *t, int32_t cpu)
     return busy ? COPRA_EBUSY : COPRA_OK;
 }
 
-void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period)
-{
-    timerq_arm(&timers, n, deadline, period);
-}
-
-void sched_timer_cancel_locked(struct timer_node *n)
-{
-    timerq_cancel(&timers, n);
-}
-
 void sched_timers_expire_locked(void)
 {
     uint64_t now = time_ns(), n;
     struct timer_node *node;
-    while ((node = timerq_expire(&timers, now, &n))) {
+    while ((node = timerq_expire(&sched_timers, now, &n))) {
         if (node->kind == TIMER_KIND_THREAD) {
             struct thread *t = container_of(node, struct thread, timeout);
             t->timed_out = true;

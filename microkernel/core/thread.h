@@ -97,9 +97,9 @@ void thread_wake_locked(struct thread *t);
  * form expects the scheduler lock held. */
 NORETURN void thread_exit(int64_t status);
 NORETURN void thread_exit_locked(int64_t status);
-/* Arms/cancels a timer object's node in the kernel's timer queue (lock held). */
-void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period);
-void sched_timer_cancel_locked(struct timer_node *n);
+/* The kernel's one timer queue (scheduler lock): thread timeouts and timer
+ * objects' nodes. */
+extern struct timerq sched_timers;
 /* Runs every expired timer now (the tick does it too; WAIT does it so a
  * timer's count is exact when it is read, not one tick late). */
 void sched_timers_expire_locked(void);
