@@ -15,7 +15,6 @@
 #include "arch/x86_64/smp.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
-#define MB_INFO_MEM     (1u << 0)
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MODS    (1u << 3)
 #define MB_INFO_MMAP    (1u << 6)
