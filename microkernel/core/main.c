@@ -216,10 +216,11 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
     /* The first process's received handles: console input, then what the
-     * subsystems added (virt/: the right to create VMs, to hand on). */
-    process_install_handle(process_init, &console_input.obj, COPRA_RIGHTS_CONSOLE);
+     * subsystems added (virt/: the right to create VMs, to hand on).  It
+     * has not started: its fresh table needs no lock and cannot be full. */
+    handle_install(&process_init->handles, &console_input.obj, COPRA_RIGHTS_CONSOLE);
     for (unsigned i = 0; i < nboot_handles; i++)
-        process_install_handle(process_init, boot_handles[i].o, boot_handles[i].rights);
+        handle_install(&process_init->handles, boot_handles[i].o, boot_handles[i].rights);
     process_start(process_init);
     apic_timer_start();
     sched_idle();

@@ -88,9 +88,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
     for (const char *c = file->name; *c; c++)
         if (*c == '/')
             base = c + 1;
-    size_t n = MIN(strlen(base), sizeof(p->name) - 1);
-    memcpy(p->name, base, n);
-    p->name[n] = 0;
+    memcpy(p->name, base, MIN(strlen(base), sizeof(p->name) - 1));   /* kmalloc zeroed the NUL */
 
     int err = aspace_init(&p->as);
     struct memobj *m;
@@ -123,14 +121,6 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
     sched_unlock(f);
     *out = p;
     return COPRA_OK;
-}
-
-void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights)
-{
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int64_t h = handle_install(&p->handles, obj, rights);
-    spin_unlock_irqrestore(&p->lock, f);
-    ASSERT(h > 0);
 }
 
 void process_start(struct process *p)

@@ -30,14 +30,13 @@ static inline struct process *process_current(void) { return thread_current()->p
 
 /*
  * Creates a process running the initrd ELF `path` with the packed `argv`
- * (argc strings in argv_len bytes), and `nhandles` received handles.  The
+ * (argc strings in argv_len bytes), and `nhandles` received handles, which
+ * the caller installs in slots 0..nhandles-1 of its fresh table.  The
  * process is complete but not started: process_start() lets it run.
  * Returns COPRA_OK or an error; on error nothing is left behind.
  */
 int process_create(const char *path, size_t path_len, const char *argv, size_t argv_len,
                    uint32_t argc, uint32_t nhandles, struct process **out);
-/* Installs the received handles (slots 0..n-1, as promised by process_create). */
-void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights);
 void process_start(struct process *p);
 /* Ends the current process with `status`: every thread ends, then its
  * handles and memory go (the calling thread never returns). */
