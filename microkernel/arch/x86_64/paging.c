@@ -88,12 +88,11 @@ void *paging_map_mmio(uint64_t pa)
     return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
 }
 
-bool paging_map_kernel(uint64_t va, uint64_t pa)
+void paging_map_kernel(uint64_t va, uint64_t pa)
 {
-    uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
-    if (e && pa)
+    uint64_t *e = kernel_entry(va, 0);
+    if (pa)
         *e = pa | PTE_P | PTE_W | PTE_NX;
-    return e != NULL;
 }
 
 uint64_t paging_unmap_kernel(uint64_t va)
