@@ -32,23 +32,4 @@
 #define COPRA_STATUS_BOOT_ERROR COPRA_STATUS_BOOT_ERROR_ASM
 #endif
 
-#ifdef __ASSEMBLER__
-/* From 32-bit protected mode, paging off, EAX = the PML4, into long mode
- * (Intel SDM vol. 3 §9.8.5): the boot CPU (boot.S) and the others
- * (trampoline.S).  CR3 may be loaded first: it is unused until CR0.PG. */
-.macro enter_long_mode
-    mov %eax, %cr3
-    mov %cr4, %eax
-    or $CR4_PAE, %eax
-    mov %eax, %cr4
-    mov $MSR_EFER, %ecx
-    rdmsr
-    or $(EFER_LME | EFER_NXE), %eax
-    wrmsr
-    mov %cr0, %eax
-    or $(CR0_PG | CR0_WP), %eax
-    mov %eax, %cr0
-.endm
-#endif
-
 #endif

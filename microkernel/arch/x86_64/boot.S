@@ -7,7 +7,7 @@
  * jump to the higher half.  paging_init() replaces these tables with the
  * real ones.
  */
-#include "arch/x86_64/asm.h"
+#include "arch/x86_64/boot.h"
 
 #define MB_MAGIC  0x1BADB002
 #define MB_FLAGS  0x00000003        /* page-align modules, give memory info */

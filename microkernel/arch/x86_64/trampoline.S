@@ -5,7 +5,7 @@
  * starts here in real mode, goes through protected mode into long mode on
  * the kernel's page tables and jumps to ap_main(cpu) on its idle stack.
  */
-#include "arch/x86_64/asm.h"
+#include "arch/x86_64/boot.h"
 
 #define TRAMPOLINE_PA 0x8000
 #define T(sym) (TRAMPOLINE_PA + (sym) - trampoline_start)
