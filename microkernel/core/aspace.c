@@ -269,7 +269,7 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
     struct kobject *o = NULL;
     uint32_t rights = 0;
     if (h != COPRA_HANDLE_NONE) {
-        int err = process_handle_lookup(h, &o, &rights);
+        int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
         if (err)
             return err;
         if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&

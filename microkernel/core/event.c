@@ -42,7 +42,7 @@ int64_t sys_signal(uint64_t h)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = process_handle_lookup(h, &o, &rights);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
     if (err)
         return err;
     const struct kobject_ops *ops = kobject_ops[o->type];

@@ -129,7 +129,7 @@ int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = process_handle_lookup(h, &o, &rights);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
     if (err)
         return err;
     if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)

@@ -128,13 +128,13 @@ void process_start(struct process *p)
     thread_start(p->threads);
 }
 
-int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
+int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out, uint32_t *held)
 {
     struct process *p = process_current();
     if (h > UINT32_MAX)
         return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
     uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_get(&p->handles, h, type, rights, out);
+    int err = handle_get(&p->handles, h, type, rights, out, held);
     spin_unlock_irqrestore(&p->lock, f);
     return err;
 }
@@ -215,17 +215,6 @@ int64_t process_handle_install(struct kobject *obj, uint32_t rights)
     return h;
 }
 
-int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights)
-{
-    struct process *p = process_current();
-    if (h > UINT32_MAX)
-        return COPRA_EBADH;
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_lookup(&p->handles, h, out, rights);
-    spin_unlock_irqrestore(&p->lock, f);
-    return err;
-}
-
 void process_fault(const struct trap_frame *f)
 {
     struct process *p = process_current();
@@ -272,7 +261,7 @@ static int64_t exec_checked(struct process *self, const struct copra_exec_args *
     int err = COPRA_OK;
     uint64_t f = spin_lock_irqsave(&self->lock);
     for (uint32_t i = 0; !err && i < a->nhandles; i++) {
-        err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
+        err = handle_get(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER, NULL, NULL);
         for (uint32_t j = 0; !err && j < i; j++)
             if (hs[j] == hs[i])
                 err = COPRA_EINVAL;
@@ -329,7 +318,7 @@ int64_t sys_dup(uint64_t h, uint64_t rights)
     uint32_t held;
     if (rights & ~(uint64_t)COPRA_RIGHTS_ALL)
         return COPRA_EINVAL;
-    int err = process_handle_lookup(h, &o, &held);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &held);
     if (err)
         return err;
     int64_t ret;

@@ -52,9 +52,11 @@ int64_t process_handle_install(struct kobject *obj, uint32_t rights);
 NORETURN void process_fault(const struct trap_frame *f);
 
 /* Looks up a handle of the current process (see handle_get()). */
-int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out);
-/* Looks up `h` of any type; *rights gets the rights it holds. */
-int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights);
+int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out, uint32_t *held);
+static inline int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
+{
+    return process_handle_lookup(h, type, rights, out, NULL);
+}
 
 /* Status of a process killed by exception `vector`. */
 #define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))
