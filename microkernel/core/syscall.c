@@ -46,18 +46,14 @@ void syscall_register(unsigned nr, syscall_fn fn)
     syscall_table[nr] = fn;
 }
 
-static int64_t syscall_call(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                            uint64_t a5)
-{
-    if (nr >= COPRA_SYS_COUNT || !syscall_table[nr])
-        return COPRA_ENOSYS;
-    return syscall_table[nr](a0, a1, a2, a3, a4, a5);
-}
-
 /* RAX = number; RDI, RSI, RDX, R10, R8, R9 = arguments; RAX = result. */
 void syscall_dispatch(struct trap_frame *f)
 {
-    f->rax = (uint64_t)syscall_call(f->rax, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+    if (f->rax >= COPRA_SYS_COUNT || !syscall_table[f->rax]) {
+        f->rax = (uint64_t)(int64_t)COPRA_ENOSYS;
+        return;
+    }
+    f->rax = (uint64_t)syscall_table[f->rax](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
 }
 
 /*
@@ -80,10 +76,13 @@ int64_t sys_batch(uint64_t ucalls, uint64_t uresults, uint64_t count, uint64_t f
         struct copra_batch_result r;
         if (copy_from_user(&c, ucalls + i * sizeof(c), sizeof(c)))
             return COPRA_EFAULT;
-        if (c.nr == COPRA_SYS_EXIT || c.nr == COPRA_SYS_THREAD_EXIT || c.nr == COPRA_SYS_BATCH)
+        if (c.nr >= COPRA_SYS_COUNT || !syscall_table[c.nr])
+            r.result = COPRA_ENOSYS;
+        else if (c.nr == COPRA_SYS_EXIT || c.nr == COPRA_SYS_THREAD_EXIT || c.nr == COPRA_SYS_BATCH)
             r.result = COPRA_EINVAL;
         else
-            r.result = syscall_call(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
+            r.result = syscall_table[c.nr](c.args[0], c.args[1], c.args[2], c.args[3], c.args[4],
+                                           c.args[5]);
         r.user_data = c.user_data;
         if (copy_to_user(uresults + i * sizeof(r), &r, sizeof(r)))
             return COPRA_EFAULT;
