@@ -75,8 +75,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
         kprintf("copra: exec %s refused: %s\n", file->name, why);
         return COPRA_ENOEXEC;
     }
-    if (argv_len > COPRA_ARGV_MAX || argc > COPRA_ARGC_MAX || nhandles > COPRA_EXEC_HANDLES_MAX)
-        return COPRA_ERANGE;
+    ASSERT(argv_len <= COPRA_ARGV_MAX && argc <= COPRA_ARGC_MAX && nhandles <= COPRA_EXEC_HANDLES_MAX);
 
     struct process *p = kmalloc(sizeof(*p));
     if (!p)
@@ -114,11 +113,9 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
         kobject_put(&p->obj);
         return err ? err : COPRA_ENOMEM;
     }
-    uint64_t f = sched_lock();
-    p->pid = next_pid++;
-    p->threads = t;
+    p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+    p->threads = t;   /* no lock: nothing else sees p until the caller publishes it */
     p->nthreads = 1;
-    sched_unlock(f);
     *out = p;
     return COPRA_OK;
 }
@@ -196,12 +193,6 @@ void process_exit(int64_t status)
     }
     sched_unlock(f);
     thread_exit(status);
-}
-
-void process_thread_exiting_locked(struct process *p)
-{
-    p->nthreads--;
-    waitq_wake_all_locked(&p->threads_gone);
 }
 
 int64_t process_handle_install(struct kobject *obj, uint32_t rights)

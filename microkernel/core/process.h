@@ -41,8 +41,6 @@ void process_start(struct process *p);
 /* Ends the current process with `status`: every thread ends, then its
  * handles and memory go (the calling thread never returns). */
 NORETURN void process_exit(int64_t status);
-/* A thread of `p` is ending (scheduler lock held). */
-void process_thread_exiting_locked(struct process *p);
 /* The reaper tells the process that one of its threads is gone. */
 void process_thread_gone(struct process *p, struct thread *t);
 /* Installs a new handle for the current process, taking over the caller's

@@ -163,13 +163,10 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
     t->home = cpu_this();
 
     struct trap_frame *f = thread_user_frame(t);
-    memset(f, 0, sizeof(*f));
-    f->rip = entry;
-    f->rsp = rsp;
-    f->rdi = arg;
-    f->cs = GDT_UCODE | 3;
-    f->ss = GDT_UDATA | 3;
-    f->rflags = 0x202;   /* IF */
+    *f = (struct trap_frame){
+        .rip = entry, .rsp = rsp, .rdi = arg, .cs = GDT_UCODE | 3, .ss = GDT_UDATA | 3,
+        .rflags = 0x202,   /* IF */
+    };
 
     /* What context_switch pops: r15 r14 r13 r12 rbp rbx, then its return address. */
     uint64_t *sp = (uint64_t *)f;
@@ -231,18 +228,6 @@ void sched_migrate(int32_t cpu)
     sched_unlock(f);
 }
 
-int sched_set_affinity(struct thread *t, int32_t cpu)
-{
-    uint64_t f = sched_lock();
-    bool busy = t->vcpu_bound;
-    if (!busy)
-        t->affinity = cpu;
-    if (!busy && t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
-        runq_push(t);
-    sched_unlock(f);
-    return busy ? COPRA_EBUSY : COPRA_OK;
-}
-
 void sched_timers_expire_locked(void)
 {
     uint64_t now = time_ns(), n;
@@ -294,8 +279,10 @@ void thread_exit_locked(int64_t status)
     struct thread *t = thread_current();
     waitable_finish(&t->exit, (uint64_t)status);
     waitq_wake_all_locked(&t->joiners);
-    if (t->proc)
-        process_thread_exiting_locked(t->proc);
+    if (t->proc) {   /* the process's EXIT may be waiting for its threads to end */
+        t->proc->nthreads--;
+        waitq_wake_all_locked(&t->proc->threads_gone);
+    }
     t->state = THREAD_DEAD;
     schedule_locked();
     panic("a dead thread was scheduled");
@@ -372,7 +359,16 @@ int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu)
     int err = process_handle_get(h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
-    err = sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);
+    /* Another thread moves the next time it is queued; one inside a VCPU
+     * WAIT stays (the guest runs on one CPU). */
+    struct thread *t = container_of(o, struct thread, obj);
+    uint64_t f = sched_lock();
+    err = t->vcpu_bound ? COPRA_EBUSY : COPRA_OK;
+    if (!err)
+        t->affinity = (int32_t)cpu;
+    if (!err && t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
+        runq_push(t);
+    sched_unlock(f);
     kobject_put(o);
     return err;
 }

@@ -76,9 +76,6 @@ void sched_tick(bool from_user);
 NORETURN void sched_idle(void);
 /* Moves the calling thread to `cpu` (affinity), switching CPUs now. */
 void sched_migrate(int32_t cpu);
-/* Sets another thread's affinity; it moves the next time it is queued.
- * COPRA_EBUSY for a thread inside a VCPU WAIT (the guest runs on one CPU). */
-int sched_set_affinity(struct thread *t, int32_t cpu);
 
 /*
  * Blocking.  The one scheduler lock guards every thread state, every run
