@@ -12,7 +12,8 @@ static void event_destroy(struct kobject *o)
     kfree(e);
 }
 
-void event_signal(struct event *e)
+/* Adds one signal and wakes the waiters. */
+static void event_signal(struct event *e)
 {
     uint64_t f = sched_lock();
     waitable_signal(&e->state, 1);

@@ -15,7 +15,4 @@ struct event {
     struct memobj *area;     /* NULL when created with no pages */
 };
 
-/* Adds one signal and wakes the waiters (any context that may take the scheduler lock). */
-void event_signal(struct event *e);
-
 #endif
