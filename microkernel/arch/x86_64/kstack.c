@@ -13,6 +13,7 @@
 #include "core/heap.h"
 #include "core/aspace.h"
 #include "core/spinlock.h"
+#include "core/string.h"
 
 #define KSTACK_VBASE 0xFFFFFE0000000000ull   /* PML4 slot 508 */
 #define KSTACK_SLOTS 4096u
@@ -51,8 +52,7 @@ uint64_t kstack_alloc(void)
         /* Only freed slots are left: flush every CPU, then they are clean. */
         tlb_shootdown_all();
         f = spin_lock_irqsave(&kstack_lock);
-        for (unsigned w = 0; w < KSTACK_SLOTS / 64; w++)
-            stale[w] = 0;
+        memset(stale, 0, sizeof(stale));
         slot = slot_take();
         spin_unlock_irqrestore(&kstack_lock, f);
         if (slot < 0)
