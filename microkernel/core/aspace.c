@@ -116,12 +116,8 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
         kfree(nr);
         return err;
     }
-    nr->start = addr;
-    nr->end = addr + size;
-    nr->prot = prot;
-    nr->mem = mem;
+    *nr = (struct region){ .start = addr, .end = addr + size, .prot = prot, .mem = mem, .first_page = first_page };
     kobject_get(&mem->obj);
-    nr->first_page = first_page;
     struct region **pp = &as->regions;
     while (*pp && (*pp)->start < addr)
         pp = &(*pp)->next;
