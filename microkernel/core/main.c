@@ -160,7 +160,6 @@ static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc, bool *crasht
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 {
     boot_tsc = rdtsc();
-    /* First: in a TD the console must go through the TDX module (tdx.c). */
     /* Early hooks first: on TDX the console itself goes through the TDX
      * module, which the platform's detection sets up. */
     for (void (*const *init)(void) = __kinit_early_start; init < __kinit_start; init++)
@@ -185,7 +184,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     paging_init(ram, nram);
     kstack_init();
     idt_init();
-    cpu_init(&cpu_boot);
+    cpu_init(&cpus[0]);
     apic_init();
     kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, cmdline '%s'\n",
             page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256, pool_end() >> 20,
@@ -204,7 +203,6 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     uint32_t argc;
     bool crashtest = false;
     size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc, &crashtest);
-    console_init();
     int err = process_create(argv, strlen(argv), argv, argv_len, argc, 2, &process_init);
     if (err) {
         kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
