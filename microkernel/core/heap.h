@@ -6,7 +6,9 @@
 #include "core/kernel.h"
 #include "core/pmm.h"
 
-void heap_init(struct pmm *pmm, struct pmm *pool);
+/* The kernel's page allocator and the guest pool's: main.c sets them up
+ * over the memory map before the first allocation. */
+extern struct pmm heap_pmm, pool_pmm;
 /* `count` zeroed contiguous pages aligned to `align` pages; 0 when out of memory. */
 uint64_t page_alloc(uint64_t count, uint64_t align);
 /* Frees kernel pages, or returns guest-pool pages to the pool. */

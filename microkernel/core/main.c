@@ -41,7 +41,6 @@ extern char __kernel_pstart[], __kernel_pend[];
 extern char boot_kstack[];
 static struct thread boot_idle;
 uint64_t boot_tsc;
-static struct pmm pmm, pool;
 static char cmdline[512];
 static uint64_t ram[2 * MAX_RAM_RANGES];
 static size_t nram;
@@ -104,19 +103,18 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     }
     if (!where)
         boot_fail("no room for the page bitmap");
-    ram_allocator(&pmm, where, nframes);
+    ram_allocator(&heap_pmm, where, nframes);
     /* Below the kernel image: the guest pool, never the kernel's own (the
      * AP trampoline borrows a page of it before any guest exists). */
     uint64_t pstart = (uint64_t)(uintptr_t)__kernel_pstart;
-    pmm_reserve_range(&pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
-    pmm_reserve_range(&pmm, where, bytes);
-    pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);   /* kmain: mod_end >= mod_start */
-    uint64_t pool_bitmap = pmm_alloc(&pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
+    pmm_reserve_range(&heap_pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
+    pmm_reserve_range(&heap_pmm, where, bytes);
+    pmm_reserve_range(&heap_pmm, mod_start, mod_end - mod_start);   /* kmain: mod_end >= mod_start */
+    uint64_t pool_bitmap = pmm_alloc(&heap_pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
     if (!pool_bitmap || pool_bitmap + pmm_bitmap_bytes(pstart / PAGE_SIZE) > BOOT_MAP_LIMIT)
         boot_fail("no room for the guest pool's bitmap");
-    ram_allocator(&pool, pool_bitmap, pstart / PAGE_SIZE);
-    pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
-    heap_init(&pmm, &pool);
+    ram_allocator(&pool_pmm, pool_bitmap, pstart / PAGE_SIZE);
+    pmm_reserve_range(&pool_pmm, mod_start, mod_end - mod_start);
 }
 
 /*
