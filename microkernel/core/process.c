@@ -7,7 +7,6 @@
 #include "core/string.h"
 #include "core/usercopy.h"
 #include "arch/x86_64/apic.h"
-#include "arch/x86_64/paging.h"
 
 struct process *process_init;
 static uint32_t next_pid = 1;
@@ -45,8 +44,6 @@ static uint64_t build_stack(struct memobj *stack, const char *argv, size_t argv_
     uint64_t base = COPRA_USER_STACK_TOP - COPRA_USER_STACK_SIZE;
     uint64_t str = COPRA_USER_STACK_TOP - ALIGN_UP(argv_len, 16);
     memobj_write(stack, str - base, argv, argv_len);
-    uint64_t words = 1 + argc + 1 + 1 + nhandles;
-    uint64_t sp = ALIGN_DOWN(str - words * 8, 16);
     uint64_t w[1 + COPRA_ARGC_MAX + 2 + COPRA_EXEC_HANDLES_MAX];
     unsigned n = 0;
     w[n++] = argc;
@@ -59,6 +56,7 @@ static uint64_t build_stack(struct memobj *stack, const char *argv, size_t argv_
     /* A fresh table hands out slot i with generation 1. */
     for (uint32_t i = 0; i < nhandles; i++)
         w[n++] = (1u << HANDLE_SLOT_BITS) | i;
+    uint64_t sp = ALIGN_DOWN(str - n * 8, 16);
     memobj_write(stack, sp - base, w, n * 8);
     return sp;
 }
@@ -179,8 +177,7 @@ void process_exit(int64_t status)
     /* No other thread of p runs any more: its handles and memory can go. */
     handle_table_clear(&p->handles);
     f = sched_lock();
-    aspace_deactivate(&p->as, self->on_cpu);
-    paging_switch(paging_kernel_root());
+    aspace_deactivate(&p->as, self->on_cpu);   /* onto the kernel's tables */
     sched_unlock(f);
     aspace_destroy(&p->as);
 

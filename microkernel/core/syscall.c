@@ -8,7 +8,6 @@
 #include "core/memobj.h"
 #include "arch/x86_64/apic.h"
 
-void console_write(const char *s, size_t n);
 void console_log(const void *owner, const char *name, const char *text, size_t len);
 extern uint64_t boot_tsc;
 
