@@ -27,17 +27,11 @@ void thread_started(void);
 struct spinlock sched_spin;
 struct timerq sched_timers;
 
-static struct cpu *thread_target_cpu(struct thread *t)
-{
-    if (t->affinity >= 0 && (unsigned)t->affinity < cpu_count)
-        return &cpus[t->affinity];
-    return t->home;
-}
-
-/* Makes t runnable: a queued thread is always THREAD_RUNNABLE. */
+/* Makes t runnable, on its affinity's CPU or else where it ran last: a
+ * queued thread is always THREAD_RUNNABLE. */
 static void runq_push(struct thread *t)
 {
-    struct cpu *c = thread_target_cpu(t);
+    struct cpu *c = t->affinity >= 0 && (unsigned)t->affinity < cpu_count ? &cpus[t->affinity] : t->home;
     t->state = THREAD_RUNNABLE;
     t->home = c;
     t->run_next = NULL;
@@ -54,16 +48,13 @@ static void runq_push(struct thread *t)
 static bool runq_remove(struct cpu *c, struct thread *t)
 {
     struct thread *prev = NULL;
-    for (struct thread *x = c->runq_head; x; prev = x, x = x->run_next) {
-        if (x != t)
-            continue;
-        if (prev)
-            prev->run_next = t->run_next;
-        else
-            c->runq_head = t->run_next;
-        if (c->runq_tail == t)
-            c->runq_tail = prev;
-        return true;
+    for (struct thread **pp = &c->runq_head; *pp; prev = *pp, pp = &(*pp)->run_next) {
+        if (*pp == t) {
+            *pp = t->run_next;
+            if (c->runq_tail == t)
+                c->runq_tail = prev;
+            return true;
+        }
     }
     return false;
 }
