@@ -123,17 +123,6 @@ void process_start(struct process *p)
     thread_start(p->threads);
 }
 
-int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out, uint32_t *held)
-{
-    struct process *p = process_current();
-    if (h > UINT32_MAX)
-        return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_get(&p->handles, h, type, rights, out, held);
-    spin_unlock_irqrestore(&p->lock, f);
-    return err;
-}
-
 void process_thread_gone(struct process *p, struct thread *t)
 {
     for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {

@@ -49,8 +49,19 @@ int64_t process_handle_install(struct kobject *obj, uint32_t rights);
 /* Kills the current process after an exception in user mode. */
 NORETURN void process_fault(const struct trap_frame *f);
 
-/* Looks up a handle of the current process (see handle_get()). */
-int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out, uint32_t *held);
+/* Looks up a handle of the current process (see handle_get()).  Inline:
+ * most callers want no type or rights, which then cost nothing. */
+static inline int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out,
+                                        uint32_t *held)
+{
+    struct process *p = process_current();
+    if (h > UINT32_MAX)
+        return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int err = handle_get(&p->handles, h, type, rights, out, held);
+    spin_unlock_irqrestore(&p->lock, f);
+    return err;
+}
 static inline int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
 {
     return process_handle_lookup(h, type, rights, out, NULL);
