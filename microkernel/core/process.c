@@ -123,18 +123,6 @@ void process_start(struct process *p)
     thread_start(p->threads);
 }
 
-void process_thread_gone(struct process *p, struct thread *t)
-{
-    for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
-        if (*pp == t) {
-            *pp = t->proc_next;
-            break;
-        }
-    }
-    t->proc = NULL;
-    kobject_put(&p->obj);
-}
-
 void process_exit(int64_t status)
 {
     struct process *p = process_current();

@@ -41,8 +41,6 @@ void process_start(struct process *p);
 /* Ends the current process with `status`: every thread ends, then its
  * handles and memory go (the calling thread never returns). */
 NORETURN void process_exit(int64_t status);
-/* The reaper tells the process that one of its threads is gone. */
-void process_thread_gone(struct process *p, struct thread *t);
 /* Installs a new handle for the current process, taking over the caller's
  * reference; when the table is full (COPRA_EFULL) the reference is dropped. */
 int64_t process_handle_install(struct kobject *obj, uint32_t rights);

@@ -110,10 +110,9 @@ int64_t sys_log(uint64_t ubuf, uint64_t len)
 
 int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
 {
-    struct copra_sysinfo info;
+    struct copra_sysinfo info = { 0 };
     if (size < sizeof(info))
         return COPRA_EINVAL;
-    memset(&info, 0, sizeof(info));
     info.guest_pool_end = pool_end();
     info.guest_pool_free_pages = pool_free_count();
     info.abi_version = COPRA_ABI_VERSION;

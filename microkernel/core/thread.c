@@ -72,8 +72,17 @@ static void reap(struct cpu *c)
         return;
     c->dead = NULL;
     kstack_free(t->kstack);
-    if (t->proc)
-        process_thread_gone(t->proc, t);
+    struct process *p = t->proc;
+    if (p) {   /* out of its process's list, and its reference to the process goes */
+        for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
+            if (*pp == t) {
+                *pp = t->proc_next;
+                break;
+            }
+        }
+        t->proc = NULL;
+        kobject_put(&p->obj);
+    }
     kobject_put(&t->obj);
 }
 
