@@ -96,10 +96,7 @@ static struct slab *slab_create(unsigned shift)
         return NULL;
     struct slab *s = phys_to_virt(pa);
     size_t size = 1ul << shift;
-    s->magic = SLAB_MAGIC;
-    s->class_shift = (uint16_t)shift;
-    s->inuse = 0;
-    s->free_list = NULL;
+    *s = (struct slab){ .magic = SLAB_MAGIC, .class_shift = (uint16_t)shift };
     for (size_t off = PAGE_SIZE - size; off >= MAX(size, sizeof(struct slab)); off -= size) {
         void **obj = (void **)((char *)s + off);
         *obj = s->free_list;

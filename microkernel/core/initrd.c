@@ -84,11 +84,8 @@ void initrd_init(const uint8_t *archive, size_t size)
             if (name_eq(e.name, e.name_len, files[i].name))
                 boot_error(index, at, e.name, "duplicate file name");
         struct initrd_file *f = &files[nfiles++];
+        *f = (struct initrd_file){ .name = e.name, .name_len = e.name_len, .data = e.data, .size = e.size };
         kobject_init(&f->obj, COPRA_OBJ_FILE, NULL);   /* never freed */
-        f->name = e.name;
-        f->name_len = e.name_len;
-        f->data = e.data;
-        f->size = e.size;
     }
     if (!mh)
         boot_error(index, off, NULL, "archive has no " COPRA_MANIFEST_PATH);
