@@ -105,14 +105,6 @@ static void line_close(const void *owner)
     }
 }
 
-void console_write(const char *s, size_t n)
-{
-    uint64_t f = spin_lock_irqsave(&console_lock);
-    line_close(NULL);
-    serial_write(s, n);
-    spin_unlock_irqrestore(&console_lock, f);
-}
-
 void console_log(const void *owner, const char *name, const char *text, size_t len)
 {
     char line[COPRA_LOG_MAX + COPRA_PROCESS_NAME_MAX + 8];
@@ -142,7 +134,10 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    line_close(NULL);
+    serial_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+    spin_unlock_irqrestore(&console_lock, f);
 }
 
 void panic(const char *fmt, ...)
