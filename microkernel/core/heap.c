@@ -55,7 +55,6 @@ bool pool_claim(uint64_t phys, uint64_t count)
 }
 
 uint64_t pool_end(void) { return pool_pmm.nframes * PAGE_SIZE; }
-uint64_t pool_free_count(void) { return pool_pmm.free; }
 
 void page_free(uint64_t phys, uint64_t count)
 {
@@ -65,9 +64,6 @@ void page_free(uint64_t phys, uint64_t count)
     if (!ok)
         panic("page_free: %lx (+%lu) was not allocated", phys, count);
 }
-
-uint64_t page_free_count(void) { return heap_pmm.free; }
-uint64_t page_total_count(void) { return heap_pmm.total; }
 
 static void slab_unlink(struct slab *s)
 {

@@ -185,7 +185,7 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     cpu_init(&cpus[0]);
     apic_init();
     kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, cmdline '%s'\n",
-            page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256, pool_end() >> 20,
+            heap_pmm.free / 256, heap_pmm.total / 256, pool_pmm.free / 256, pool_end() >> 20,
             tsc_hz() / 1000000, cmdline);
     /* The initrd before the hooks: virt/ measures its manifest on TDX. */
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);

@@ -114,11 +114,11 @@ int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
     if (size < sizeof(info))
         return COPRA_EINVAL;
     info.guest_pool_end = pool_end();
-    info.guest_pool_free_pages = pool_free_count();
+    info.guest_pool_free_pages = pool_pmm.free;
     info.abi_version = COPRA_ABI_VERSION;
     info.ncpus = cpu_count;
-    info.total_pages = page_total_count();
-    info.free_pages = page_free_count();
+    info.total_pages = heap_pmm.total;
+    info.free_pages = heap_pmm.free;
     info.tsc_hz = tsc_hz();
     info.boot_tsc = boot_tsc;
     memcpy(info.manifest_sha384, initrd_manifest_sha384, sizeof(info.manifest_sha384));
