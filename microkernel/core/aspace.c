@@ -137,8 +137,7 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
  */
 static void tlb_shootdown(uint64_t mask)
 {
-    struct cpu *self = cpu_this();
-    uint64_t targets = mask & ~(1ull << self->index);
+    uint64_t targets = mask & ~(1ull << cpu_this()->index);
     uint64_t seen[COPRA_CPUS_MAX];
     cpu_flush_tlb();
     for (unsigned i = 0; i < cpu_count; i++) {
@@ -147,12 +146,9 @@ static void tlb_shootdown(uint64_t mask)
         seen[i] = cpus[i].tlb_flushes;
         apic_send_ipi(cpus[i].apic_id, VECTOR_TLB);
     }
-    for (unsigned i = 0; i < cpu_count; i++) {
-        if (!(targets & (1ull << i)))
-            continue;
-        while (cpus[i].tlb_flushes == seen[i])
+    for (unsigned i = 0; i < cpu_count; i++)
+        while ((targets & (1ull << i)) && cpus[i].tlb_flushes == seen[i])
             __asm__ volatile("sti; pause; cli" : : : "memory");
-    }
 }
 
 /* Every CPU flushes (kstack.c, before it reuses a stack's addresses). */
