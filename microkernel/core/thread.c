@@ -91,10 +91,13 @@ static void schedule_locked(void)
     struct thread *prev = thread_current();
     struct cpu *cpu = prev->on_cpu;
     struct thread *next = cpu->runq_head;
-    if (next)
-        runq_remove(cpu, next);
-    else
+    if (next) {   /* the head: cheaper than runq_remove(), on every switch */
+        cpu->runq_head = next->run_next;
+        if (!cpu->runq_head)
+            cpu->runq_tail = NULL;
+    } else {
         next = cpu->idle;
+    }
     if (next == prev) {
         prev->state = THREAD_RUNNING;
         return;
