@@ -116,12 +116,8 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
         kfree(nr);
         return err;
     }
-    nr->start = addr;
-    nr->end = addr + size;
-    nr->prot = prot;
-    nr->mem = mem;
+    *nr = (struct region){ .start = addr, .end = addr + size, .prot = prot, .mem = mem, .first_page = first_page };
     kobject_get(&mem->obj);
-    nr->first_page = first_page;
     struct region **pp = &as->regions;
     while (*pp && (*pp)->start < addr)
         pp = &(*pp)->next;
@@ -141,8 +137,7 @@ int aspace_map(struct aspace *as, uint64_t addr, uint64_t npages, uint32_t prot,
  */
 static void tlb_shootdown(uint64_t mask)
 {
-    struct cpu *self = cpu_this();
-    uint64_t targets = mask & ~(1ull << self->index);
+    uint64_t targets = mask & ~(1ull << cpu_this()->index);
     uint64_t seen[COPRA_CPUS_MAX];
     cpu_flush_tlb();
     for (unsigned i = 0; i < cpu_count; i++) {
@@ -151,12 +146,9 @@ static void tlb_shootdown(uint64_t mask)
         seen[i] = cpus[i].tlb_flushes;
         apic_send_ipi(cpus[i].apic_id, VECTOR_TLB);
     }
-    for (unsigned i = 0; i < cpu_count; i++) {
-        if (!(targets & (1ull << i)))
-            continue;
-        while (cpus[i].tlb_flushes == seen[i])
+    for (unsigned i = 0; i < cpu_count; i++)
+        while ((targets & (1ull << i)) && cpus[i].tlb_flushes == seen[i])
             __asm__ volatile("sti; pause; cli" : : : "memory");
-    }
 }
 
 /* Every CPU flushes (kstack.c, before it reuses a stack's addresses). */
@@ -178,37 +170,36 @@ int aspace_unmap(struct aspace *as, uint64_t addr, uint64_t len)
             pp = &r->next;
             continue;
         }
-        uint64_t cut_start = MAX(r->start, addr), cut_end = MIN(r->end, end);
-        for (uint64_t va = cut_start; va < cut_end; va += PAGE_SIZE)
-            paging_user_unmap(as->root, va);
-        uint64_t cut_first = r->first_page + (cut_start - r->start) / PAGE_SIZE;
-        uint64_t cut_pages = (cut_end - cut_start) / PAGE_SIZE;
-        if (cut_start > r->start && cut_end < r->end) {
-            /* Hole in the middle: the tail becomes a new region. */
-            struct region *tail = spare;   /* one range splits one region at most */
-            ASSERT(tail);
+        if (r->start < addr) {
+            /* Keep the part below `addr`; the rest becomes a region of its
+             * own, which the next round cuts.  Only the first region a range
+             * touches can start below it: one split at most. */
+            struct region *rest = spare;
+            ASSERT(rest);
             spare = NULL;
-            *tail = *r;
-            tail->start = cut_end;
-            tail->first_page = r->first_page + (cut_end - r->start) / PAGE_SIZE;
+            *rest = *r;
+            rest->start = addr;
+            rest->first_page += (addr - r->start) / PAGE_SIZE;
             kobject_get(&r->mem->obj);
-            r->end = cut_start;
-            r->next = tail;
-            pp = &tail->next;
-        } else if (cut_start > r->start) {
-            r->end = cut_start;
+            r->end = addr;
+            r->next = rest;
             pp = &r->next;
-        } else if (cut_end < r->end) {
-            r->first_page += cut_pages;
+            continue;
+        }
+        uint64_t cut_end = MIN(r->end, end);
+        for (uint64_t va = r->start; va < cut_end; va += PAGE_SIZE)
+            paging_user_unmap(as->root, va);
+        if (cut_end < r->end) {
+            uint64_t cut = (cut_end - r->start) / PAGE_SIZE;
+            memobj_mapped(r->mem, r->first_page, cut, -1);
+            r->first_page += cut;
             r->start = cut_end;
             pp = &r->next;
         } else {
             *pp = r->next;
             r->next = gone;
-            gone = r;
-            continue;   /* regions_free() drops its mapping counts */
+            gone = r;   /* regions_free() drops its mapping counts */
         }
-        memobj_mapped(r->mem, cut_first, cut_pages, -1);
     }
     spin_unlock_irqrestore(&as->lock, f);
     tlb_shootdown(as->active_cpus);
@@ -270,7 +261,7 @@ int64_t sys_mmap(uint64_t h, uint64_t addr, uint64_t len, uint64_t prot, uint64_
     struct kobject *o = NULL;
     uint32_t rights = 0;
     if (h != COPRA_HANDLE_NONE) {
-        int err = process_handle_lookup(h, &o, &rights);
+        int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
         if (err)
             return err;
         if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_MEMORY && o->type != COPRA_OBJ_EVENT &&

@@ -14,15 +14,11 @@
 
 #define RING 4096u
 
-struct console console_input;
+/* Initialised as kobject_init() would, statically: it lives forever; its
+ * counting waitable starts all zero. */
+struct console console_input = { .obj = { .type = COPRA_OBJ_CONSOLE, .refs = 1 } };
 static uint8_t ring[RING];
 static uint32_t head, tail;          /* guarded by the scheduler lock */
-
-void console_init(void)
-{
-    kobject_init(&console_input.obj, COPRA_OBJ_CONSOLE, NULL);
-    waitable_init(&console_input.state, false);
-}
 
 void console_poll(void)
 {

@@ -15,7 +15,6 @@ struct console {
 
 extern struct console console_input;
 
-void console_init(void);
 /* Called by the tick on CPU 0: moves received bytes into the buffer. */
 void console_poll(void);
 /* READ on the console handle. */

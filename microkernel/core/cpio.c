@@ -8,17 +8,13 @@ static int hex_field(const uint8_t *p, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 8; i++) {
-        uint8_t c = p[i];
-        uint32_t d;
+        uint8_t c = p[i], lower = c | 0x20;   /* 'A'..'F' -> 'a'..'f' */
         if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
+            v = (v << 4) | (uint32_t)(c - '0');
+        else if (lower >= 'a' && lower <= 'f')
+            v = (v << 4) | (uint32_t)(lower - 'a' + 10);
         else
             return -1;
-        v = (v << 4) | d;
     }
     *out = v;
     return 0;
@@ -61,14 +57,8 @@ int cpio_next(const uint8_t *a, size_t size, size_t *offset, struct cpio_entry *
     if (data_off > size || size - data_off < f[F_FILESIZE])
         FAIL("file data runs past the end of the archive");
 
-    static const char trailer[] = "TRAILER!!!";
-    if (name_len == sizeof(trailer) - 1) {
-        size_t i = 0;
-        while (i < name_len && name[i] == trailer[i])
-            i++;
-        if (i == name_len)
-            return CPIO_END;
-    }
+    if (name_len == 10 && __builtin_memcmp(name, "TRAILER!!!", 10) == 0)
+        return CPIO_END;
 
     uint32_t type = f[F_MODE] & CPIO_MODE_TYPE;
     if (type != CPIO_MODE_FILE && type != CPIO_MODE_DIR)

@@ -12,7 +12,8 @@ static void event_destroy(struct kobject *o)
     kfree(e);
 }
 
-void event_signal(struct event *e)
+/* Adds one signal and wakes the waiters. */
+static void event_signal(struct event *e)
 {
     uint64_t f = sched_lock();
     waitable_signal(&e->state, 1);
@@ -42,7 +43,7 @@ int64_t sys_signal(uint64_t h)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = process_handle_lookup(h, &o, &rights);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
     if (err)
         return err;
     const struct kobject_ops *ops = kobject_ops[o->type];

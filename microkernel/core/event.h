@@ -15,10 +15,4 @@ struct event {
     struct memobj *area;     /* NULL when created with no pages */
 };
 
-/* Adds one signal and wakes the waiters (any context that may take the scheduler lock). */
-void event_signal(struct event *e);
-
-int64_t sys_event_create(uint64_t pages);
-int64_t sys_signal(uint64_t h);
-
 #endif

@@ -26,28 +26,6 @@ int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rig
     return COPRA_EFULL;
 }
 
-int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights)
-{
-    const struct handle_entry *e = handle_entry(t, h);
-    if (!e)
-        return COPRA_EBADH;
-    if (type != COPRA_OBJ_NONE && e->obj->type != type)
-        return COPRA_ETYPE;
-    if ((e->rights & rights) != rights)
-        return COPRA_ERIGHTS;
-    return COPRA_OK;
-}
-
-int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
-               struct kobject **out)
-{
-    int err = handle_check(t, h, type, rights);
-    if (err)
-        return err;
-    *out = kobject_get(handle_entry(t, h)->obj);
-    return COPRA_OK;
-}
-
 int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights)
 {
     struct handle_entry *e = handle_entry(t, h);
@@ -66,10 +44,8 @@ int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out
 void handle_table_clear(struct handle_table *t)
 {
     for (uint32_t i = 0; i < t->capacity; i++) {
-        struct kobject *o = t->slots[i].obj;
-        if (o) {
-            handle_remove(t, ((uint32_t)t->slots[i].gen << HANDLE_SLOT_BITS) | i, &o, NULL);
+        struct kobject *o;
+        if (handle_remove(t, ((uint32_t)t->slots[i].gen << HANDLE_SLOT_BITS) | i, &o, NULL) == COPRA_OK)
             kobject_put(o);
-        }
     }
 }

@@ -32,14 +32,8 @@ void handle_table_init(struct handle_table *t, struct handle_entry *slots, uint3
 /* Installs `obj` (the table takes over the caller's reference).
  * Returns the handle, or COPRA_EFULL. */
 int64_t handle_install(struct handle_table *t, struct kobject *obj, uint32_t rights);
-/* Looks up `h`, checking its type (COPRA_OBJ_NONE = any) and that it holds
- * every right in `rights`.  On success *out gets a new reference. */
-int handle_get(struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
-               struct kobject **out);
 /* Removes `h`; *out receives the table's reference (caller drops or moves it). */
 int handle_remove(struct handle_table *t, copra_handle_t h, struct kobject **out, uint32_t *rights);
-/* Checks `h` as handle_get() does, without taking a reference. */
-int handle_check(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights);
 /* The entry `h` names, or NULL if it is stale, forged or free.  Inline:
  * WAIT runs it for every item of every wait. */
 static inline struct handle_entry *handle_entry(const struct handle_table *t, copra_handle_t h)
@@ -54,15 +48,23 @@ static inline struct handle_entry *handle_entry(const struct handle_table *t, co
     return e;
 }
 
-/* Any type: *out gets a new reference and *rights what `h` holds. */
-static inline int handle_lookup(struct handle_table *t, copra_handle_t h, struct kobject **out,
-                                uint32_t *rights)
+/* Looks up `h`, checking its type (COPRA_OBJ_NONE = any) and that it holds
+ * every right in `rights`.  On success *out, unless NULL, gets a new
+ * reference and *held, unless NULL, every right `h` holds. */
+static inline int handle_get(const struct handle_table *t, copra_handle_t h, uint32_t type, uint32_t rights,
+                             struct kobject **out, uint32_t *held)
 {
     const struct handle_entry *e = handle_entry(t, h);
     if (!e)
         return COPRA_EBADH;
-    *rights = e->rights;
-    *out = kobject_get(e->obj);
+    if (type != COPRA_OBJ_NONE && e->obj->type != type)
+        return COPRA_ETYPE;
+    if ((e->rights & rights) != rights)
+        return COPRA_ERIGHTS;
+    if (held)
+        *held = e->rights;
+    if (out)
+        *out = kobject_get(e->obj);
     return COPRA_OK;
 }
 /* Drops every reference in the table (process teardown). */

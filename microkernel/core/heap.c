@@ -29,21 +29,15 @@ struct large {
     uint64_t pad;
 };
 
-static struct pmm *heap_pmm, *pool_pmm;
+struct pmm heap_pmm, pool_pmm;
 static struct spinlock pmm_lock;   /* both */
 static struct spinlock heap_lock;
 static struct slab *partial[MAX_CLASS + 1];  /* slabs with a free object */
 
-void heap_init(struct pmm *pmm, struct pmm *pool)
-{
-    heap_pmm = pmm;
-    pool_pmm = pool;
-}
-
 uint64_t page_alloc(uint64_t count, uint64_t align)
 {
     uint64_t f = spin_lock_irqsave(&pmm_lock);
-    uint64_t pa = pmm_alloc(heap_pmm, count, align);
+    uint64_t pa = pmm_alloc(&heap_pmm, count, align);
     spin_unlock_irqrestore(&pmm_lock, f);
     if (pa)
         memset(phys_to_virt(pa), 0, count * PAGE_SIZE);
@@ -53,27 +47,23 @@ uint64_t page_alloc(uint64_t count, uint64_t align)
 bool pool_claim(uint64_t phys, uint64_t count)
 {
     uint64_t f = spin_lock_irqsave(&pmm_lock);
-    bool ok = pmm_claim(pool_pmm, phys, count);
+    bool ok = pmm_claim(&pool_pmm, phys, count);
     spin_unlock_irqrestore(&pmm_lock, f);
     if (ok)   /* the last owner's data must not reach the next */
         memset(phys_to_virt(phys), 0, count * PAGE_SIZE);
     return ok;
 }
 
-uint64_t pool_end(void) { return pool_pmm->nframes * PAGE_SIZE; }
-uint64_t pool_free_count(void) { return pool_pmm->free; }
+uint64_t pool_end(void) { return pool_pmm.nframes * PAGE_SIZE; }
 
 void page_free(uint64_t phys, uint64_t count)
 {
     uint64_t f = spin_lock_irqsave(&pmm_lock);
-    bool ok = pmm_free(phys < pool_end() ? pool_pmm : heap_pmm, phys, count);
+    bool ok = pmm_free(phys < pool_end() ? &pool_pmm : &heap_pmm, phys, count);
     spin_unlock_irqrestore(&pmm_lock, f);
     if (!ok)
         panic("page_free: %lx (+%lu) was not allocated", phys, count);
 }
-
-uint64_t page_free_count(void) { return heap_pmm->free; }
-uint64_t page_total_count(void) { return heap_pmm->total; }
 
 static void slab_unlink(struct slab *s)
 {
@@ -102,10 +92,7 @@ static struct slab *slab_create(unsigned shift)
         return NULL;
     struct slab *s = phys_to_virt(pa);
     size_t size = 1ul << shift;
-    s->magic = SLAB_MAGIC;
-    s->class_shift = (uint16_t)shift;
-    s->inuse = 0;
-    s->free_list = NULL;
+    *s = (struct slab){ .magic = SLAB_MAGIC, .class_shift = (uint16_t)shift };
     for (size_t off = PAGE_SIZE - size; off >= MAX(size, sizeof(struct slab)); off -= size) {
         void **obj = (void **)((char *)s + off);
         *obj = s->free_list;

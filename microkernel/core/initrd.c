@@ -84,11 +84,8 @@ void initrd_init(const uint8_t *archive, size_t size)
             if (name_eq(e.name, e.name_len, files[i].name))
                 boot_error(index, at, e.name, "duplicate file name");
         struct initrd_file *f = &files[nfiles++];
+        *f = (struct initrd_file){ .name = e.name, .name_len = e.name_len, .data = e.data, .size = e.size };
         kobject_init(&f->obj, COPRA_OBJ_FILE, NULL);   /* never freed */
-        f->name = e.name;
-        f->name_len = e.name_len;
-        f->data = e.data;
-        f->size = e.size;
     }
     if (!mh)
         boot_error(index, off, NULL, "archive has no " COPRA_MANIFEST_PATH);
@@ -129,7 +126,7 @@ int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct kobject *o;
     uint32_t rights;
-    int err = process_handle_lookup(h, &o, &rights);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &rights);
     if (err)
         return err;
     if (o->type != COPRA_OBJ_FILE && o->type != COPRA_OBJ_CONSOLE)

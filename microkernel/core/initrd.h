@@ -21,7 +21,4 @@ void initrd_init(const uint8_t *archive, size_t size);
 struct initrd_file *initrd_find(const char *path, size_t len);
 extern uint8_t initrd_manifest_sha384[48];
 
-int64_t sys_open(uint64_t path, uint64_t len);
-int64_t sys_read(uint64_t h, uint64_t buf, uint64_t len, uint64_t offset);
-
 #endif

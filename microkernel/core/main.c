@@ -15,7 +15,6 @@
 #include "arch/x86_64/smp.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
-#define MB_INFO_MEM     (1u << 0)
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MODS    (1u << 3)
 #define MB_INFO_MMAP    (1u << 6)
@@ -42,7 +41,6 @@ extern char __kernel_pstart[], __kernel_pend[];
 extern char boot_kstack[];
 static struct thread boot_idle;
 uint64_t boot_tsc;
-static struct pmm pmm, pool;
 static char cmdline[512];
 static uint64_t ram[2 * MAX_RAM_RANGES];
 static size_t nram;
@@ -105,19 +103,18 @@ static void memory_init(const struct mb_info *mb, uint64_t mod_start, uint64_t m
     }
     if (!where)
         boot_fail("no room for the page bitmap");
-    ram_allocator(&pmm, where, nframes);
+    ram_allocator(&heap_pmm, where, nframes);
     /* Below the kernel image: the guest pool, never the kernel's own (the
      * AP trampoline borrows a page of it before any guest exists). */
     uint64_t pstart = (uint64_t)(uintptr_t)__kernel_pstart;
-    pmm_reserve_range(&pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
-    pmm_reserve_range(&pmm, where, bytes);
-    pmm_reserve_range(&pmm, mod_start, mod_end - mod_start);   /* kmain: mod_end >= mod_start */
-    uint64_t pool_bitmap = pmm_alloc(&pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
+    pmm_reserve_range(&heap_pmm, 0, (uint64_t)(uintptr_t)__kernel_pend);
+    pmm_reserve_range(&heap_pmm, where, bytes);
+    pmm_reserve_range(&heap_pmm, mod_start, mod_end - mod_start);   /* kmain: mod_end >= mod_start */
+    uint64_t pool_bitmap = pmm_alloc(&heap_pmm, ALIGN_UP(pmm_bitmap_bytes(pstart / PAGE_SIZE), PAGE_SIZE) / PAGE_SIZE, 1);
     if (!pool_bitmap || pool_bitmap + pmm_bitmap_bytes(pstart / PAGE_SIZE) > BOOT_MAP_LIMIT)
         boot_fail("no room for the guest pool's bitmap");
-    ram_allocator(&pool, pool_bitmap, pstart / PAGE_SIZE);
-    pmm_reserve_range(&pool, mod_start, mod_end - mod_start);
-    heap_init(&pmm, &pool);
+    ram_allocator(&pool_pmm, pool_bitmap, pstart / PAGE_SIZE);
+    pmm_reserve_range(&pool_pmm, mod_start, mod_end - mod_start);
 }
 
 /*
@@ -161,7 +158,6 @@ static size_t parse_cmdline(char *argv, size_t cap, uint32_t *argc, bool *crasht
 NORETURN void kmain(uint32_t magic, uint32_t info_pa)
 {
     boot_tsc = rdtsc();
-    /* First: in a TD the console must go through the TDX module (tdx.c). */
     /* Early hooks first: on TDX the console itself goes through the TDX
      * module, which the platform's detection sets up. */
     for (void (*const *init)(void) = __kinit_early_start; init < __kinit_start; init++)
@@ -186,10 +182,10 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     paging_init(ram, nram);
     kstack_init();
     idt_init();
-    cpu_init(&cpu_boot);
+    cpu_init(&cpus[0]);
     apic_init();
     kprintf("copra: %lu MiB free of %lu MiB, guest pool %lu MiB below %lu MiB, TSC %lu MHz, cmdline '%s'\n",
-            page_free_count() / 256, page_total_count() / 256, pool_free_count() / 256, pool_end() >> 20,
+            heap_pmm.free / 256, heap_pmm.total / 256, pool_pmm.free / 256, pool_end() >> 20,
             tsc_hz() / 1000000, cmdline);
     /* The initrd before the hooks: virt/ measures its manifest on TDX. */
     initrd_init(phys_to_virt(mod_start), mod_end - mod_start);
@@ -205,7 +201,6 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     uint32_t argc;
     bool crashtest = false;
     size_t argv_len = parse_cmdline(argv, sizeof(argv), &argc, &crashtest);
-    console_init();
     int err = process_create(argv, strlen(argv), argv, argv_len, argc, 2, &process_init);
     if (err) {
         kprintf("copra: boot error: cannot start init process '%s': error %d\n", argv, err);
@@ -217,10 +212,11 @@ NORETURN void kmain(uint32_t magic, uint32_t info_pa)
     kprintf("copra: starting '%s' at %lu us after kernel entry\n", argv,
             (rdtsc() - boot_tsc) / (tsc_hz() / 1000000));
     /* The first process's received handles: console input, then what the
-     * subsystems added (virt/: the right to create VMs, to hand on). */
-    process_install_handle(process_init, &console_input.obj, COPRA_RIGHTS_CONSOLE);
+     * subsystems added (virt/: the right to create VMs, to hand on).  It
+     * has not started: its fresh table needs no lock and cannot be full. */
+    handle_install(&process_init->handles, &console_input.obj, COPRA_RIGHTS_CONSOLE);
     for (unsigned i = 0; i < nboot_handles; i++)
-        process_install_handle(process_init, boot_handles[i].o, boot_handles[i].rights);
+        handle_install(&process_init->handles, boot_handles[i].o, boot_handles[i].rights);
     process_start(process_init);
     apic_timer_start();
     sched_idle();

@@ -38,7 +38,7 @@ struct memobj *memobj_create(uint64_t npages)
 {
     /* More than is free fails before zeroing it all (a request too large by
      * one page would otherwise cost a pass over all free memory). */
-    if (npages == 0 || npages > MEMOBJ_MAX_PAGES || npages > page_free_count())
+    if (npages == 0 || npages > MEMOBJ_MAX_PAGES || npages > heap_pmm.free)
         return NULL;
     struct memobj *m = memobj_alloc(npages);
     if (!m)

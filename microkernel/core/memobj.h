@@ -39,8 +39,6 @@ void memobj_write(struct memobj *m, uint64_t off, const void *src, uint64_t len)
 /* Counts user mappings of pages [first, first + n). */
 void memobj_mapped(struct memobj *m, uint64_t first, uint64_t n, int delta);
 
-int64_t sys_mem_create(uint64_t pages);
-int64_t sys_set_mem_state(uint64_t mem, uint64_t offset, uint64_t len, uint64_t state);
 /* The platform's part (NULL: state tracked only, as on svm): make the page
  * at `phys` shared with the host or private again; 0 or a COPRA_E* error. */
 extern int (*mem_state_hook)(uint64_t phys, bool shared);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Formatted console output.  Supports %d %i %u %x %p %s %c %% with l/ll/z, width and 0. */
+/* Formatted console output: exactly the formats the kernel uses, %d %u %x %p %s
+ * with l/z, and a width on numbers, which always pads with zeros (%016lx). */
 #include <stdarg.h>
 #include "core/kernel.h"
 #include "core/spinlock.h"
@@ -19,7 +20,7 @@ static void out_char(struct out *o, char c)
     o->len++;
 }
 
-static void out_number(struct out *o, uint64_t v, unsigned base, bool neg, int width, char pad)
+static void out_number(struct out *o, uint64_t v, unsigned base, bool neg, int width)
 {
     char tmp[24];
     int n = 0;
@@ -31,7 +32,7 @@ static void out_number(struct out *o, uint64_t v, unsigned base, bool neg, int w
     if (neg)
         tmp[n++] = '-';
     for (int i = n; i < width; i++)
-        out_char(o, pad);
+        out_char(o, '0');
     while (n)
         out_char(o, tmp[--n]);
 }
@@ -45,51 +46,35 @@ static int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             continue;
         }
         fmt++;
-        char pad = ' ';
         int width = 0, lng = 0;
-        if (*fmt == '0')
-            pad = '0', fmt++;
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
         while (*fmt == 'l' || *fmt == 'z')
             lng++, fmt++;
         switch (*fmt) {
-        case 'd': case 'i': {
+        case 'd': {
             int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-            out_number(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad);
+            out_number(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width);
             break;
         }
         case 'u': case 'x': {
             uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-            out_number(&o, v, *fmt == 'x' ? 16 : 10, false, width, pad);
+            out_number(&o, v, *fmt == 'x' ? 16 : 10, false, width);
             break;
         }
         case 'p':
             out_char(&o, '0'), out_char(&o, 'x');
-            out_number(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, 16, '0');
+            out_number(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, 16);
             break;
         case 's': {
             const char *s = va_arg(ap, const char *);
-            if (!s)
-                s = "(null)";
-            for (int i = (int)strlen(s); i < width; i++)
-                out_char(&o, ' ');
-            while (*s)
-                out_char(&o, *s++);
+            for (s = s ? s : "(null)"; *s; s++)
+                out_char(&o, *s);
             break;
         }
-        case 'c':
-            out_char(&o, (char)va_arg(ap, int));
-            break;
-        case '%':
+        default:   /* none the kernel uses: the rest prints as text */
             out_char(&o, '%');
-            break;
-        default:
-            out_char(&o, '%');
-            if (*fmt)
-                out_char(&o, *fmt);
-            else
-                fmt--;
+            fmt--;
         }
     }
     if (size)
@@ -118,14 +103,6 @@ static void line_close(const void *owner)
         serial_write("\n", 1);
         open_line = NULL;
     }
-}
-
-void console_write(const char *s, size_t n)
-{
-    uint64_t f = spin_lock_irqsave(&console_lock);
-    line_close(NULL);
-    serial_write(s, n);
-    spin_unlock_irqrestore(&console_lock, f);
 }
 
 void console_log(const void *owner, const char *name, const char *text, size_t len)
@@ -157,7 +134,10 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = kvsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    line_close(NULL);
+    serial_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+    spin_unlock_irqrestore(&console_lock, f);
 }
 
 void panic(const char *fmt, ...)

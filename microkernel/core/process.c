@@ -7,7 +7,6 @@
 #include "core/string.h"
 #include "core/usercopy.h"
 #include "arch/x86_64/apic.h"
-#include "arch/x86_64/paging.h"
 
 struct process *process_init;
 static uint32_t next_pid = 1;
@@ -45,8 +44,6 @@ static uint64_t build_stack(struct memobj *stack, const char *argv, size_t argv_
     uint64_t base = COPRA_USER_STACK_TOP - COPRA_USER_STACK_SIZE;
     uint64_t str = COPRA_USER_STACK_TOP - ALIGN_UP(argv_len, 16);
     memobj_write(stack, str - base, argv, argv_len);
-    uint64_t words = 1 + argc + 1 + 1 + nhandles;
-    uint64_t sp = ALIGN_DOWN(str - words * 8, 16);
     uint64_t w[1 + COPRA_ARGC_MAX + 2 + COPRA_EXEC_HANDLES_MAX];
     unsigned n = 0;
     w[n++] = argc;
@@ -59,6 +56,7 @@ static uint64_t build_stack(struct memobj *stack, const char *argv, size_t argv_
     /* A fresh table hands out slot i with generation 1. */
     for (uint32_t i = 0; i < nhandles; i++)
         w[n++] = (1u << HANDLE_SLOT_BITS) | i;
+    uint64_t sp = ALIGN_DOWN(str - n * 8, 16);
     memobj_write(stack, sp - base, w, n * 8);
     return sp;
 }
@@ -75,8 +73,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
         kprintf("copra: exec %s refused: %s\n", file->name, why);
         return COPRA_ENOEXEC;
     }
-    if (argv_len > COPRA_ARGV_MAX || argc > COPRA_ARGC_MAX || nhandles > COPRA_EXEC_HANDLES_MAX)
-        return COPRA_ERANGE;
+    ASSERT(argv_len <= COPRA_ARGV_MAX && argc <= COPRA_ARGC_MAX && nhandles <= COPRA_EXEC_HANDLES_MAX);
 
     struct process *p = kmalloc(sizeof(*p));
     if (!p)
@@ -88,9 +85,7 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
     for (const char *c = file->name; *c; c++)
         if (*c == '/')
             base = c + 1;
-    size_t n = MIN(strlen(base), sizeof(p->name) - 1);
-    memcpy(p->name, base, n);
-    p->name[n] = 0;
+    memcpy(p->name, base, MIN(strlen(base), sizeof(p->name) - 1));   /* kmalloc zeroed the NUL */
 
     int err = aspace_init(&p->as);
     struct memobj *m;
@@ -116,49 +111,16 @@ int process_create(const char *path, size_t path_len, const char *argv, size_t a
         kobject_put(&p->obj);
         return err ? err : COPRA_ENOMEM;
     }
-    uint64_t f = sched_lock();
-    p->pid = next_pid++;
-    p->threads = t;
+    p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+    p->threads = t;   /* no lock: nothing else sees p until the caller publishes it */
     p->nthreads = 1;
-    sched_unlock(f);
     *out = p;
     return COPRA_OK;
-}
-
-void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights)
-{
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int64_t h = handle_install(&p->handles, obj, rights);
-    spin_unlock_irqrestore(&p->lock, f);
-    ASSERT(h > 0);
 }
 
 void process_start(struct process *p)
 {
     thread_start(p->threads);
-}
-
-int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
-{
-    struct process *p = process_current();
-    if (h > UINT32_MAX)
-        return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_get(&p->handles, h, type, rights, out);
-    spin_unlock_irqrestore(&p->lock, f);
-    return err;
-}
-
-void process_thread_gone(struct process *p, struct thread *t)
-{
-    for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
-        if (*pp == t) {
-            *pp = t->proc_next;
-            break;
-        }
-    }
-    t->proc = NULL;
-    kobject_put(&p->obj);
 }
 
 void process_exit(int64_t status)
@@ -192,8 +154,7 @@ void process_exit(int64_t status)
     /* No other thread of p runs any more: its handles and memory can go. */
     handle_table_clear(&p->handles);
     f = sched_lock();
-    aspace_deactivate(&p->as, self->on_cpu);
-    paging_switch(paging_kernel_root());
+    aspace_deactivate(&p->as, self->on_cpu);   /* onto the kernel's tables */
     sched_unlock(f);
     aspace_destroy(&p->as);
 
@@ -208,12 +169,6 @@ void process_exit(int64_t status)
     thread_exit(status);
 }
 
-void process_thread_exiting_locked(struct process *p)
-{
-    p->nthreads--;
-    waitq_wake_all_locked(&p->threads_gone);
-}
-
 int64_t process_handle_install(struct kobject *obj, uint32_t rights)
 {
     struct process *p = process_current();
@@ -223,17 +178,6 @@ int64_t process_handle_install(struct kobject *obj, uint32_t rights)
     if (h < 0)
         kobject_put(obj);   /* a full table: the reference the handle would have held */
     return h;
-}
-
-int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights)
-{
-    struct process *p = process_current();
-    if (h > UINT32_MAX)
-        return COPRA_EBADH;
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    int err = handle_lookup(&p->handles, h, out, rights);
-    spin_unlock_irqrestore(&p->lock, f);
-    return err;
 }
 
 void process_fault(const struct trap_frame *f)
@@ -282,7 +226,7 @@ static int64_t exec_checked(struct process *self, const struct copra_exec_args *
     int err = COPRA_OK;
     uint64_t f = spin_lock_irqsave(&self->lock);
     for (uint32_t i = 0; !err && i < a->nhandles; i++) {
-        err = handle_check(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER);
+        err = handle_get(&self->handles, hs[i], COPRA_OBJ_NONE, COPRA_RIGHT_TRANSFER, NULL, NULL);
         for (uint32_t j = 0; !err && j < i; j++)
             if (hs[j] == hs[i])
                 err = COPRA_EINVAL;
@@ -339,7 +283,7 @@ int64_t sys_dup(uint64_t h, uint64_t rights)
     uint32_t held;
     if (rights & ~(uint64_t)COPRA_RIGHTS_ALL)
         return COPRA_EINVAL;
-    int err = process_handle_lookup(h, &o, &held);
+    int err = process_handle_lookup(h, COPRA_OBJ_NONE, 0, &o, &held);
     if (err)
         return err;
     int64_t ret;

@@ -30,32 +30,40 @@ static inline struct process *process_current(void) { return thread_current()->p
 
 /*
  * Creates a process running the initrd ELF `path` with the packed `argv`
- * (argc strings in argv_len bytes), and `nhandles` received handles.  The
+ * (argc strings in argv_len bytes), and `nhandles` received handles, which
+ * the caller installs in slots 0..nhandles-1 of its fresh table.  The
  * process is complete but not started: process_start() lets it run.
  * Returns COPRA_OK or an error; on error nothing is left behind.
  */
 int process_create(const char *path, size_t path_len, const char *argv, size_t argv_len,
                    uint32_t argc, uint32_t nhandles, struct process **out);
-/* Installs the received handles (slots 0..n-1, as promised by process_create). */
-void process_install_handle(struct process *p, struct kobject *obj, uint32_t rights);
 void process_start(struct process *p);
 /* Ends the current process with `status`: every thread ends, then its
  * handles and memory go (the calling thread never returns). */
 NORETURN void process_exit(int64_t status);
-/* A thread of `p` is ending (scheduler lock held). */
-void process_thread_exiting_locked(struct process *p);
-/* The reaper tells the process that one of its threads is gone. */
-void process_thread_gone(struct process *p, struct thread *t);
 /* Installs a new handle for the current process, taking over the caller's
  * reference; when the table is full (COPRA_EFULL) the reference is dropped. */
 int64_t process_handle_install(struct kobject *obj, uint32_t rights);
 /* Kills the current process after an exception in user mode. */
 NORETURN void process_fault(const struct trap_frame *f);
 
-/* Looks up a handle of the current process (see handle_get()). */
-int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out);
-/* Looks up `h` of any type; *rights gets the rights it holds. */
-int process_handle_lookup(uint64_t h, struct kobject **out, uint32_t *rights);
+/* Looks up a handle of the current process (see handle_get()).  Inline:
+ * most callers want no type or rights, which then cost nothing. */
+static inline int process_handle_lookup(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out,
+                                        uint32_t *held)
+{
+    struct process *p = process_current();
+    if (h > UINT32_MAX)
+        return COPRA_EBADH;   /* handles are 32-bit: no truncation may make one */
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    int err = handle_get(&p->handles, h, type, rights, out, held);
+    spin_unlock_irqrestore(&p->lock, f);
+    return err;
+}
+static inline int process_handle_get(uint64_t h, uint32_t type, uint32_t rights, struct kobject **out)
+{
+    return process_handle_lookup(h, type, rights, out, NULL);
+}
 
 /* Status of a process killed by exception `vector`. */
 #define PROCESS_STATUS_FAULT(vector) (0x100 + (vector))

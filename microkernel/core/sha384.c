@@ -33,7 +33,7 @@ static const uint64_t H384[8] = {
 
 static inline uint64_t ror(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
 
-static void sha384_block(struct sha384 *s, const uint8_t *p)
+static void sha384_block(uint64_t hs[8], const uint8_t *p)
 {
     uint64_t w[80];
     for (int i = 0; i < 16; i++) {
@@ -47,71 +47,41 @@ static void sha384_block(struct sha384 *s, const uint8_t *p)
         uint64_t s1 = ror(w[i - 2], 19) ^ ror(w[i - 2], 61) ^ (w[i - 2] >> 6);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    uint64_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-    uint64_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+    uint64_t a = hs[0], b = hs[1], c = hs[2], d = hs[3];
+    uint64_t e = hs[4], f = hs[5], g = hs[6], h = hs[7];
     for (int i = 0; i < 80; i++) {
         uint64_t t1 = h + (ror(e, 14) ^ ror(e, 18) ^ ror(e, 41)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint64_t t2 = (ror(a, 28) ^ ror(a, 34) ^ ror(a, 39)) + ((a & b) ^ (a & c) ^ (b & c));
         h = g; g = f; f = e; e = d + t1;
         d = c; c = b; b = a; a = t1 + t2;
     }
-    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-    s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+    hs[0] += a; hs[1] += b; hs[2] += c; hs[3] += d;
+    hs[4] += e; hs[5] += f; hs[6] += g; hs[7] += h;
 }
 
-void sha384_init(struct sha384 *s)
-{
-    for (int i = 0; i < 8; i++)
-        s->h[i] = H384[i];
-    s->bytes = 0;
-    s->fill = 0;
-}
-
-void sha384_update(struct sha384 *s, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    s->bytes += len;
-    while (len) {
-        if (s->fill == 0 && len >= 128) {
-            sha384_block(s, p);
-            p += 128;
-            len -= 128;
-            continue;
-        }
-        size_t n = 128 - s->fill < len ? 128 - s->fill : len;
-        for (size_t i = 0; i < n; i++)
-            s->block[s->fill + i] = p[i];
-        s->fill += n;
-        p += n;
-        len -= n;
-        if (s->fill == 128) {
-            sha384_block(s, s->block);
-            s->fill = 0;
-        }
-    }
-}
-
-void sha384_final(struct sha384 *s, uint8_t out[SHA384_DIGEST_SIZE])
-{
-    uint64_t bits = s->bytes * 8;
-    uint8_t pad = 0x80;
-    sha384_update(s, &pad, 1);
-    pad = 0;
-    while (s->fill != 112)
-        sha384_update(s, &pad, 1);
-    uint8_t len[16] = { 0 };
-    for (int i = 0; i < 8; i++)
-        len[15 - i] = (uint8_t)(bits >> (8 * i));
-    sha384_update(s, len, 16);
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 8; j++)
-            out[8 * i + j] = (uint8_t)(s->h[i] >> (56 - 8 * j));
-}
-
+/* One shot: the kernel hashes only whole initrd files, which it has in memory. */
 void sha384(const void *data, size_t len, uint8_t out[SHA384_DIGEST_SIZE])
 {
-    struct sha384 s;
-    sha384_init(&s);
-    sha384_update(&s, data, len);
-    sha384_final(&s, out);
+    const uint8_t *p = data;
+    uint64_t h[8];
+    for (int i = 0; i < 8; i++)
+        h[i] = H384[i];
+    size_t full = len - len % 128;
+    for (size_t off = 0; off < full; off += 128)
+        sha384_block(h, p + off);
+    /* The tail, 0x80, zeros and the message length in bits (big-endian,
+     * 128 bits, inputs < 2^61 bytes) fill one block, or two when the tail
+     * leaves no room for the length (§5.1.2). */
+    uint8_t last[256] = { 0 };
+    size_t tail = len - full, n = tail < 112 ? 128 : 256;
+    for (size_t i = 0; i < tail; i++)
+        last[i] = p[full + i];
+    last[tail] = 0x80;
+    for (int i = 0; i < 8; i++)
+        last[n - 1 - i] = (uint8_t)((uint64_t)len * 8 >> (8 * i));
+    for (size_t off = 0; off < n; off += 128)
+        sha384_block(h, last + off);
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 8; j++)
+            out[8 * i + j] = (uint8_t)(h[i] >> (56 - 8 * j));
 }

@@ -12,16 +12,6 @@
 
 #define SHA384_DIGEST_SIZE 48
 
-struct sha384 {
-    uint64_t h[8];
-    uint64_t bytes;         /* total length so far (inputs < 2^64 bytes) */
-    uint8_t block[128];
-    size_t fill;
-};
-
-void sha384_init(struct sha384 *s);
-void sha384_update(struct sha384 *s, const void *data, size_t len);
-void sha384_final(struct sha384 *s, uint8_t out[SHA384_DIGEST_SIZE]);
 void sha384(const void *data, size_t len, uint8_t out[SHA384_DIGEST_SIZE]);
 
 #endif

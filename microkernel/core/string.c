@@ -15,19 +15,6 @@ void *memcpy(void *dst, const void *src, size_t n)
     return ret;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (d == s || n == 0)
-        return dst;
-    if (d < s || d >= s + n)
-        return memcpy(dst, src, n);
-    while (n--)
-        d[n] = s[n];
-    return dst;
-}
-
 void *memset(void *dst, int c, size_t n)
 {
     void *ret = dst;

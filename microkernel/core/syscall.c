@@ -8,7 +8,6 @@
 #include "core/memobj.h"
 #include "arch/x86_64/apic.h"
 
-void console_write(const char *s, size_t n);
 void console_log(const void *owner, const char *name, const char *text, size_t len);
 extern uint64_t boot_tsc;
 
@@ -111,16 +110,15 @@ int64_t sys_log(uint64_t ubuf, uint64_t len)
 
 int64_t sys_sysinfo(uint64_t uinfo, uint64_t size)
 {
-    struct copra_sysinfo info;
+    struct copra_sysinfo info = { 0 };
     if (size < sizeof(info))
         return COPRA_EINVAL;
-    memset(&info, 0, sizeof(info));
     info.guest_pool_end = pool_end();
-    info.guest_pool_free_pages = pool_free_count();
+    info.guest_pool_free_pages = pool_pmm.free;
     info.abi_version = COPRA_ABI_VERSION;
     info.ncpus = cpu_count;
-    info.total_pages = page_total_count();
-    info.free_pages = page_free_count();
+    info.total_pages = heap_pmm.total;
+    info.free_pages = heap_pmm.free;
     info.tsc_hz = tsc_hz();
     info.boot_tsc = boot_tsc;
     memcpy(info.manifest_sha384, initrd_manifest_sha384, sizeof(info.manifest_sha384));

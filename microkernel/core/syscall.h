@@ -36,6 +36,7 @@ int64_t sys_clock(void);                                              /* timer.c
 int64_t sys_timer_create(void);                                       /* timer.c   */
 int64_t sys_timer_set(uint64_t h, uint64_t deadline, uint64_t period); /* timer.c  */
 int64_t sys_mem_create(uint64_t pages);                               /* memobj.c  */
+int64_t sys_set_mem_state(uint64_t h, uint64_t off, uint64_t len, uint64_t state); /* memobj.c */
 int64_t sys_batch(uint64_t calls, uint64_t results, uint64_t count, uint64_t flags); /* syscall.c */
 
 #endif

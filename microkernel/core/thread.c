@@ -25,19 +25,13 @@ void thread_trampoline(void);
 void thread_started(void);
 
 struct spinlock sched_spin;
-static struct timerq timers;
+struct timerq sched_timers;
 
-static struct cpu *thread_target_cpu(struct thread *t)
-{
-    if (t->affinity >= 0 && (unsigned)t->affinity < cpu_count)
-        return &cpus[t->affinity];
-    return t->home;
-}
-
-/* Makes t runnable: a queued thread is always THREAD_RUNNABLE. */
+/* Makes t runnable, on its affinity's CPU or else where it ran last: a
+ * queued thread is always THREAD_RUNNABLE. */
 static void runq_push(struct thread *t)
 {
-    struct cpu *c = thread_target_cpu(t);
+    struct cpu *c = t->affinity >= 0 && (unsigned)t->affinity < cpu_count ? &cpus[t->affinity] : t->home;
     t->state = THREAD_RUNNABLE;
     t->home = c;
     t->run_next = NULL;
@@ -51,30 +45,16 @@ static void runq_push(struct thread *t)
         apic_send_ipi(c->apic_id, VECTOR_WAKEUP);
 }
 
-static struct thread *runq_pop(struct cpu *c)
-{
-    struct thread *t = c->runq_head;
-    if (t) {
-        c->runq_head = t->run_next;
-        if (!c->runq_head)
-            c->runq_tail = NULL;
-    }
-    return t;
-}
-
 static bool runq_remove(struct cpu *c, struct thread *t)
 {
     struct thread *prev = NULL;
-    for (struct thread *x = c->runq_head; x; prev = x, x = x->run_next) {
-        if (x != t)
-            continue;
-        if (prev)
-            prev->run_next = t->run_next;
-        else
-            c->runq_head = t->run_next;
-        if (c->runq_tail == t)
-            c->runq_tail = prev;
-        return true;
+    for (struct thread **pp = &c->runq_head; *pp; prev = *pp, pp = &(*pp)->run_next) {
+        if (*pp == t) {
+            *pp = t->run_next;
+            if (c->runq_tail == t)
+                c->runq_tail = prev;
+            return true;
+        }
     }
     return false;
 }
@@ -92,8 +72,17 @@ static void reap(struct cpu *c)
         return;
     c->dead = NULL;
     kstack_free(t->kstack);
-    if (t->proc)
-        process_thread_gone(t->proc, t);
+    struct process *p = t->proc;
+    if (p) {   /* out of its process's list, and its reference to the process goes */
+        for (struct thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
+            if (*pp == t) {
+                *pp = t->proc_next;
+                break;
+            }
+        }
+        t->proc = NULL;
+        kobject_put(&p->obj);
+    }
     kobject_put(&t->obj);
 }
 
@@ -101,9 +90,14 @@ static void schedule_locked(void)
 {
     struct thread *prev = thread_current();
     struct cpu *cpu = prev->on_cpu;
-    struct thread *next = runq_pop(cpu);
-    if (!next)
+    struct thread *next = cpu->runq_head;
+    if (next) {   /* the head: cheaper than runq_remove(), on every switch */
+        cpu->runq_head = next->run_next;
+        if (!cpu->runq_head)
+            cpu->runq_tail = NULL;
+    } else {
         next = cpu->idle;
+    }
     if (next == prev) {
         prev->state = THREAD_RUNNING;
         return;
@@ -172,13 +166,10 @@ struct thread *thread_create_user(struct process *p, uint64_t entry, uint64_t rs
     t->home = cpu_this();
 
     struct trap_frame *f = thread_user_frame(t);
-    memset(f, 0, sizeof(*f));
-    f->rip = entry;
-    f->rsp = rsp;
-    f->rdi = arg;
-    f->cs = GDT_UCODE | 3;
-    f->ss = GDT_UDATA | 3;
-    f->rflags = 0x202;   /* IF */
+    *f = (struct trap_frame){
+        .rip = entry, .rsp = rsp, .rdi = arg, .cs = GDT_UCODE | 3, .ss = GDT_UDATA | 3,
+        .rflags = 0x202,   /* IF */
+    };
 
     /* What context_switch pops: r15 r14 r13 r12 rbp rbx, then its return address. */
     uint64_t *sp = (uint64_t *)f;
@@ -204,7 +195,7 @@ void thread_wake_locked(struct thread *t)
         apic_send_ipi(t->on_cpu->apic_id, VECTOR_KICK);
     if (t->state != THREAD_BLOCKED)
         return;
-    timerq_cancel(&timers, &t->timeout);
+    timerq_cancel(&sched_timers, &t->timeout);
     runq_push(t);
 }
 
@@ -214,7 +205,7 @@ void sched_block_locked(uint64_t deadline_ns)
     t->state = THREAD_BLOCKED;
     t->timed_out = false;
     if (deadline_ns)
-        timerq_arm(&timers, &t->timeout, deadline_ns, 0);
+        timerq_arm(&sched_timers, &t->timeout, deadline_ns, 0);
     schedule_locked();
 }
 
@@ -222,9 +213,8 @@ void sched_yield(void)
 {
     uint64_t f = sched_lock();
     struct thread *t = thread_current();
-    if (t != t->on_cpu->idle) {
+    if (t != t->on_cpu->idle)
         runq_push(t);
-    }
     schedule_locked();
     sched_unlock(f);
 }
@@ -241,33 +231,11 @@ void sched_migrate(int32_t cpu)
     sched_unlock(f);
 }
 
-int sched_set_affinity(struct thread *t, int32_t cpu)
-{
-    uint64_t f = sched_lock();
-    bool busy = t->vcpu_bound;
-    if (!busy)
-        t->affinity = cpu;
-    if (!busy && t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
-        runq_push(t);
-    sched_unlock(f);
-    return busy ? COPRA_EBUSY : COPRA_OK;
-}
-
-void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period)
-{
-    timerq_arm(&timers, n, deadline, period);
-}
-
-void sched_timer_cancel_locked(struct timer_node *n)
-{
-    timerq_cancel(&timers, n);
-}
-
 void sched_timers_expire_locked(void)
 {
     uint64_t now = time_ns(), n;
     struct timer_node *node;
-    while ((node = timerq_expire(&timers, now, &n))) {
+    while ((node = timerq_expire(&sched_timers, now, &n))) {
         if (node->kind == TIMER_KIND_THREAD) {
             struct thread *t = container_of(node, struct thread, timeout);
             t->timed_out = true;
@@ -314,8 +282,10 @@ void thread_exit_locked(int64_t status)
     struct thread *t = thread_current();
     waitable_finish(&t->exit, (uint64_t)status);
     waitq_wake_all_locked(&t->joiners);
-    if (t->proc)
-        process_thread_exiting_locked(t->proc);
+    if (t->proc) {   /* the process's EXIT may be waiting for its threads to end */
+        t->proc->nthreads--;
+        waitq_wake_all_locked(&t->proc->threads_gone);
+    }
     t->state = THREAD_DEAD;
     schedule_locked();
     panic("a dead thread was scheduled");
@@ -392,7 +362,16 @@ int64_t sys_thread_set_cpu(uint64_t h, uint64_t cpu)
     int err = process_handle_get(h, COPRA_OBJ_THREAD, COPRA_RIGHT_MANAGE, &o);
     if (err)
         return err;
-    err = sched_set_affinity(container_of(o, struct thread, obj), (int32_t)cpu);
+    /* Another thread moves the next time it is queued; one inside a VCPU
+     * WAIT stays (the guest runs on one CPU). */
+    struct thread *t = container_of(o, struct thread, obj);
+    uint64_t f = sched_lock();
+    err = t->vcpu_bound ? COPRA_EBUSY : COPRA_OK;
+    if (!err)
+        t->affinity = (int32_t)cpu;
+    if (!err && t->state == THREAD_RUNNABLE && t->home != &cpus[cpu] && runq_remove(t->home, t))
+        runq_push(t);
+    sched_unlock(f);
     kobject_put(o);
     return err;
 }

@@ -76,9 +76,6 @@ void sched_tick(bool from_user);
 NORETURN void sched_idle(void);
 /* Moves the calling thread to `cpu` (affinity), switching CPUs now. */
 void sched_migrate(int32_t cpu);
-/* Sets another thread's affinity; it moves the next time it is queued.
- * COPRA_EBUSY for a thread inside a VCPU WAIT (the guest runs on one CPU). */
-int sched_set_affinity(struct thread *t, int32_t cpu);
 
 /*
  * Blocking.  The one scheduler lock guards every thread state, every run
@@ -97,9 +94,9 @@ void thread_wake_locked(struct thread *t);
  * form expects the scheduler lock held. */
 NORETURN void thread_exit(int64_t status);
 NORETURN void thread_exit_locked(int64_t status);
-/* Arms/cancels a timer object's node in the kernel's timer queue (lock held). */
-void sched_timer_arm_locked(struct timer_node *n, uint64_t deadline, uint64_t period);
-void sched_timer_cancel_locked(struct timer_node *n);
+/* The kernel's one timer queue (scheduler lock): thread timeouts and timer
+ * objects' nodes. */
+extern struct timerq sched_timers;
 /* Runs every expired timer now (the tick does it too; WAIT does it so a
  * timer's count is exact when it is read, not one tick late). */
 void sched_timers_expire_locked(void);

@@ -9,7 +9,7 @@ static void timer_destroy(struct kobject *o)
 {
     struct timer *t = container_of(o, struct timer, obj);
     uint64_t f = sched_lock();
-    sched_timer_cancel_locked(&t->node);   /* the queue must not keep a freed node */
+    timerq_cancel(&sched_timers, &t->node);   /* the queue must not keep a freed node */
     sched_unlock(f);
     __atomic_sub_fetch(&t->owner->ntimers, 1, __ATOMIC_RELAXED);
     if (t->post_target)
@@ -64,9 +64,9 @@ int64_t sys_timer_set(uint64_t h, uint64_t deadline_ns, uint64_t period_ns)
     struct timer *t = container_of(o, struct timer, obj);
     uint64_t f = sched_lock();
     if (deadline_ns)
-        sched_timer_arm_locked(&t->node, deadline_ns, period_ns);
+        timerq_arm(&sched_timers, &t->node, deadline_ns, period_ns);
     else
-        sched_timer_cancel_locked(&t->node);
+        timerq_cancel(&sched_timers, &t->node);
     sched_unlock(f);
     kobject_put(o);
     return COPRA_OK;

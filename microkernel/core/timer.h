@@ -26,8 +26,4 @@ struct timer {
     unsigned post_arg;
 };
 
-int64_t sys_clock(void);
-int64_t sys_timer_create(void);
-int64_t sys_timer_set(uint64_t h, uint64_t deadline_ns, uint64_t period_ns);
-
 #endif

@@ -124,8 +124,3 @@ struct timer_node *timerq_expire(struct timerq *q, uint64_t now, uint64_t *expir
     }
     return n;
 }
-
-uint64_t timerq_next(const struct timerq *q)
-{
-    return q->root ? q->root->deadline : UINT64_MAX;
-}

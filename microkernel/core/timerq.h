@@ -38,7 +38,5 @@ void timerq_cancel(struct timerq *q, struct timer_node *n);
  * now, so one call of expire-until-NULL handles each node at most once).
  */
 struct timer_node *timerq_expire(struct timerq *q, uint64_t now, uint64_t *expirations);
-/* Deadline of the earliest node, UINT64_MAX if none. */
-uint64_t timerq_next(const struct timerq *q);
 
 #endif

@@ -72,7 +72,7 @@ int64_t sys_wait_for_event(uint64_t uitems, uint64_t count, uint64_t timeout_ns)
     for (n = 0; n < count; n++) {
         /* Type before rights: a file is not waitable whatever its rights. */
         uint32_t rights;
-        ret = handle_lookup(&p->handles, items[n].handle, &objs[n], &rights);
+        ret = handle_get(&p->handles, items[n].handle, COPRA_OBJ_NONE, 0, &objs[n], &rights);
         const struct kobject_ops *ops = ret ? NULL : kobject_ops[objs[n]->type];
         if (ops && ops->run) {
             states[n] = NULL;

@@ -57,7 +57,7 @@ START_TEST(test_init)
         ck_assert_ptr_null(slots[i].obj);
         ck_assert_uint_eq(slots[i].gen, 1);
         /* A never-used slot with the right generation is still no handle. */
-        ck_assert_int_eq(handle_check(&table, make_handle(1, i), COPRA_OBJ_NONE, 0), COPRA_EBADH);
+        ck_assert_int_eq(handle_get(&table, make_handle(1, i), COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
     }
 }
 END_TEST
@@ -69,18 +69,18 @@ START_TEST(test_lookup_any_type)
     uint32_t rights = 0xffff;
     object_init(&a, COPRA_OBJ_EVENT);
     copra_handle_t h = install(&a, COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP);
-    ck_assert_int_eq(handle_lookup(&table, h, &o, &rights), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, &o, &rights), COPRA_OK);
     ck_assert_ptr_eq(o, &a.obj);
     ck_assert_uint_eq(rights, COPRA_RIGHT_WAIT | COPRA_RIGHT_MAP);
     ck_assert_uint_eq(a.obj.refs, 2);                  /* the lookup took a reference */
     kobject_put(o);
     /* A handle with no rights is still a handle. */
     copra_handle_t z = install(&a, 0);
-    ck_assert_int_eq(handle_lookup(&table, z, &o, &rights), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, z, COPRA_OBJ_NONE, 0, &o, &rights), COPRA_OK);
     ck_assert_uint_eq(rights, 0);
     kobject_put(o);
     o = NULL;
-    ck_assert_int_eq(handle_lookup(&table, make_handle(7, 3), &o, &rights), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&table, make_handle(7, 3), COPRA_OBJ_NONE, 0, &o, &rights), COPRA_EBADH);
     ck_assert_ptr_null(o);
     handle_table_clear(&table);
 }
@@ -97,14 +97,14 @@ START_TEST(test_install_get_remove)
     ck_assert_uint_eq(a.obj.refs, 1); /* the table took over the caller's reference */
 
     struct kobject *out = NULL;
-    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_EVENT, COPRA_RIGHT_SIGNAL, &out), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_EVENT, COPRA_RIGHT_SIGNAL, &out, NULL), COPRA_OK);
     ck_assert_ptr_eq(out, &a.obj);
     ck_assert_uint_eq(a.obj.refs, 2);
     kobject_put(out);
     ck_assert_uint_eq(a.obj.refs, 1);
 
-    /* handle_check takes no reference. */
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT), COPRA_OK);
+    /* Without `out`, handle_get() takes no reference. */
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT, NULL, NULL), COPRA_OK);
     ck_assert_uint_eq(a.obj.refs, 1);
 
     uint32_t rights = 0;
@@ -117,8 +117,8 @@ START_TEST(test_install_get_remove)
     ck_assert_int_eq(a.destroyed, 0);
 
     /* Gone: every operation on it fails. */
-    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, &out), COPRA_EBADH);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, 0), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, &out, NULL), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
     ck_assert_int_eq(handle_remove(&table, h, &out, NULL), COPRA_EBADH);
     kobject_put(&a.obj);
     ck_assert_int_eq(a.destroyed, 1);
@@ -138,7 +138,7 @@ START_TEST(test_install_fills_lowest_free_slot)
     /* Each handle reaches its own object. */
     for (int i = 0; i < 4; i++) {
         struct kobject *out;
-        ck_assert_int_eq(handle_get(&table, h[i], COPRA_OBJ_FILE, 0, &out), COPRA_OK);
+        ck_assert_int_eq(handle_get(&table, h[i], COPRA_OBJ_FILE, 0, &out, NULL), COPRA_OK);
         ck_assert_ptr_eq(out, &o[i].obj);
         kobject_put(out);
     }
@@ -171,15 +171,15 @@ START_TEST(test_stale_handle_after_reuse)
 
     /* The stale handle never reaches the new occupant. */
     out = NULL;
-    ck_assert_int_eq(handle_get(&table, old, COPRA_OBJ_MEMORY, 0, &out), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&table, old, COPRA_OBJ_MEMORY, 0, &out, NULL), COPRA_EBADH);
     ck_assert_ptr_null(out);
-    ck_assert_int_eq(handle_check(&table, old, COPRA_OBJ_NONE, 0), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&table, old, COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
     ck_assert_int_eq(handle_remove(&table, old, &out, NULL), COPRA_EBADH);
     ck_assert_ptr_null(out);
     ck_assert_uint_eq(b.obj.refs, 1);
     ck_assert_uint_eq(table.used, 1);
 
-    ck_assert_int_eq(handle_get(&table, fresh, COPRA_OBJ_MEMORY, 0, &out), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, fresh, COPRA_OBJ_MEMORY, 0, &out, NULL), COPRA_OK);
     ck_assert_ptr_eq(out, &b.obj);
     kobject_put(out);
 }
@@ -205,7 +205,7 @@ START_TEST(test_generation_wraps_without_zero)
         if (i == HANDLE_GEN_MAX)
             ck_assert_uint_eq(h, first);
         if (prev)
-            ck_assert_int_eq(handle_check(&table, prev, COPRA_OBJ_NONE, 0), COPRA_EBADH);
+            ck_assert_int_eq(handle_get(&table, prev, COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
         struct kobject *out;
         ck_assert_int_eq(handle_remove(&table, h, &out, NULL), COPRA_OK);
         kobject_put(out);
@@ -240,16 +240,16 @@ START_TEST(test_forged_handles)
     };
     for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
         struct kobject *out = NULL;
-        ck_assert_msg(handle_get(&table, forged[i], COPRA_OBJ_NONE, 0, &out) == COPRA_EBADH,
+        ck_assert_msg(handle_get(&table, forged[i], COPRA_OBJ_NONE, 0, &out, NULL) == COPRA_EBADH,
                       "handle %#x accepted", forged[i]);
         ck_assert_ptr_null(out);
-        ck_assert_int_eq(handle_check(&table, forged[i], COPRA_OBJ_NONE, 0), COPRA_EBADH);
+        ck_assert_int_eq(handle_get(&table, forged[i], COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
         ck_assert_int_eq(handle_remove(&table, forged[i], &out, NULL), COPRA_EBADH);
         ck_assert_ptr_null(out);
     }
     ck_assert_uint_eq(a.obj.refs, 1);
     ck_assert_uint_eq(table.used, 1);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, 0), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_OK);
 }
 END_TEST
 
@@ -261,20 +261,20 @@ START_TEST(test_type_mismatch)
     for (uint32_t type = 1; type < COPRA_OBJ_COUNT; type++) {
         struct kobject *out = NULL;
         int expect = type == COPRA_OBJ_FILE ? COPRA_OK : COPRA_ETYPE;
-        ck_assert_int_eq(handle_get(&table, h, type, 0, &out), expect);
-        ck_assert_int_eq(handle_check(&table, h, type, 0), expect);
+        ck_assert_int_eq(handle_get(&table, h, type, 0, &out, NULL), expect);
+        ck_assert_int_eq(handle_get(&table, h, type, 0, NULL, NULL), expect);
         if (expect == COPRA_OK)
             kobject_put(out);
         else
             ck_assert_ptr_null(out);
     }
     /* COPRA_OBJ_NONE accepts any type. */
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, 0), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_OK);
     /* The type is checked before the rights. */
     struct test_object g;
     object_init(&g, COPRA_OBJ_FILE);
     copra_handle_t hg = install(&g, 0);
-    ck_assert_int_eq(handle_check(&table, hg, COPRA_OBJ_VM, COPRA_RIGHT_READ), COPRA_ETYPE);
+    ck_assert_int_eq(handle_get(&table, hg, COPRA_OBJ_VM, COPRA_RIGHT_READ, NULL, NULL), COPRA_ETYPE);
     ck_assert_uint_eq(f.obj.refs, 1);
 }
 END_TEST
@@ -285,24 +285,24 @@ START_TEST(test_missing_rights)
     object_init(&m, COPRA_OBJ_MEMORY);
     copra_handle_t h = install(&m, COPRA_RIGHT_READ | COPRA_RIGHT_MAP);
     struct kobject *out = NULL;
-    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_WRITE, &out), COPRA_ERIGHTS);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_WRITE, &out, NULL), COPRA_ERIGHTS);
     ck_assert_ptr_null(out);
     /* All of the requested rights are needed, not any one. */
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_READ | COPRA_RIGHT_WRITE),
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_READ | COPRA_RIGHT_WRITE, NULL, NULL),
                      COPRA_ERIGHTS);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, COPRA_RIGHTS_ALL), COPRA_ERIGHTS);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, COPRA_RIGHTS_ALL, NULL, NULL), COPRA_ERIGHTS);
     ck_assert_uint_eq(m.obj.refs, 1);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_READ | COPRA_RIGHT_MAP),
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_READ | COPRA_RIGHT_MAP, NULL, NULL),
                      COPRA_OK);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_MAP), COPRA_OK);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_MEMORY, 0), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, COPRA_RIGHT_MAP, NULL, NULL), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_MEMORY, 0, NULL, NULL), COPRA_OK);
     /* Each single right, against a handle holding all but it. */
     for (uint32_t bit = 1; bit & COPRA_RIGHTS_ALL; bit <<= 1) {
         struct test_object o;
         object_init(&o, COPRA_OBJ_EVENT);
         copra_handle_t ho = install(&o, COPRA_RIGHTS_ALL & ~bit);
-        ck_assert_int_eq(handle_check(&table, ho, COPRA_OBJ_EVENT, bit), COPRA_ERIGHTS);
-        ck_assert_int_eq(handle_check(&table, ho, COPRA_OBJ_EVENT, COPRA_RIGHTS_ALL & ~bit), COPRA_OK);
+        ck_assert_int_eq(handle_get(&table, ho, COPRA_OBJ_EVENT, bit, NULL, NULL), COPRA_ERIGHTS);
+        ck_assert_int_eq(handle_get(&table, ho, COPRA_OBJ_EVENT, COPRA_RIGHTS_ALL & ~bit, NULL, NULL), COPRA_OK);
         ck_assert_int_eq(handle_remove(&table, ho, &out, NULL), COPRA_OK);
     }
 }
@@ -314,8 +314,8 @@ START_TEST(test_rights_masked_to_defined_bits)
     object_init(&o, COPRA_OBJ_EVENT);
     copra_handle_t h = install(&o, 0xffffffffu);
     /* Undefined right bits are never granted, so asking for one fails. */
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, 0x80u), COPRA_ERIGHTS);
-    ck_assert_int_eq(handle_check(&table, h, COPRA_OBJ_NONE, COPRA_RIGHTS_ALL), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, 0x80u, NULL, NULL), COPRA_ERIGHTS);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_NONE, COPRA_RIGHTS_ALL, NULL, NULL), COPRA_OK);
     struct kobject *out;
     uint32_t rights;
     ck_assert_int_eq(handle_remove(&table, h, &out, &rights), COPRA_OK);
@@ -340,7 +340,7 @@ START_TEST(test_full_table)
     ck_assert_uint_eq(table.used, CAPACITY);
     /* Every existing handle is untouched. */
     for (uint32_t i = 0; i < CAPACITY; i++)
-        ck_assert_int_eq(handle_check(&table, h[i], COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT), COPRA_OK);
+        ck_assert_int_eq(handle_get(&table, h[i], COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT, NULL, NULL), COPRA_OK);
     /* A freed slot makes room again. */
     struct kobject *out;
     ck_assert_int_eq(handle_remove(&table, h[5], &out, NULL), COPRA_OK);
@@ -359,7 +359,7 @@ START_TEST(test_empty_table)
     struct test_object o;
     object_init(&o, COPRA_OBJ_EVENT);
     ck_assert_int_eq(handle_install(&empty, &o.obj, 0), COPRA_EFULL);
-    ck_assert_int_eq(handle_check(&empty, make_handle(1, 0), COPRA_OBJ_NONE, 0), COPRA_EBADH);
+    ck_assert_int_eq(handle_get(&empty, make_handle(1, 0), COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
     handle_table_clear(&empty);
     ck_assert_uint_eq(o.obj.refs, 1);
 }
@@ -371,8 +371,8 @@ START_TEST(test_destroy_once_on_last_reference)
     object_init(&o, COPRA_OBJ_THREAD);
     copra_handle_t h = install(&o, COPRA_RIGHTS_ALL);
     struct kobject *r1, *r2;
-    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_THREAD, 0, &r1), COPRA_OK);
-    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_THREAD, 0, &r2), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_THREAD, 0, &r1, NULL), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h, COPRA_OBJ_THREAD, 0, &r2, NULL), COPRA_OK);
     ck_assert_uint_eq(o.obj.refs, 3);
     struct kobject *table_ref;
     ck_assert_int_eq(handle_remove(&table, h, &table_ref, NULL), COPRA_OK);
@@ -397,13 +397,13 @@ START_TEST(test_same_object_twice)
     copra_handle_t h2 = install(&o, COPRA_RIGHT_WAIT);
     ck_assert_uint_ne(h1, h2);
     /* Rights are per handle, not per object. */
-    ck_assert_int_eq(handle_check(&table, h1, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT), COPRA_ERIGHTS);
-    ck_assert_int_eq(handle_check(&table, h2, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h1, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT, NULL, NULL), COPRA_ERIGHTS);
+    ck_assert_int_eq(handle_get(&table, h2, COPRA_OBJ_EVENT, COPRA_RIGHT_WAIT, NULL, NULL), COPRA_OK);
     struct kobject *out;
     ck_assert_int_eq(handle_remove(&table, h1, &out, NULL), COPRA_OK);
     kobject_put(out);
     ck_assert_int_eq(o.destroyed, 0);
-    ck_assert_int_eq(handle_check(&table, h2, COPRA_OBJ_EVENT, 0), COPRA_OK);
+    ck_assert_int_eq(handle_get(&table, h2, COPRA_OBJ_EVENT, 0, NULL, NULL), COPRA_OK);
     handle_table_clear(&table);
     ck_assert_int_eq(o.destroyed, 1);
 }
@@ -430,7 +430,7 @@ START_TEST(test_clear_drops_all_references)
             continue;
         }
         ck_assert_int_eq(o[i].destroyed, i == 4 ? 0 : 1);
-        ck_assert_int_eq(handle_check(&table, h[i], COPRA_OBJ_NONE, 0), COPRA_EBADH);
+        ck_assert_int_eq(handle_get(&table, h[i], COPRA_OBJ_NONE, 0, NULL, NULL), COPRA_EBADH);
     }
     ck_assert_uint_eq(o[4].obj.refs, 1);
     kobject_put(&o[4].obj);
@@ -452,12 +452,12 @@ START_TEST(test_clear_drops_all_references)
 }
 END_TEST
 
-/* The rights `h` holds, through handle_lookup(); 0 if it is no handle. */
+/* The rights `h` holds, through handle_get(); 0 if it is no handle. */
 static uint32_t rights_of(copra_handle_t h)
 {
     struct kobject *o;
     uint32_t r;
-    if (handle_lookup(&table, h, &o, &r) != COPRA_OK)
+    if (handle_get(&table, h, COPRA_OBJ_NONE, 0, &o, &r) != COPRA_OK)
         return 0;
     kobject_put(o);
     return r;

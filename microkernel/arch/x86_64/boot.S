@@ -7,7 +7,7 @@
  * jump to the higher half.  paging_init() replaces these tables with the
  * real ones.
  */
-#include "arch/x86_64/asm.h"
+#include "arch/x86_64/boot.h"
 
 #define MB_MAGIC  0x1BADB002
 #define MB_FLAGS  0x00000003        /* page-align modules, give memory info */
@@ -78,18 +78,8 @@ boot_entry32:
     movl $(boot_pdpt_high + 3), 511*8(%eax)
     movl $(boot_pdpt_low + 3), 256*8(%eax)   /* PHYS_MAP_BASE -> 0, until paging_init */
 
-    mov %cr4, %eax
-    or $(1 << 5), %eax              /* PAE */
-    mov %eax, %cr4
     mov $boot_pml4, %eax
-    mov %eax, %cr3
-    mov $MSR_EFER, %ecx
-    rdmsr
-    or $(EFER_LME | EFER_NXE), %eax
-    wrmsr
-    mov %cr0, %eax
-    or $(CR0_PG | CR0_WP), %eax
-    mov %eax, %cr0
+    enter_long_mode
 
     lgdt boot_gdtr
     ljmp $0x08, $boot_entry64

@@ -41,7 +41,6 @@ void idt_init(void)
         idt[v].type_attr = v == COPRA_SYSCALL_VECTOR ? 0xEE : 0x8E;
         idt[v].offset_mid = (uint16_t)(addr >> 16);
         idt[v].offset_hi = (uint32_t)(addr >> 32);
-        idt[v].reserved = 0;
     }
 }
 

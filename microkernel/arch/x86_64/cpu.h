@@ -45,7 +45,6 @@ struct cpu {
 
 extern struct cpu cpus[COPRA_CPUS_MAX];
 extern unsigned cpu_count;
-#define cpu_boot (cpus[0])
 extern uint8_t smap_enabled;
 
 void cpu_init(struct cpu *cpu);

@@ -9,6 +9,14 @@
  */
 #include "arch/x86_64/asm.h"
 
+/* CLAC, which faults on a CPU without SMAP, only where cpu.c enabled it. */
+.macro clac_if_smap
+    testb $1, smap_enabled(%rip)
+    jz 1f
+    clac
+1:
+.endm
+
 /* Vectors for which the CPU pushes an error code. */
 #define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
 
@@ -56,44 +64,18 @@ trap_ist:
 
 trap_common:
     /* SMAP: user mode may have set RFLAGS.AC; never run the kernel with it. */
-    testb $1, smap_enabled(%rip)
-    jz 1f
-    clac
-1:  pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    clac_if_smap
+    .irp r, rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15
+    pushq %\r
+    .endr
     mov %rsp, %rdi
     cld
     call trap_dispatch
     .globl trap_return
 trap_return:
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    .irp r, r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax
+    popq %\r
+    .endr
     add $16, %rsp                   /* vector, error code */
     iretq
 
@@ -104,20 +86,14 @@ trap_return:
  */
     .globl context_switch
 context_switch:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    .irp r, rbx, rbp, r12, r13, r14, r15
+    pushq %\r
+    .endr
     mov %rsp, (%rdi)
     mov %rsi, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    .irp r, r15, r14, r13, r12, rbp, rbx
+    popq %\r
+    .endr
     ret
 
 /* First code of a new thread: finish the switch in C, then leave through
@@ -147,14 +123,10 @@ usercopy_start:
     and $7, %rcx
     rep movsb
 usercopy_end:
-    testb $1, smap_enabled(%rip)
-    jz 1f
-    clac
-1:  xor %eax, %eax
+    clac_if_smap
+    xor %eax, %eax
     ret
 usercopy_fault:
-    testb $1, smap_enabled(%rip)
-    jz 2f
-    clac
-2:  mov $-7, %rax                   /* COPRA_EFAULT */
+    clac_if_smap
+    mov $-7, %rax                   /* COPRA_EFAULT */
     ret

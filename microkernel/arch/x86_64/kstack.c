@@ -13,6 +13,7 @@
 #include "core/heap.h"
 #include "core/aspace.h"
 #include "core/spinlock.h"
+#include "core/string.h"
 
 #define KSTACK_VBASE 0xFFFFFE0000000000ull   /* PML4 slot 508 */
 #define KSTACK_SLOTS 4096u
@@ -39,8 +40,7 @@ static int slot_take(void)
 void kstack_init(void)
 {
     for (uint64_t va = KSTACK_VBASE; va < KSTACK_VBASE + KSTACK_SLOTS * 2ull * KSTACK_SIZE; va += 1ull << 21)
-        if (!paging_map_kernel(va, 0))
-            panic("kstack: no memory for the stack region's tables");
+        paging_map_kernel(va, 0);
 }
 
 uint64_t kstack_alloc(void)
@@ -52,8 +52,7 @@ uint64_t kstack_alloc(void)
         /* Only freed slots are left: flush every CPU, then they are clean. */
         tlb_shootdown_all();
         f = spin_lock_irqsave(&kstack_lock);
-        for (unsigned w = 0; w < KSTACK_SLOTS / 64; w++)
-            stale[w] = 0;
+        memset(stale, 0, sizeof(stale));
         slot = slot_take();
         spin_unlock_irqrestore(&kstack_lock, f);
         if (slot < 0)
@@ -62,16 +61,11 @@ uint64_t kstack_alloc(void)
     uint64_t base = KSTACK_VBASE + (uint64_t)slot * 2 * KSTACK_SIZE + KSTACK_SIZE;
     for (unsigned i = 0; i < KSTACK_PAGES; i++) {
         uint64_t pa = page_alloc(1, 1);
-        if (!pa || !paging_map_kernel(base + i * PAGE_SIZE, pa)) {
-            if (pa)
-                page_free(pa, 1);
-            while (i--)
-                page_free(paging_unmap_kernel(base + i * PAGE_SIZE), 1);
-            f = spin_lock_irqsave(&kstack_lock);
-            used[slot / 64] &= ~(1ull << (slot % 64));
-            spin_unlock_irqrestore(&kstack_lock, f);
+        if (!pa) {
+            kstack_free(base);   /* the pages mapped so far */
             return 0;
         }
+        paging_map_kernel(base + i * PAGE_SIZE, pa);   /* cannot fail: kstack_init() made the tables */
     }
     return base;
 }
@@ -79,8 +73,11 @@ uint64_t kstack_alloc(void)
 void kstack_free(uint64_t base)
 {
     unsigned slot = (unsigned)((base - KSTACK_VBASE) / (2 * KSTACK_SIZE));
-    for (unsigned i = 0; i < KSTACK_PAGES; i++)
-        page_free(paging_unmap_kernel(base + i * PAGE_SIZE), 1);
+    for (unsigned i = 0; i < KSTACK_PAGES; i++) {
+        uint64_t pa = paging_unmap_kernel(base + i * PAGE_SIZE);
+        if (pa)   /* 0: never mapped (kstack_alloc ran out of pages) */
+            page_free(pa, 1);
+    }
     uint64_t f = spin_lock_irqsave(&kstack_lock);
     used[slot / 64] &= ~(1ull << (slot % 64));
     stale[slot / 64] |= 1ull << (slot % 64);

@@ -60,15 +60,11 @@ void paging_init(const uint64_t *ram, size_t nranges)
     kernel_root = page_alloc(1, 1);
     if (!kernel_root)
         panic("paging: no page for the kernel root");
-    /* Pre-create every upper-half PML4 slot, so user roots can copy the
-     * upper half once and still see later kernel mappings. */
-    uint64_t *pml4 = table(kernel_root);
-    for (int i = 256; i < 512; i++) {
-        uint64_t pa = page_alloc(1, 1);
-        if (!pa)
-            panic("paging: out of memory");
-        pml4[i] = pa | PTE_P | PTE_W;
-    }
+    /* Pre-create every upper-half PML4 slot (512 GiB each, up to the top of
+     * the address space), so user roots can copy the upper half once and
+     * still see later kernel mappings. */
+    for (uint64_t va = PHYS_MAP_BASE; va; va += 1ull << 39)
+        kernel_entry(va, 2);
     /* Direct map of RAM in 2 MiB pages, never executable. */
     for (size_t r = 0; r < nranges; r++) {
         uint64_t start = ALIGN_DOWN(ram[2 * r], 1ull << 21);
@@ -92,19 +88,16 @@ void *paging_map_mmio(uint64_t pa)
     return (void *)(uintptr_t)(va + (pa & (PAGE_SIZE - 1)));
 }
 
-bool paging_map_kernel(uint64_t va, uint64_t pa)
+void paging_map_kernel(uint64_t va, uint64_t pa)
 {
-    uint64_t *e = paging_walk(kernel_root, va, 0, true, PTE_P | PTE_W);
-    if (e && pa)
+    uint64_t *e = kernel_entry(va, 0);
+    if (pa)
         *e = pa | PTE_P | PTE_W | PTE_NX;
-    return e != NULL;
 }
 
 uint64_t paging_unmap_kernel(uint64_t va)
 {
-    uint64_t *e = paging_walk(kernel_root, va, 0, false, 0), pa = e ? *e & PTE_ADDR : 0;
-    if (e)
-        *e = 0;
+    uint64_t pa = paging_user_unmap(kernel_root, va);
     invlpg(va);
     return pa;
 }
@@ -163,21 +156,18 @@ uint64_t paging_user_unmap(uint64_t root, uint64_t va)
     return pa;
 }
 
-static void free_table(uint64_t pa, int level)
+/* Frees the table at `pa` (a level `level` table), and first every table
+ * that its entries [0, n) point to. */
+static void free_table(uint64_t pa, int level, int n)
 {
     uint64_t *t = table(pa);
-    if (level > 0)
-        for (int i = 0; i < 512; i++)
-            if (t[i] & PTE_P)
-                free_table(t[i] & PTE_ADDR, level - 1);
+    for (int i = 0; level > 0 && i < n; i++)
+        if (t[i] & PTE_P)
+            free_table(t[i] & PTE_ADDR, level - 1, 512);
     page_free(pa, 1);
 }
 
 void paging_user_destroy(uint64_t root)
 {
-    uint64_t *pml4 = table(root);
-    for (int i = 0; i < 256; i++)
-        if (pml4[i] & PTE_P)
-            free_table(pml4[i] & PTE_ADDR, 2);
-    page_free(root, 1);
+    free_table(root, 3, 256);   /* the upper half is the kernel's */
 }

@@ -20,9 +20,9 @@ void paging_init(const uint64_t *ram_ranges, size_t nranges);
 /* Maps one 4 KiB MMIO page uncached into the direct map; returns its VA. */
 void *paging_map_mmio(uint64_t pa);
 /* One 4 KiB kernel page at `va` (writable, NX, not global: a CR3 reload
- * flushes it); pa 0 only makes the tables.  False when a table page could
- * not be had. */
-bool paging_map_kernel(uint64_t va, uint64_t pa);
+ * flushes it); pa 0 only makes the tables.  A table page that cannot be
+ * had is fatal (the tables are made once, at boot: kstack_init()). */
+void paging_map_kernel(uint64_t va, uint64_t pa);
 /* Removes it (this CPU's TLB only); returns the page that was mapped. */
 uint64_t paging_unmap_kernel(uint64_t va);
 uint64_t paging_kernel_root(void);

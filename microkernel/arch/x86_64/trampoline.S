@@ -5,7 +5,7 @@
  * starts here in real mode, goes through protected mode into long mode on
  * the kernel's page tables and jumps to ap_main(cpu) on its idle stack.
  */
-#include "arch/x86_64/asm.h"
+#include "arch/x86_64/boot.h"
 
 #define TRAMPOLINE_PA 0x8000
 #define T(sym) (TRAMPOLINE_PA + (sym) - trampoline_start)
@@ -31,18 +31,8 @@ tramp_pm32:
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
-    movl %cr4, %eax
-    orl $CR4_PAE, %eax
-    movl %eax, %cr4
     movl T(trampoline_cr3), %eax
-    movl %eax, %cr3
-    movl $MSR_EFER, %ecx
-    rdmsr
-    orl $(EFER_LME | EFER_NXE), %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $(CR0_PG | CR0_WP), %eax
-    movl %eax, %cr0
+    enter_long_mode
     ljmpl $0x18, $T(tramp_lm64)
 
     .code64
