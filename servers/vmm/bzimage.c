@@ -17,7 +17,10 @@
 #define HDRS_MAGIC        0x53726448u   /* "HdrS" */
 #define BOOT_FLAG_MAGIC   0xAA55u
 #define HEADER_MAX_END    0x290u        /* boot_params: the setup header ends before 0x290 */
-#define LEGACY_START      0x9FC00ull
+/* Usable RAM below 640 KiB ends at the page below the EBDA (0x9FC00): the
+ * guest pool's low range, page-granular, is all an identity platform (tdx,
+ * snp) maps there (vm.h VMM_RAM_LOW_END). */
+#define LEGACY_START      0x9F000ull
 #define HIGH_START        0x100000ull
 #define PAGE              4096ull
 #define E820_RAM          1u

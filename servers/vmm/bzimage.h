@@ -17,11 +17,11 @@
  *                          ("the zero page": the setup header from the
  *                          image, the e820 map, ramdisk fields, the RSDP).
  *
- * Guest-physical layout below 1 MiB (all under the EBDA at 0x9FC00):
+ * Guest-physical layout below 1 MiB (all under 0x9F000, the page below the EBDA):
  *   0x6000  the boot GDT: __BOOT_CS (0x10) and __BOOT_DS (0x18), flat
  *   0x7000  boot_params (4 KiB), ESI at entry
  *   0x20000 the command line (at most cmdline_size bytes with NUL)
- * The e820 map marks 0x9FC00-0xA0000 and BZIMAGE_ACPI_GPA-1 MiB reserved
+ * The e820 map marks 0x9F000-0xA0000 and BZIMAGE_ACPI_GPA-1 MiB reserved
  * (the ACPI tables the VMM builds live there) and all other RAM usable.
  *
  * Pure like loader.c (no syscalls, no allocation), for tests/unit and

@@ -215,10 +215,10 @@ START_TEST(load_boot_params)
      * e820_table at 0x2D0 (20-byte entries). */
     ck_assert_uint_eq(get64(bp + 0x070), 0xE0000);
     ck_assert_uint_eq(bp[0x1E8], 4);
-    ck_assert_uint_eq(get64(bp + 0x2D0), 0);                 /* usable 0..0x9FC00 */
-    ck_assert_uint_eq(get64(bp + 0x2D8), 0x9FC00);
+    ck_assert_uint_eq(get64(bp + 0x2D0), 0);                 /* usable 0..0x9F000 */
+    ck_assert_uint_eq(get64(bp + 0x2D8), 0x9F000);
     ck_assert_uint_eq(get32(bp + 0x2E0), 1);
-    ck_assert_uint_eq(get64(bp + 0x2E4), 0x9FC00);           /* the EBDA, reserved */
+    ck_assert_uint_eq(get64(bp + 0x2E4), 0x9F000);           /* up to and with the EBDA, reserved */
     ck_assert_uint_eq(get32(bp + 0x2F4), 2);
     ck_assert_uint_eq(get64(bp + 0x2F8), BZIMAGE_ACPI_GPA);  /* the ACPI tables, reserved */
     ck_assert_uint_eq(get64(bp + 0x300), BZIMAGE_ACPI_SIZE);
@@ -241,7 +241,7 @@ START_TEST(e820_tables_at_top)
     uint64_t acpi = 64 * MIB - BZIMAGE_ACPI_SIZE;
     ck_assert_uint_eq(bzimage_e820(64 * MIB, acpi, map), 4);
     ck_assert_uint_eq(map[0].addr, 0);
-    ck_assert_uint_eq(map[0].size, 0x9FC00);
+    ck_assert_uint_eq(map[0].size, 0x9F000);
     ck_assert_uint_eq(map[1].type, 2);
     ck_assert_uint_eq(map[2].addr, 0x100000);
     ck_assert_uint_eq(map[2].size, acpi - 0x100000);
