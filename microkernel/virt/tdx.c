@@ -20,6 +20,7 @@
 #include "core/thread.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/trap.h"
 
 #define MSR_TSC_AUX 0xC0000103u
 #define CR0_OWNED   (~0xAull)                /* every CR0 bit but MP and TS exits (svm.c INTERCEPT_CR0_SEL) */
@@ -98,6 +99,70 @@ static uint8_t tdx_port_io(uint16_t port, int value)
                        [COPRA_R12] = 1, [COPRA_R13] = value >= 0, [COPRA_R14] = port,
                        [COPRA_R15] = (uint8_t)value };
     return tdx_call(r) || r[COPRA_R10] ? 0xFF : (uint8_t)r[COPRA_R11];
+}
+
+/*
+ * #VE: an instruction of the kernel's own that a TD may not execute (port
+ * I/O, HLT, an MSR or CPUID leaf the module does not virtualize).
+ * TDG.VP.VEINFO.GET says which (exit reason, qualification, length in R10
+ * 31:0); the host does it through TDG.VP.VMCALL, whose sub-functions are
+ * numbered like the exit reasons; the kernel goes on after it (A8; Linux
+ * tdx_handle_virt_exception()).  CPUID leaves outside the hypervisor range
+ * read zero, as Linux has them: the host's answer is not to be trusted.
+ */
+static bool tdx_ve(struct trap_frame *f)
+{
+    uint64_t ve[16] = { [COPRA_RAX] = TDG_VP_VEINFO_GET };
+    if (tdx_call(ve))
+        return false;
+    uint32_t reason = (uint32_t)ve[COPRA_RCX];
+    uint64_t q = ve[COPRA_RDX], r[16] = { [COPRA_RAX] = TDG_VP_VMCALL, [COPRA_RCX] = TDVMCALL_REGS,
+                                          [COPRA_R11] = reason, [COPRA_R12] = (uint32_t)f->rcx,
+                                          [COPRA_R13] = f->rdx << 32 | (uint32_t)f->rax, [COPRA_R15] = f->rax };
+    unsigned io_bits = 8 * ((q & 7) + 1);   /* SDM table 28-5: size - 1 in 2:0, IN 3, string 4, port 31:16 */
+    switch (reason) {
+    case TDVMCALL_IO:
+        if (q & 0x10)
+            return false;
+        r[COPRA_R12] = io_bits / 8;
+        r[COPRA_R13] = !(q & 8);
+        r[COPRA_R14] = q >> 16;
+        break;
+    case TDVMCALL_HLT:
+        r[COPRA_R12] = !(f->rflags & (1u << 9));   /* IF clear: only an NMI wakes it */
+        break;
+    case TDVMCALL_CPUID:
+        r[COPRA_R12] = (uint32_t)f->rax;
+        r[COPRA_R13] = (uint32_t)f->rcx;
+        break;
+    case TDVMCALL_RDMSR:
+    case TDVMCALL_WRMSR:
+        break;
+    default:
+        return false;
+    }
+    if (reason != TDVMCALL_CPUID || ((uint32_t)f->rax >> 28) == 4) {
+        if (tdx_call(r) || r[COPRA_R10])
+            return false;
+    } else {
+        r[COPRA_R12] = r[COPRA_R13] = r[COPRA_R14] = r[COPRA_R15] = 0;
+    }
+    if (reason == TDVMCALL_IO && (q & 8) && io_bits == 32)
+        f->rax = (uint32_t)r[COPRA_R11];   /* a 32-bit write zero-extends */
+    else if (reason == TDVMCALL_IO && (q & 8))
+        f->rax = (f->rax & ~((1ull << io_bits) - 1)) | r[COPRA_R11];
+    if (reason == TDVMCALL_RDMSR) {
+        f->rax = (uint32_t)r[COPRA_R11];
+        f->rdx = r[COPRA_R11] >> 32;
+    }
+    if (reason == TDVMCALL_CPUID) {
+        f->rax = (uint32_t)r[COPRA_R12];
+        f->rbx = (uint32_t)r[COPRA_R13];
+        f->rcx = (uint32_t)r[COPRA_R14];
+        f->rdx = (uint32_t)r[COPRA_R15];
+    }
+    f->rip += (uint32_t)ve[COPRA_R10];
+    return true;
 }
 
 static bool tdx_cpu_init(struct cpu *cpu)
@@ -451,6 +516,8 @@ const struct platform platform_tdx = {
 bool tdx_probe(void)
 {
     serial_port_io = tdx_port_io;
+    trap_platform_hook = tdx_ve;
+    trap_platform_vector = 20;
     in_td = true;
     uint64_t r[16] = { [COPRA_RAX] = TDG_VM_RD, [COPRA_RDX] = MD_TDCS_NUM_L2_VMS };
     if (tdx_call(r) || !r[COPRA_R8]) {

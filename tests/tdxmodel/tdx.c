@@ -15,6 +15,7 @@
 /* TDCALL leaves (TDXM include/tdx_api_defs.h TDG_*_LEAF; reference A3). */
 #define TDG_VP_VMCALL          0
 #define TDG_VP_INFO            1
+#define TDG_VP_VEINFO_GET      3
 #define TDG_MR_RTMR_EXTEND     2
 #define TDG_MEM_PAGE_ACCEPT    6
 #define TDG_VM_RD              7
@@ -31,6 +32,7 @@
 #define TDX_SUCCESS                        0x0000000000000000ull
 #define TDX_OPERAND_INVALID                0xC000010000000000ull
 #define TDX_PAGE_ALREADY_ACCEPTED          0x00000B0A00000000ull
+#define TDX_NO_VE_INFO                     0xC000070000000000ull
 #define TDX_PAGE_SIZE_MISMATCH             0xC0000B0B00000000ull
 #define TDX_EPT_ENTRY_STATE_INCORRECT      0xC0000B0D00000000ull
 #define TDX_PAGE_ATTR_INVALID              0xC0000B1100000000ull
@@ -1300,6 +1302,53 @@ static uint64_t tdx_invvpid(void)
     return TDX_SUCCESS;
 }
 
+/* ---- L1's own #VE (`-append ve`) ------------------------------------------------ */
+
+/* With the option `ve`, L1's port I/O and HLT raise #VE (vector 20) as in a
+ * real TD, instead of reaching the devices: the exit information waits for
+ * TDG.VP.VEINFO.GET in the VMX format (reason, qualification, length), and
+ * L1 does the instruction through TDG.VP.VMCALL.  A second #VE before the
+ * first one's VEINFO.GET is a #DF (Linux tdx_get_ve_info()). */
+static bool ve_mode;
+static struct {
+    bool valid;
+    uint32_t reason, len;
+    uint64_t qual;
+} ve_info;
+
+static bool tdx_exit(uint32_t code)
+{
+    struct vmcb *v = l1.vmcb;
+    if (!ve_mode || (code != EXIT_IOIO && code != EXIT_HLT))
+        return false;
+    if (ve_info.valid) {
+        host_l1_inject(8, true, 0);
+        return true;
+    }
+    uint64_t i1 = v->exitinfo1;   /* APM IOIO: IN 0, string 2, REP 3, SZ8/16/32 4-6, port 31:16 */
+    unsigned size_1 = (i1 & 0x10) ? 0 : (i1 & 0x20) ? 1 : 3;
+    ve_info.reason = code == EXIT_IOIO ? VMX_IO : VMX_HLT;
+    ve_info.qual = code == EXIT_IOIO ? size_1 | (i1 & 1) << 3 | (i1 & 4) << 2 | (i1 & 8) << 2 | (i1 & 0xffff0000u) : 0;
+    ve_info.len = code == EXIT_IOIO ? (uint32_t)(v->exitinfo2 - v->rip) : 1;
+    ve_info.valid = true;
+    host_l1_inject(20, false, 0);
+    return true;
+}
+
+/* TDG.VP.VEINFO.GET: RCX reason, RDX qualification, R8 GLA, R9 GPA, R10
+ * length 31:0 and instruction information 63:32 (Linux tdx_get_ve_info()). */
+static uint64_t tdx_veinfo_get(void)
+{
+    if (!ve_info.valid)
+        return TDX_NO_VE_INFO;
+    l1.gpr[R_CX] = ve_info.reason;
+    l1.gpr[R_DX] = ve_info.qual;
+    l1.gpr[R_8] = l1.gpr[R_9] = 0;
+    l1.gpr[R_10] = ve_info.len;
+    ve_info.valid = false;
+    return TDX_SUCCESS;
+}
+
 /* ---- Dispatch ---------------------------------------------------------------- */
 
 static bool tdx_ud(const uint8_t insn[4])
@@ -1317,6 +1366,9 @@ static bool tdx_ud(const uint8_t insn[4])
     switch (leaf) {
     case TDG_VP_VMCALL:
         status = tdx_vmcall();
+        break;
+    case TDG_VP_VEINFO_GET:
+        status = tdx_veinfo_get();
         break;
     case TDG_VP_INFO:
         l1.gpr[R_CX] = TD_GPAW;
@@ -1391,6 +1443,11 @@ static void tdx_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 
 static void tdx_init(void)
 {
+    ve_mode = host_option("ve");
+    if (ve_mode) {
+        host_io_intercept(true);
+        l1.vmcb->misc1 |= MISC1_IOIO | MISC1_HLT;
+    }
     trace_entries = host_option("trace-entries");
     host_memset(l2_iopm, 0xff, sizeof l2_iopm);     /* every L2 port exits (reference A7) */
     host_memset(l2_msrpm, 0xff, sizeof l2_msrpm);   /* every L2 MSR: then L1's bitmap decides */
@@ -1418,4 +1475,5 @@ const struct model host_model = {
     .ud = tdx_ud,
     .vmmcall = tdx_vmmcall,
     .cpuid = tdx_cpuid,
+    .exit = tdx_exit,
 };

@@ -50,8 +50,13 @@ static void trap_exception(struct trap_frame *f)
     panic("exception in the kernel");
 }
 
+bool (*trap_platform_hook)(struct trap_frame *f);
+uint8_t trap_platform_vector;
+
 void trap_dispatch(struct trap_frame *f)
 {
+    if (trap_platform_hook && f->vector == trap_platform_vector && trap_platform_hook(f))
+        return;   /* before cpu_this(): the platform's exception can come from the first CPUID on */
     cpu_this()->entries++;
     if (f->vector == COPRA_SYSCALL_VECTOR) {
         syscall_dispatch(f);

@@ -20,6 +20,11 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame matches entry.S"
 #define VECTOR_SPURIOUS 0xFF
 
 void trap_dispatch(struct trap_frame *f);
+/* A confidential platform's exception for what the kernel itself executes
+ * (TDX #VE 20, SNP #VC 29): the hook emulates it and returns true, or
+ * false for a fault. */
+extern bool (*trap_platform_hook)(struct trap_frame *f);
+extern uint8_t trap_platform_vector;
 void trap_print_frame(const struct trap_frame *f);
 const char *trap_vector_name(uint64_t vector);
 
