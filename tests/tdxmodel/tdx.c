@@ -416,6 +416,7 @@ static _Noreturn void vmcall_fatal(void)
 }
 
 static void tdx_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
+static bool x2apic_msr(uint32_t msr, bool write, uint64_t *value);
 
 static uint64_t tdx_vmcall(void)
 {
@@ -455,10 +456,12 @@ static uint64_t tdx_vmcall(void)
         break;
     }
     case VMCALL_RDMSR:
-        *result = host_rdmsr((uint32_t)l1.gpr[R_12]);
+        if (!x2apic_msr((uint32_t)l1.gpr[R_12], false, result))
+            *result = host_rdmsr((uint32_t)l1.gpr[R_12]);
         break;
     case VMCALL_WRMSR:
-        host_wrmsr((uint32_t)l1.gpr[R_12], l1.gpr[R_13]);
+        if (!x2apic_msr((uint32_t)l1.gpr[R_12], true, &l1.gpr[R_13]))
+            host_wrmsr((uint32_t)l1.gpr[R_12], l1.gpr[R_13]);
         break;
     case VMCALL_MMIO: {
         uint64_t size = l1.gpr[R_12], write = l1.gpr[R_13], gpa = l1.gpr[R_14] & ~SHARED_BIT;
@@ -1316,10 +1319,63 @@ static struct {
     uint64_t qual;
 } ve_info;
 
+/*
+ * A TD's LAPIC is an x2APIC (its xAPIC page is MMIO, a #VE); QEMU 7.2's TCG
+ * has only the xAPIC.  Under `ve` the model offers L1 the x2APIC (CPUID.1
+ * ECX bit 21, APIC_BASE.EXTD) on top of QEMU's xAPIC page: MSR 0x800 +
+ * offset / 16 is the register at `offset` (SDM vol. 3 §10.12), ICR is one
+ * 64-bit MSR with the destination in 63:32.  TPR, EOI and SELF IPI are
+ * virtualized as the module's APICv does; every other x2APIC MSR raises
+ * #VE, and L1's TDVMCALL RDMSR/WRMSR reaches this too (reference A8).
+ */
+#define XAPIC_PA 0xFEE00000u
+static bool x2apic_extd;
+
+static bool x2apic_msr(uint32_t msr, bool write, uint64_t *value)
+{
+    volatile uint32_t *xapic = (volatile uint32_t *)(uintptr_t)XAPIC_PA;
+    if (!ve_mode || msr < 0x800 || msr > 0x8ff)
+        return false;
+    unsigned reg = (msr - 0x800) << 4;
+    if (msr == 0x830 && write) {
+        xapic[0x310 / 4] = (uint32_t)(*value >> 32) << 24;
+        xapic[0x300 / 4] = (uint32_t)*value;
+    } else if (msr == 0x830) {
+        *value = xapic[0x300 / 4] | (uint64_t)(xapic[0x310 / 4] >> 24) << 32;
+    } else if (write) {
+        xapic[reg / 4] = (uint32_t)*value;
+    } else {
+        *value = msr == 0x802 ? xapic[0x20 / 4] >> 24 : xapic[reg / 4];
+    }
+    return true;
+}
+
 static bool tdx_exit(uint32_t code)
 {
     struct vmcb *v = l1.vmcb;
-    if (!ve_mode || (code != EXIT_IOIO && code != EXIT_HLT))
+    if (!ve_mode || (code != EXIT_IOIO && code != EXIT_HLT && code != EXIT_MSR))
+        return false;
+    uint32_t msr = (uint32_t)l1.gpr[R_CX];
+    bool wr = v->exitinfo1 & 1;
+    uint64_t value = l1.gpr[R_DX] << 32 | (uint32_t)v->rax;
+    if (code == EXIT_MSR && msr == 0x1b) {   /* APIC_BASE: EXTD is the model's */
+        if (wr)
+            x2apic_extd = value & (1u << 10);
+        else
+            value = host_rdmsr(msr) | (x2apic_extd ? 1u << 10 : 0);
+        if (wr)
+            host_wrmsr(msr, value & ~(1ull << 10));
+    }
+    if (code == EXIT_MSR && (msr == 0x1b || msr == 0x808 || msr == 0x80b || msr == 0x83f)) {
+        x2apic_msr(msr, wr, &value);
+        if (!wr) {
+            v->rax = (uint32_t)value;
+            l1.gpr[R_DX] = value >> 32;
+        }
+        v->rip += 2;
+        return true;
+    }
+    if (code == EXIT_MSR && (msr < 0x800 || msr > 0x8ff))
         return false;
     if (ve_info.valid) {
         host_l1_inject(8, true, 0);
@@ -1327,9 +1383,9 @@ static bool tdx_exit(uint32_t code)
     }
     uint64_t i1 = v->exitinfo1;   /* APM IOIO: IN 0, string 2, REP 3, SZ8/16/32 4-6, port 31:16 */
     unsigned size_1 = (i1 & 0x10) ? 0 : (i1 & 0x20) ? 1 : 3;
-    ve_info.reason = code == EXIT_IOIO ? VMX_IO : VMX_HLT;
+    ve_info.reason = code == EXIT_IOIO ? VMX_IO : code == EXIT_HLT ? VMX_HLT : wr ? VMX_WRMSR : VMX_RDMSR;
     ve_info.qual = code == EXIT_IOIO ? size_1 | (i1 & 1) << 3 | (i1 & 4) << 2 | (i1 & 8) << 2 | (i1 & 0xffff0000u) : 0;
-    ve_info.len = code == EXIT_IOIO ? (uint32_t)(v->exitinfo2 - v->rip) : 1;
+    ve_info.len = code == EXIT_IOIO ? (uint32_t)(v->exitinfo2 - v->rip) : code == EXIT_HLT ? 1 : 2;
     ve_info.valid = true;
     host_l1_inject(20, false, 0);
     return true;
@@ -1436,6 +1492,8 @@ static void tdx_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
         r[1] = 0x65746e49;   /* "Inte" */
         r[3] = 0x5844546c;   /* "lTDX" */
         r[2] = 0x20202020;   /* "    " */
+    } else if (leaf == 1 && ve_mode) {
+        r[2] |= 1u << 21;   /* x2APIC (x2apic_msr()) */
     } else if (leaf > max[0] && leaf < 0x21) {
         r[0] = r[1] = r[2] = r[3] = 0;
     }
@@ -1447,6 +1505,10 @@ static void tdx_init(void)
     if (ve_mode) {
         host_io_intercept(true);
         l1.vmcb->misc1 |= MISC1_IOIO | MISC1_HLT;
+        for (uint32_t msr = 0x800; msr <= 0x8ff; msr++)
+            host_msr_intercept(msr, true);
+        host_msr_intercept(0x1b, true);
+        host_npt_set(host_l1_npt(), XAPIC_PA, 0);   /* the xAPIC page is MMIO in a TD: L1 must not touch it */
     }
     trace_entries = host_option("trace-entries");
     host_memset(l2_iopm, 0xff, sizeof l2_iopm);     /* every L2 port exits (reference A7) */

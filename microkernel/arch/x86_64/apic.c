@@ -21,15 +21,26 @@
 #define CALIBRATE_MS 10u
 
 static volatile uint32_t *apic;
+/* CPUID.1:ECX[21]: x2APIC mode, the registers are MSRs 0x800 + offset / 16
+ * (SDM vol. 3 §10.12).  A TD has only this mode (its xAPIC page is MMIO, a
+ * #VE); QEMU 7.2's TCG has only the other. */
+static bool x2apic;
 static uint32_t apic_ticks_per_tick;
 static uint64_t tsc_freq;
 static uint64_t tsc_boot;
 static uint64_t ns_per_tsc_q32;   /* nanoseconds per TSC tick, 32.32 fixed point */
 
-static inline uint32_t apic_read(uint32_t reg) { return apic[reg / 4]; }
-static inline void apic_write(uint32_t reg, uint32_t v) { apic[reg / 4] = v; }
+static inline uint32_t apic_read(uint32_t reg) { return x2apic ? (uint32_t)rdmsr(0x800 + reg / 16) : apic[reg / 4]; }
 
-uint32_t apic_id(void) { return apic_read(APIC_ID) >> 24; }
+static inline void apic_write(uint32_t reg, uint32_t v)
+{
+    if (x2apic)
+        wrmsr(0x800 + reg / 16, v);
+    else
+        apic[reg / 4] = v;
+}
+
+uint32_t apic_id(void) { return x2apic ? apic_read(APIC_ID) : apic_read(APIC_ID) >> 24; }
 void apic_eoi(void) { apic_write(APIC_EOI, 0); }
 uint64_t tsc_hz(void) { return tsc_freq; }
 
@@ -57,7 +68,11 @@ void apic_init(void)
     outb(0x21, 0xFF);
     outb(0xA1, 0xFF);
 
-    apic = paging_map_mmio(rdmsr(MSR_APIC_BASE) & ~0xFFFull);
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    x2apic = r[2] & (1u << 21);
+    if (!x2apic)
+        apic = paging_map_mmio(rdmsr(MSR_APIC_BASE) & ~0xFFFull);
     apic_init_ap();   /* enables it */
 
     apic_write(APIC_TMR_DIV, 0x3);  /* divide by 16 */
@@ -93,7 +108,7 @@ void apic_timer_start(void)
 
 void apic_init_ap(void)
 {
-    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11) | (x2apic ? 1u << 10 : 0));   /* EN, EXTD */
     apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS);
     /* The PIC's output (LINT0) stays masked: a guest's x87 error with
      * CR0.NE=0 raises FERR# through QEMU's PIC, which would otherwise reach
@@ -103,6 +118,10 @@ void apic_init_ap(void)
 
 static void apic_icr(uint32_t apic_id, uint32_t low)
 {
+    if (x2apic) {   /* one MSR, the destination in 63:32, no delivery status */
+        wrmsr(0x830, (uint64_t)apic_id << 32 | low);
+        return;
+    }
     apic_write(APIC_ICR_HI, apic_id << 24);
     apic_write(APIC_ICR_LO, low);
     while (apic_read(APIC_ICR_LO) & (1u << 12))   /* delivery pending */
